@@ -1,0 +1,51 @@
+# OnePage: the commands people run often. `make run` and `make test` are the two
+# a newcomer needs; see README.md.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: run test lint format bench worker beat migrate seed clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(PIP) install -r requirements-dev.txt
+	touch $@
+
+migrate: $(VENV)/.runtime
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+## Set everything up on the embedded default and serve http://127.0.0.1:8000
+run: seed
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## Install what the tests need, run the suite on SQLite, then on PostgreSQL + Redis
+test: $(VENV)/.dev
+	./scripts/test.sh
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Benchmarks against PostgreSQL (DATABASE_URL), see bench/
+bench: $(VENV)/.dev
+	$(PY) bench/reports.py
+
+## With REDIS_URL set: a Celery worker (sending, draining opens) and its beat
+worker: $(VENV)/.runtime
+	$(VENV)/bin/celery -A onepage worker -B -l info
+
+clean:
+	rm -rf $(VENV) var

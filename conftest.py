@@ -1,0 +1,179 @@
+"""Fixtures shared by every app's tests."""
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls
+# the tests make around it are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True)
+def _dev_outbox(settings, tmp_path):
+    # Each test gets its own development mailbox folder.
+    settings.DEV_OUTBOX_DIR = tmp_path / "outbox"
+
+
+@pytest.fixture
+def org(db):
+    from onepage.tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Acme Widgets")
+
+
+@pytest.fixture
+def other_org(db):
+    from onepage.tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Rival Corp")
+
+
+@pytest.fixture
+def admin_user(org):
+    from onepage.tests.factories import MembershipFactory
+
+    return MembershipFactory(organization=org, role="admin", user__username="ada").user
+
+
+@pytest.fixture
+def rep_user(org):
+    from onepage.tests.factories import MembershipFactory
+
+    return MembershipFactory(organization=org, role="rep", user__username="rex").user
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def rep_client(client, rep_user):
+    client.force_login(rep_user)
+    return client
+
+
+# --- A real SMTP server (aiosmtpd) -----------------------------------------
+
+
+class Received:
+    """What the SMTP server was handed: envelope and parsed message."""
+
+    def __init__(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> None:
+        self.mail_from = mail_from
+        self.rcpt_tos = rcpt_tos
+        self.content = content
+        self.message: Message = message_from_bytes(content)
+
+    def part(self, content_type: str) -> str:
+        for part in self.message.walk():
+            if part.get_content_type() == content_type:
+                return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+        raise LookupError(content_type)
+
+
+class SMTPRecorder:
+    """aiosmtpd handler that keeps what it receives. Set `reply` to an SMTP
+    reply such as "451 Try again later" to make the next messages fail."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.reply: str | None = None
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.reply:
+            return self.reply
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator:
+    """A real SMTP server on 127.0.0.1. Accepts any login."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    recorder = SMTPRecorder()
+    controller = Controller(
+        recorder,
+        hostname="127.0.0.1",
+        port=free_port(),
+        auth_require_tls=False,
+        authenticator=lambda server, session, envelope, mechanism, auth_data: AuthResult(success=True),
+    )
+    controller.start()
+    recorder.host, recorder.port = controller.hostname, controller.port
+    try:
+        yield recorder
+    finally:
+        controller.stop()
+
+
+# --- Headless Chromium (Playwright) -----------------------------------------
+
+
+def _chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session. Skipped only outside CI."""
+    try:
+        from playwright.sync_api import sync_playwright
+
+        pw = sync_playwright().start()
+        browser = pw.chromium.launch(
+            executable_path=_chromium_path(),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(f"Chromium is required in CI but could not start: {exc}")
+        pytest.skip(f"Chromium not available: {exc}")
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+@pytest.fixture
+def page(chromium, live_server, transactional_db):
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page, username: str, password: str = "secret-pass-123") -> None:
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

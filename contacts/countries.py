@@ -1,0 +1,10 @@
+# Countries whose residents GDPR (or the UK GDPR) protects: the EU, the
+# rest of the EEA, and the United Kingdom.
+EU_EEA_UK = frozenset(
+    {
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
+        "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+        "IS", "LI", "NO",
+        "GB",
+    }
+)  # fmt: skip

@@ -1,0 +1,30 @@
+from django import forms
+
+from .models import Contact
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ("first_name", "last_name", "email", "company", "phone", "country", "open_tracking")
+
+    def __init__(self, *args, organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.instance.organization = organization
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if email:
+            clash = Contact.objects.filter(organization=self.organization, email__iexact=email)
+            if self.instance.pk:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise forms.ValidationError("Another contact already has this email address.")
+        return email
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].strip()
+        if phone and not all(ch.isdigit() or ch in " +-().x" for ch in phone):
+            raise forms.ValidationError("Use digits, spaces and + - ( ) only.")
+        return phone

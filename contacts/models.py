@@ -1,0 +1,69 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django_countries.fields import CountryField
+
+from onepage.models import Organization
+
+
+class Contact(models.Model):
+    class OpenTracking(models.TextChoices):
+        ALLOWED = "allowed", "Allowed"
+        NOT_ASKED = "not_asked", "Not asked"
+        REFUSED = "refused", "Refused"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    country = CountryField(blank=True)
+    # The contact's consent to email open tracking (GDPR); see tracking.policy.
+    open_tracking = models.CharField(
+        "open tracking", max_length=20, choices=OpenTracking.choices, default=OpenTracking.NOT_ASKED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["first_name", "last_name", "pk"]
+        constraints = [
+            # Case-insensitive: Ann@x.com and ann@x.com are one person.
+            models.UniqueConstraint(
+                "organization",
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="contact_email_unique_per_org",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "first_name", "last_name"])]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ContactActivity(models.Model):
+    """What happened to a contact, for the All tab of its activity timeline."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Contact created"
+        UPDATED = "updated", "Contact updated"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    # Field names changed by an update, e.g. "email, phone".
+    detail = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["contact", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.contact})"

@@ -1,0 +1,82 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from .forms import ContactForm
+from .models import Contact
+from .services import contact_save
+
+CONTACTS_PER_PAGE = 25
+TIMELINE_TABS = ("all", "email")
+
+
+def _contacts_for(request: HttpRequest) -> QuerySet[Contact]:
+    return Contact.objects.filter(organization=request.organization)
+
+
+def _get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
+    # Another organization's id is a 404, never a hint that it exists.
+    return get_object_or_404(_contacts_for(request), pk=pk)
+
+
+def contact_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    contacts = _contacts_for(request)
+    if q:
+        for word in q.split():
+            contacts = contacts.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+                | Q(company__icontains=word)
+            )
+    page = Paginator(contacts, CONTACTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "contacts/contact_list.html", {"page": page, "q": q})
+
+
+@require_http_methods(["GET", "POST"])
+def contact_create(request: HttpRequest) -> HttpResponse:
+    form = ContactForm(request.POST or None, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        contact = contact_save(form=form, actor=request.user)
+        messages.success(request, f"{contact.full_name} was added.")
+        return redirect("contacts:detail", pk=contact.pk)
+    return render(request, "contacts/contact_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _get_contact_for_user(request, pk)
+    form = ContactForm(request.POST or None, instance=contact, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        contact_save(form=form, actor=request.user)
+        messages.success(request, "Changes saved.")
+        return redirect("contacts:detail", pk=contact.pk)
+    return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
+
+
+@require_http_methods(["GET", "POST"])
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _get_contact_for_user(request, pk)
+    if request.method == "POST":
+        name = contact.full_name
+        contact.delete()
+        messages.success(request, f"{name} was deleted.")
+        return redirect("contacts:list")
+    return render(request, "contacts/contact_confirm_delete.html", {"contact": contact})
+
+
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _get_contact_for_user(request, pk)
+    tab = request.GET.get("tab", "all")
+    if tab not in TIMELINE_TABS:
+        tab = "all"
+    activities = contact.activities.select_related("actor")[:50] if tab == "all" else []
+    return render(
+        request,
+        "contacts/contact_detail.html",
+        {"contact": contact, "tab": tab, "activities": activities},
+    )

@@ -1,0 +1,130 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from contacts.models import Contact
+from onepage.models import Organization
+
+
+class Mailbox(models.Model):
+    """The account a user sends from (Email Sync, sending side)."""
+
+    class Kind(models.TextChoices):
+        SMTP = "smtp", "SMTP server"
+        DEVELOPMENT = "development", "Development mailbox"
+
+    class Security(models.TextChoices):
+        NONE = "none", "None"
+        STARTTLS = "starttls", "STARTTLS"
+        SSL = "ssl", "SSL/TLS"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailbox")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="mailboxes")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SMTP)
+    smtp_host = models.CharField("SMTP host", max_length=255, blank=True)
+    smtp_port = models.PositiveIntegerField("SMTP port", default=587)
+    security = models.CharField(max_length=10, choices=Security.choices, default=Security.STARTTLS)
+    username = models.CharField(max_length=255, blank=True)
+    # Fernet token of the password (emails.crypto); never shown back.
+    password_encrypted = models.TextField(blank=True)
+    from_name = models.CharField(max_length=200, blank=True)
+    from_address = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.from_address} ({self.get_kind_display()})"
+
+
+class EmailConfiguration(models.Model):
+    """The organization's email settings, changed by admins."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="email_configuration")
+    # Switched on automatically when the organization's first mailbox is connected.
+    allow_open_tracking = models.BooleanField(default=False)
+    track_eu_only_with_consent = models.BooleanField(
+        "Track contacts in the EU/EEA and UK only when they have allowed it", default=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Email configuration of {self.organization}"
+
+
+class Email(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        CRM = "crm", "Sent from OnePage"
+        CLIENT = "client", "Sent from your email client"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="emails")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_emails")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CRM)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    # Generated from body_text when sent from the composer; never holds a pixel.
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    # Decided by tracking.policy at send time and stored; see tracking/policy.py.
+    track_opens = models.BooleanField(default=False)
+    not_tracked_reason = models.CharField(max_length=30, blank=True)
+
+    # Denormalized from OpenEvent by the recording pipeline.
+    open_count = models.PositiveIntegerField(default=0)
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The Open tracking folder: opened emails by latest open.
+            models.Index(
+                fields=["organization", "-last_opened_at"],
+                condition=Q(last_opened_at__isnull=False),
+                name="email_open_tracking_idx",
+            ),
+            models.Index(fields=["organization", "sender", "-created_at"], name="email_sender_idx"),
+            models.Index(fields=["organization", "status", "-created_at"], name="email_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class EmailRecipient(models.Model):
+    class Kind(models.TextChoices):
+        TO = "to", "To"
+        CC = "cc", "Cc"
+        BCC = "bcc", "Bcc"
+
+    email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="recipients")
+    kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.TO)
+    address = models.EmailField(max_length=254)
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="email_recipients"
+    )
+    # Per recipient: a contact who refused tracking gets a copy without a pixel.
+    track_opens = models.BooleanField(default=False)
+    not_tracked_reason = models.CharField(max_length=30, blank=True)
+
+    open_count = models.PositiveIntegerField(default=0)
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["contact", "email"], name="recipient_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.address}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OnePageConfig(AppConfig):
+    name = "onepage"
+    verbose_name = "OnePage"

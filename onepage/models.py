@@ -1,0 +1,81 @@
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a known time zone.") from None
+
+
+TIME_ZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz] + [
+    ("UTC", "UTC")
+]
+
+
+class User(AbstractUser):
+    # Blank means "use my organization's time zone".
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Organization(models.Model):
+    class Plan(models.TextChoices):
+        BUSINESS = "business", "Business"
+        PROFESSIONAL = "professional", "Professional"
+
+    name = models.CharField(max_length=200)
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.BUSINESS)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_business(self) -> bool:
+        return self.plan == self.Plan.BUSINESS
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        REP = "rep", "Sales rep"
+
+    # One organization per user.
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.REP)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}, {self.organization})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class SettingChange(models.Model):
+    """Who changed an organization-wide setting, when, from what to what."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="setting_changes")
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True)
+    setting = models.CharField(max_length=60)
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["organization", "-at"], name="settingchange_org_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.setting}: {self.old_value} -> {self.new_value}"

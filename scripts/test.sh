@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs the whole suite twice: on SQLite (the embedded default) and on
+# PostgreSQL + Redis. Under CI=true both runs and the browser tests are required.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+CI=${CI:-false}
+
+# A browser for the Playwright tests: Debian's chromium where apt is available,
+# otherwise Playwright's own download.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "== installing Debian's chromium for the browser tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    $PY -m playwright install chromium
+  fi
+fi
+
+PG_URL=${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onepage}}
+RD_URL=${TEST_REDIS_URL:-${REDIS_URL:-redis://127.0.0.1:6379/15}}
+
+reachable() {
+  $PY - "$PG_URL" "$RD_URL" <<'PYEOF'
+import sys
+import psycopg2, redis
+from urllib.parse import urlparse
+pg = urlparse(sys.argv[1])
+try:
+    psycopg2.connect(host=pg.hostname, port=pg.port or 5432, user=pg.username, dbname="postgres", connect_timeout=3).close()
+    redis.Redis.from_url(sys.argv[2], socket_connect_timeout=3).ping()
+except Exception as exc:
+    print(f"not reachable: {exc}")
+    sys.exit(1)
+PYEOF
+}
+
+echo "== run 1/2: SQLite, Celery eager, no Redis"
+env -u DATABASE_URL -u REDIS_URL $PY -m pytest "$@"
+
+if reachable; then
+  echo "== run 2/2: PostgreSQL ($PG_URL) + Redis ($RD_URL)"
+  DATABASE_URL=$PG_URL REDIS_URL=$RD_URL $PY -m pytest "$@"
+elif [ "$CI" = "true" ]; then
+  echo "PostgreSQL and Redis are required under CI=true" >&2
+  exit 1
+else
+  echo "== run 2/2 skipped: PostgreSQL or Redis not reachable (set DATABASE_URL and REDIS_URL)"
+fi

@@ -1,0 +1,25 @@
+from django.db import models
+
+from emails.models import Email, EmailRecipient
+
+
+class OpenEvent(models.Model):
+    """One load of a recipient's pixel: that it happened and when, nothing
+    about the recipient's device or network."""
+
+    recipient = models.ForeignKey(EmailRecipient, on_delete=models.CASCADE, related_name="opens")
+    email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="opens")
+    opened_at = models.DateTimeField()
+    # The Redis stream entry id the open came through; unique so that a
+    # redelivered batch counts once. Null when written directly.
+    stream_id = models.CharField(max_length=40, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient", "-opened_at"], name="open_recipient_idx"),
+            models.Index(fields=["email", "-opened_at"], name="open_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Open of {self.recipient_id} at {self.opened_at:%Y-%m-%d %H:%M:%S}"

@@ -8,7 +8,10 @@ from django.utils import timezone
 from .models import Membership
 
 # Paths a signed-in user without an organization may still reach.
-_OPEN_PREFIXES = ("/admin/", "/accounts/logout/", "/static/", "/o/")
+_OPEN_PREFIXES = ("/admin/", "/accounts/logout/", "/static/")
+# The tracking pixel is fetched by recipients' mail clients: it needs no
+# organization, and its hot path should not pay for resolving one.
+_PIXEL_PREFIX = "/o/"
 
 
 class OrganizationMiddleware:
@@ -21,6 +24,8 @@ class OrganizationMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = None
         request.organization = None
+        if request.path.startswith(_PIXEL_PREFIX):
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             membership = Membership.objects.select_related("organization").filter(user=user).first()

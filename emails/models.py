@@ -117,6 +117,9 @@ class EmailRecipient(models.Model):
     # Per recipient: a contact who refused tracking gets a copy without a pixel.
     track_opens = models.BooleanField(default=False)
     not_tracked_reason = models.CharField(max_length=30, blank=True)
+    # Set once this recipient's copy was handed to the SMTP server, so that a
+    # retry after a partial failure never sends it twice.
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     open_count = models.PositiveIntegerField(default=0)
     first_opened_at = models.DateTimeField(null=True, blank=True)

@@ -150,6 +150,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 
+# Recording opens (tracking.recording): with Redis, the pixel view appends each
+# open to this stream and beat runs the drain that writes them in batches.
+OPEN_STREAM = env.str("OPEN_STREAM", default="onepage:opens")
+OPEN_BATCH_SIZE = envint("OPEN_BATCH_SIZE", 500)
+# A cap on the stream if no worker drains it: past it the oldest opens are
+# dropped rather than Redis running out of memory.
+OPEN_STREAM_MAXLEN = envint("OPEN_STREAM_MAXLEN", 1_000_000)
+OPEN_DRAIN_INTERVAL = envint("OPEN_DRAIN_INTERVAL", 5)
+CELERY_BEAT_SCHEDULE = {
+    "drain-opens": {
+        "task": "tracking.tasks.drain_opens",
+        "schedule": OPEN_DRAIN_INTERVAL,
+        # A drain that waited longer than one interval is superseded by the next.
+        "options": {"expires": OPEN_DRAIN_INTERVAL},
+    },
+}
+
 # Mail that Django itself sends (password resets); emails that reps send go
 # through their own mailbox, see emails.mailboxes.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

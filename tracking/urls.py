@@ -1,3 +1,9 @@
+from django.urls import path
+
+from . import views
+
 app_name = "tracking"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("o/<str:token>.gif", views.pixel, name="pixel"),
+]

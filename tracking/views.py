@@ -1,0 +1,27 @@
+import base64
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from .recording import record_open
+from .tokens import read_token
+
+# A 1x1 transparent GIF89a.
+PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+
+
+@login_not_required
+@require_safe
+def pixel(request: HttpRequest, token: str) -> HttpResponse:
+    """The tracking pixel, fetched by a recipient's mail client. Every token
+    gets the same GIF, so a forged one learns nothing; only a valid signature
+    reaches the recording pipeline. Nothing about the client is read."""
+    recipient_id = read_token(token)
+    if recipient_id is not None:
+        record_open(recipient_id=recipient_id, opened_at=timezone.now())
+    response = HttpResponse(PIXEL_GIF, content_type="image/gif")
+    # Every open must reach us, not a cache between us and the client.
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"
+    return response

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from emails import views_config
+
 from . import views
 
 urlpatterns = [
@@ -9,6 +11,14 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/", views.settings_index, name="settings"),
     path("settings/profile/", views.profile, name="profile"),
+    path("settings/plan/", views.plan, name="plan"),
+    path("settings/plan/change/", views.plan_change, name="plan_change"),
+    path("settings/email-configuration/", views_config.email_configuration, name="email_configuration"),
+    path(
+        "settings/email-configuration/change/",
+        views_config.email_configuration_change,
+        name="email_configuration_change",
+    ),
     path("contacts/", include("contacts.urls")),
     path("email/", include("emails.urls")),
     path("", include("tracking.urls")),

@@ -1,8 +1,17 @@
+from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from .decorators import admin_required
+from .features import PLAN_FEATURES
 from .forms import ProfileForm
+from .models import Organization, SettingChange
+from .services import organization_plan_change, setting_changes_describe
+
+PLAN_CHANGES_SHOWN = 20
 
 
 def settings_index(request: HttpRequest) -> HttpResponse:
@@ -16,3 +25,48 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your profile was saved.")
         return redirect("profile")
     return render(request, "onepage/profile.html", {"form": form})
+
+
+class PlanForm(forms.Form):
+    plan = forms.ChoiceField(choices=Organization.Plan.choices)
+
+
+def _plan_page(request: HttpRequest, form: PlanForm | None = None, *, status: int = 200) -> HttpResponse:
+    changes = SettingChange.objects.filter(organization=request.organization, setting="plan").select_related("actor")
+    page = Paginator(changes, PLAN_CHANGES_SHOWN).get_page(request.GET.get("page"))
+    page.object_list = setting_changes_describe(page.object_list)
+    plans = [
+        {
+            "value": value,
+            "label": label,
+            "current": value == request.organization.plan,
+            "open_tracking": PLAN_FEATURES[value].open_tracking,
+        }
+        for value, label in Organization.Plan.choices
+    ]
+    return render(request, "onepage/plan.html", {"form": form, "page": page, "plans": plans}, status=status)
+
+
+@require_GET
+def plan(request: HttpRequest) -> HttpResponse:
+    return _plan_page(request)
+
+
+@admin_required
+@require_POST
+def plan_change(request: HttpRequest) -> HttpResponse:
+    form = PlanForm(request.POST)
+    if not form.is_valid():
+        return _plan_page(request, form, status=400)
+    new_plan = Organization.Plan(form.cleaned_data["plan"])
+    if new_plan == request.organization.plan:
+        messages.info(request, f"Your organization is already on the {new_plan.label} plan.")
+        return redirect("plan")
+    if request.POST.get("confirm") != "yes":
+        return render(request, "onepage/plan_confirm.html", {"new_plan": new_plan})
+    organization_plan_change(organization=request.organization, actor=request.user, plan=new_plan)
+    if new_plan == Organization.Plan.BUSINESS:
+        messages.success(request, "You are on the Business plan. Emails sent from now on can be tracked again.")
+    else:
+        messages.success(request, "You are on the Professional plan. Emails sent from now on are not tracked.")
+    return redirect("plan")

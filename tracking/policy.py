@@ -2,7 +2,9 @@
 
 The composer asks it to show the Track toggle, the send task asks it again at
 send time (it may only switch tracking off, never on), and the recording
-pipeline asks `may_record_open` before counting an open.
+pipeline asks `may_record_open` before counting an open. Nothing else
+re-implements these rules: plan, mailbox, Allow open tracking, the toggle,
+the contact's privacy state, the EU rule and the email's source.
 """
 
 from collections.abc import Sequence
@@ -12,7 +14,8 @@ from django.db import models
 
 from contacts.countries import EU_EEA_UK
 from contacts.models import Contact
-from emails.models import Email, EmailConfiguration, Mailbox
+from emails.models import Email, EmailConfiguration, EmailRecipient, Mailbox
+from onepage.features import features_for
 from onepage.models import Organization, User
 
 
@@ -40,8 +43,16 @@ TRACK = Decision(track=True)
 
 
 def email_configuration(organization: Organization) -> EmailConfiguration:
-    config, _ = EmailConfiguration.objects.get_or_create(organization=organization)
-    return config
+    """The organization's configuration, created with its defaults on first use.
+
+    Reuses the one already loaded on `organization` (the middleware joins it
+    into the request's membership query), so a request pays for it once."""
+    try:
+        return organization.email_configuration
+    except EmailConfiguration.DoesNotExist:
+        config, _ = EmailConfiguration.objects.get_or_create(organization=organization)
+        Organization.email_configuration.related.set_cached_value(organization, config)
+        return config
 
 
 def sender_decision(
@@ -52,12 +63,15 @@ def sender_decision(
     source: str = Email.Source.CRM,
     config: EmailConfiguration | None = None,
 ) -> Decision:
-    """The checks that hold for the whole email, before any recipient."""
+    """The checks that hold for the whole email, before any recipient.
+
+    Pass `config` (e.g. `request.email_config`) to reuse an already loaded
+    configuration."""
     if source != Email.Source.CRM:
         return Decision(False, Reason.CLIENT)
-    if not organization.is_business:
+    if not features_for(organization).open_tracking:
         return Decision(False, Reason.PLAN)
-    if not Mailbox.objects.filter(user=sender).exists():
+    if not Mailbox.objects.filter(user=sender, organization=organization).exists():
         return Decision(False, Reason.NO_MAILBOX)
     config = config or email_configuration(organization)
     if not config.allow_open_tracking:
@@ -90,11 +104,13 @@ def decide(
     contacts: Sequence[Contact | None],
     toggle: bool = True,
     source: str = Email.Source.CRM,
+    config: EmailConfiguration | None = None,
 ) -> tuple[Decision, list[Decision]]:
     """The email's decision and one per recipient, in the order given.
 
-    The email is tracked when at least one recipient is."""
-    config = email_configuration(organization)
+    The email is tracked when at least one recipient is; when none is, its
+    reason is the first recipient's."""
+    config = config or email_configuration(organization)
     overall = sender_decision(organization=organization, sender=sender, toggle=toggle, source=source, config=config)
     if not overall.track:
         return overall, [overall] * len(contacts)
@@ -104,7 +120,10 @@ def decide(
     return overall, per_recipient
 
 
-def may_record_open(*, email: Email, organization: Organization) -> bool:
-    """Opens count only for tracked CRM emails of a Business organization:
-    after a downgrade, opens that arrive are not recorded."""
-    return email.track_opens and email.source == Email.Source.CRM and organization.is_business
+def may_record_open(*, email: Email, organization: Organization, recipient: EmailRecipient | None = None) -> bool:
+    """Opens count only for tracked CRM emails (and tracked recipients) of an
+    organization whose plan includes open tracking: after a downgrade, opens
+    that arrive are not recorded. What was recorded before stays."""
+    if recipient is not None and not recipient.track_opens:
+        return False
+    return email.track_opens and email.source == Email.Source.CRM and features_for(organization).open_tracking

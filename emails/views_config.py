@@ -1,0 +1,79 @@
+"""Settings -> Email configuration: Allow open tracking and the EU rule.
+
+Everyone in the organization sees the page; admins of a Business organization
+change it. Switching Allow open tracking off goes through a confirmation page."""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from onepage.decorators import admin_required, business_only
+from onepage.models import SettingChange
+from onepage.services import setting_changes_describe
+
+from .configuration import SWITCHES, email_configuration_update
+from .models import EmailConfiguration
+
+CHANGES_PER_PAGE = 20
+
+
+class EmailConfigurationForm(forms.ModelForm):
+    class Meta:
+        model = EmailConfiguration
+        fields = SWITCHES
+        labels = {"allow_open_tracking": "Allow open tracking"}
+        help_texts = {
+            "allow_open_tracking": "Emails sent from OnePage carry the tracking pixel unless the sender "
+            "switches Track off. When this is off, no email is tracked.",
+            "track_eu_only_with_consent": "Contacts whose country is in the EU/EEA or the UK are tracked only "
+            "when their open-tracking preference is Allowed.",
+        }
+
+
+def _page(request: HttpRequest, form: EmailConfigurationForm | None = None, *, status: int = 200) -> HttpResponse:
+    config = request.email_config
+    changes = SettingChange.objects.filter(organization=request.organization, setting__in=SWITCHES).select_related(
+        "actor"
+    )
+    page = Paginator(changes, CHANGES_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = setting_changes_describe(page.object_list)
+    can_change = request.membership.is_admin and request.features.open_tracking
+    if can_change and form is None:
+        form = EmailConfigurationForm(instance=config)
+    context = {"config": config, "form": form if can_change else None, "page": page}
+    return render(request, "emails/configuration.html", context, status=status)
+
+
+@require_GET
+def email_configuration(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+@business_only
+@admin_required
+@require_POST
+def email_configuration_change(request: HttpRequest) -> HttpResponse:
+    config = request.email_config
+    form = EmailConfigurationForm(request.POST, instance=EmailConfiguration(organization=request.organization))
+    if not form.is_valid():
+        return _page(request, form, status=400)
+    wanted = form.cleaned_data
+    switching_off = config.allow_open_tracking and not wanted["allow_open_tracking"]
+    if switching_off and request.POST.get("confirm") != "yes":
+        return render(request, "emails/configuration_confirm.html", {"form": form})
+    changes = email_configuration_update(
+        organization=request.organization,
+        actor=request.user,
+        allow_open_tracking=wanted["allow_open_tracking"],
+        track_eu_only_with_consent=wanted["track_eu_only_with_consent"],
+    )
+    if not changes:
+        messages.info(request, "Nothing changed.")
+    elif switching_off:
+        messages.success(request, "Allow open tracking is off. Emails sent from now on are not tracked.")
+    else:
+        messages.success(request, "Email configuration saved.")
+    return redirect("email_configuration")

@@ -19,7 +19,8 @@ def pixel(request: HttpRequest, token: str) -> HttpResponse:
     gets the same GIF, so a forged one learns nothing; only a valid signature
     reaches the recording pipeline. Nothing about the client is read."""
     recipient_id = read_token(token)
-    if recipient_id is not None:
+    # A HEAD is a probe (link checkers, proxies): no image was shown.
+    if recipient_id is not None and request.method == "GET":
         record_open(recipient_id=recipient_id, opened_at=timezone.now())
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     # Every open must reach us, not a cache between us and the client.

@@ -1,0 +1,41 @@
+"""Fixtures for the recording pipeline's tests.
+
+Every test gets a Redis stream of its own (deleted afterwards), so tests never
+drain each other's opens, nor leftovers of an earlier run."""
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from tracking import recording
+
+
+@pytest.fixture(autouse=True)
+def _own_open_stream(settings):
+    settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
+    redis_url = settings.REDIS_URL  # tests may point it elsewhere
+    yield settings.OPEN_STREAM
+    if redis_url:
+        recording._redis(redis_url).delete(settings.OPEN_STREAM)
+
+
+@pytest.fixture
+def redis_stream(settings, _own_open_stream):
+    """The Redis client and this test's stream name. Skipped in the SQLite
+    run, which has no REDIS_URL; runs in the PostgreSQL + Redis run."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis: runs in the PostgreSQL + Redis run (REDIS_URL)")
+    return recording._redis(settings.REDIS_URL), _own_open_stream
+
+
+@pytest.fixture(params=["direct", "stream"])
+def settle_opens(request, settings) -> Callable[[], int]:
+    """Runs the test once per way an open is recorded: written directly (the
+    embedded default, or Redis down) and through the Redis stream. Returns
+    what brings recorded opens into the database: the drain, or nothing."""
+    if request.param == "direct":
+        settings.REDIS_URL = ""
+        return lambda: 0
+    request.getfixturevalue("redis_stream")
+    return lambda: recording.drain_opens()

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from . import timeline
 from .forms import ContactForm
 from .models import Contact
 from .services import contact_save
@@ -74,9 +75,19 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     tab = request.GET.get("tab", "all")
     if tab not in TIMELINE_TABS:
         tab = "all"
-    activities = contact.activities.select_related("actor")[:50] if tab == "all" else []
+    shown = timeline.shown_count(request.GET.get("shown"))
+    if tab == "email":
+        items, has_more = timeline.email_tab(contact, shown=shown)
+    else:
+        items, has_more = timeline.all_tab(contact, shown=shown)
     return render(
         request,
         "contacts/contact_detail.html",
-        {"contact": contact, "tab": tab, "activities": activities},
+        {
+            "contact": contact,
+            "tab": tab,
+            "timeline_items": items,
+            "timeline_has_more": has_more,
+            "timeline_more": shown + timeline.STEP,
+        },
     )

@@ -1,0 +1,33 @@
+"""Template helpers of the open reports: the eye icon's tooltip and the
+report of one email (see emails/includes/eye.html and open_report.html)."""
+
+from typing import Any
+
+from django import template
+
+from emails import reports
+from emails.models import Email
+
+register = template.Library()
+
+
+@register.filter
+def eye_title(item: Any) -> str:
+    return reports.eye_title(item)
+
+
+@register.filter
+def opened_times(count: int) -> str:
+    return reports.opened_times(count)
+
+
+@register.filter
+def reason_label(reason: str) -> str:
+    return reports.reason_label(reason)
+
+
+@register.simple_tag
+def open_report_for(email: Email) -> reports.OpenReport:
+    """The email's open report: the one a list attached in bulk, or loaded
+    now for a page that shows a single email."""
+    return reports.open_report_for(email)

@@ -35,6 +35,4 @@ def email_configuration_update(
             setattr(config, name, wanted[name])
         if changed:
             config.save(update_fields=[*changed, "updated_at"])
-    # Keep the organization's cached configuration (request.email_config) current.
-    Organization.email_configuration.related.set_cached_value(organization, config)
     return changes

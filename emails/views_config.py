@@ -57,7 +57,8 @@ def email_configuration(request: HttpRequest) -> HttpResponse:
 @require_POST
 def email_configuration_change(request: HttpRequest) -> HttpResponse:
     config = request.email_config
-    form = EmailConfigurationForm(request.POST, instance=EmailConfiguration(organization=request.organization))
+    # A detached instance: validating must not touch the organization's configuration.
+    form = EmailConfigurationForm(request.POST, instance=EmailConfiguration())
     if not form.is_valid():
         return _page(request, form, status=400)
     wanted = form.cleaned_data

@@ -7,16 +7,25 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from emails.models import EmailConfiguration
 from tracking.policy import email_configuration
 
 from .features import NO_FEATURES, features_for
-from .models import Membership
+from .models import Membership, Organization
 
 # Paths a signed-in user without an organization may still reach.
 _OPEN_PREFIXES = ("/admin/", "/accounts/logout/", "/static/")
 # The tracking pixel is fetched by recipients' mail clients: it needs no
 # organization, and its hot path should not pay for resolving one.
 _PIXEL_PREFIX = "/o/"
+
+
+def _loaded_configuration(organization: Organization) -> EmailConfiguration:
+    # Joined into the membership query; a query only when it does not exist yet.
+    try:
+        return organization.email_configuration
+    except EmailConfiguration.DoesNotExist:
+        return email_configuration(organization)
 
 
 class OrganizationMiddleware:
@@ -68,7 +77,7 @@ class OrganizationMiddleware:
         request.membership = membership
         request.organization = organization
         request.features = features_for(organization)
-        request.email_config = SimpleLazyObject(lambda: email_configuration(organization))
+        request.email_config = SimpleLazyObject(lambda: _loaded_configuration(organization))
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: tuple, view_kwargs: dict

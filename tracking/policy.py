@@ -43,16 +43,11 @@ TRACK = Decision(track=True)
 
 
 def email_configuration(organization: Organization) -> EmailConfiguration:
-    """The organization's configuration, created with its defaults on first use.
-
-    Reuses the one already loaded on `organization` (the middleware joins it
-    into the request's membership query), so a request pays for it once."""
-    try:
-        return organization.email_configuration
-    except EmailConfiguration.DoesNotExist:
-        config, _ = EmailConfiguration.objects.get_or_create(organization=organization)
-        Organization.email_configuration.related.set_cached_value(organization, config)
-        return config
+    """The organization's configuration as stored now, created with its
+    defaults on first use. Views pass `request.email_config` instead (loaded
+    once per request by the middleware) as `config=`."""
+    config, _ = EmailConfiguration.objects.get_or_create(organization=organization)
+    return config
 
 
 def sender_decision(

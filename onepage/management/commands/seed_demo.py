@@ -1,10 +1,15 @@
 """Demo data to log in with. Safe to run again: it only adds what is missing."""
 
+import datetime as dt
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from contacts.models import Contact, ContactActivity
+from emails.models import Email, EmailRecipient
 from onepage.models import Membership, Organization, User
+from tracking.policy import Reason
 
 DEMO_PASSWORD = "onepage-demo"
 
@@ -23,6 +28,15 @@ FIRST = ["Aoife", "Bruno", "Chloé", "Dmitri", "Elena", "Finn", "Greta", "Hiro",
 LAST = ["Murphy", "Rossi", "Dubois", "Ivanov", "García", "Larsen", "Schmidt", "Tanaka", "Walsh"]
 COMPANIES = ["Brightline", "Northwind", "Bluepeak", "Greenfield", "Harbor & Co", "Kestrel Labs"]
 COUNTRIES = ["IE", "IT", "FR", "US", "ES", "DK", "DE", "JP", "GB", "CA", "AU", ""]
+
+# Emails that reached the CRM from the senders' own mail clients (never tracked):
+# (sender, recipient contact index, subject, days ago).
+CLIENT_EMAILS = [
+    ("rex", 3, "Re: pricing for the spring order", 2),
+    ("rex", 9, "Thanks for the call today", 5),
+    ("ada", 0, "Notes from Tuesday's meeting", 9),
+    ("pat", 1, "Your quote for the boiler service", 3),
+]
 
 
 class Command(BaseCommand):
@@ -47,6 +61,7 @@ class Command(BaseCommand):
 
         self._contacts(orgs["Acme Widgets"], users["ada"], count=36)
         self._contacts(orgs["Pro Plumbing"], users["pat"], count=8)
+        self._client_emails(users)
         self.stdout.write(
             self.style.SUCCESS(f"Demo ready. Sign in as ada, rex or pat with password {DEMO_PASSWORD!r}.")
         )
@@ -70,6 +85,35 @@ class Command(BaseCommand):
             if created:
                 ContactActivity.objects.create(
                     contact=contact, kind=ContactActivity.Kind.CREATED, actor=actor, at=contact.created_at
+                )
+
+    def _client_emails(self, users: dict[str, User]) -> None:
+        for username, contact_index, subject, days_ago in CLIENT_EMAILS:
+            sender = users[username]
+            org = sender.membership.organization
+            contact = org.contacts.order_by("pk")[contact_index]
+            sent_at = timezone.now() - dt.timedelta(days=days_ago, hours=contact_index)
+            email, created = Email.objects.get_or_create(
+                organization=org,
+                source=Email.Source.CLIENT,
+                subject=subject,
+                defaults={
+                    "sender": sender,
+                    "body_text": f"Hi {contact.first_name},\n\nAs promised, a quick follow-up.\n\n{sender.first_name}",
+                    "status": Email.Status.SENT,
+                    "sent_at": sent_at,
+                    "track_opens": False,
+                    "not_tracked_reason": Reason.CLIENT,
+                },
+            )
+            if created:
+                EmailRecipient.objects.create(
+                    email=email,
+                    address=contact.email,
+                    contact=contact,
+                    track_opens=False,
+                    not_tracked_reason=Reason.CLIENT,
+                    delivered_at=sent_at,
                 )
 
 

@@ -1,0 +1,162 @@
+import re
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from .models import Mailbox
+
+_LINE_BREAK = re.compile(r"[\r\n]")
+_ADDRESS_SEPARATOR = re.compile(r"[,;]")
+# One email fans out into one copy per recipient when tracked: keep it a
+# conversation, not a mass mailing.
+MAX_RECIPIENTS = 50
+
+DEVELOPMENT_ONLY = (
+    "The development mailbox is only available when OnePage runs in development mode (DEBUG). "
+    "Connect an SMTP server instead."
+)
+
+
+def _no_line_breaks(value: str) -> None:
+    # A line break in a header would let the text start a header of its own.
+    if _LINE_BREAK.search(value):
+        raise ValidationError("Line breaks are not allowed here.")
+
+
+class MailboxForm(forms.ModelForm):
+    kind = forms.ChoiceField(
+        label="Send through", choices=Mailbox.Kind.choices, widget=forms.RadioSelect, initial=Mailbox.Kind.SMTP
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        required=False,
+        strip=False,
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = ["kind", "smtp_host", "smtp_port", "security", "username", "password", "from_name", "from_address"]
+        labels = {"from_name": "From name", "from_address": "From address", "username": "User name"}
+        help_texts = {
+            "smtp_host": "For example smtp.gmail.com or mail.yourcompany.com.",
+            "smtp_port": "Usually 587 with STARTTLS, 465 with SSL/TLS.",
+            "from_address": "The address your recipients see and reply to.",
+        }
+        widgets = {"security": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not settings.DEBUG:
+            # The choice is not offered; a crafted POST gets this error.
+            self.fields["kind"].choices = [(Mailbox.Kind.SMTP, Mailbox.Kind.SMTP.label)]
+            self.fields["kind"].error_messages["invalid_choice"] = DEVELOPMENT_ONLY
+        self.has_password = bool(self.instance.pk and self.instance.password_encrypted)
+        if self.has_password:
+            self.fields["password"].help_text = "Leave blank to keep the current password."
+        self.fields["from_address"].widget.attrs["autocomplete"] = "email"
+        # Only an SMTP server needs these; clean() asks for them then.
+        self.fields["smtp_port"].required = False
+        self.fields["security"].required = False
+
+    @property
+    def is_development(self) -> bool:
+        return self.data.get(self.add_prefix("kind")) == Mailbox.Kind.DEVELOPMENT
+
+    def clean_from_name(self) -> str:
+        value = self.cleaned_data["from_name"]
+        _no_line_breaks(value)
+        return value
+
+    def clean_smtp_port(self) -> int:
+        port = self.cleaned_data["smtp_port"]
+        if port is not None and not 1 <= port <= 65535:
+            raise ValidationError("Enter a port between 1 and 65535.")
+        return port
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("kind") != Mailbox.Kind.SMTP:
+            return data
+        if not data.get("smtp_host"):
+            self.add_error("smtp_host", "Enter the SMTP server's host name.")
+        elif _LINE_BREAK.search(data["smtp_host"]) or " " in data["smtp_host"]:
+            self.add_error("smtp_host", "Enter a host name without spaces.")
+        if data.get("smtp_port") is None and "smtp_port" not in self.errors:
+            self.add_error("smtp_port", "Enter the SMTP port.")
+        if not data.get("security") and "security" not in self.errors:
+            self.add_error("security", "Choose how the connection is secured.")
+        if data.get("username") and not data.get("password") and not self.has_password:
+            self.add_error("password", "Enter the password for this user name.")
+        return data
+
+    def new_password(self) -> str | None:
+        """The password to store: None keeps the current one."""
+        return self.cleaned_data.get("password") or None
+
+
+class AddressListField(forms.CharField):
+    """Comma-separated email addresses, each validated."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: str | None) -> list[str]:
+        value = super().to_python(value)
+        _no_line_breaks(value)
+        addresses = [a.strip() for a in _ADDRESS_SEPARATOR.split(value) if a.strip()]
+        bad = []
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                bad.append(address)
+        if bad:
+            label = "Not a valid email address" if len(bad) == 1 else "Not valid email addresses"
+            raise ValidationError(f"{label}: {', '.join(bad)}")
+        return addresses
+
+
+class ComposeForm(forms.Form):
+    to = AddressListField(label="To", help_text="Separate several addresses with commas.")
+    cc = AddressListField(label="Cc")
+    bcc = AddressListField(label="Bcc", help_text="Bcc recipients are not shown to anyone else.")
+    subject = forms.CharField(max_length=300)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), strip=False)
+    track = forms.BooleanField(required=False, initial=True, label="Track")
+
+    def clean_subject(self) -> str:
+        subject = self.cleaned_data["subject"]
+        _no_line_breaks(subject)
+        return subject
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        if not body.strip():
+            raise ValidationError("Write a message.")
+        return body
+
+    def clean(self) -> dict:
+        data = super().clean()
+        seen: set[str] = set()
+        total = 0
+        for name in ("to", "cc", "bcc"):
+            addresses = data.get(name)
+            if addresses is None:
+                continue
+            total += len(addresses)
+            repeated = []
+            for address in addresses:
+                if address.lower() in seen:
+                    repeated.append(address)
+                seen.add(address.lower())
+            if repeated:
+                self.add_error(name, f"Listed more than once: {', '.join(repeated)}")
+        if total == 0 and not any(f in self.errors for f in ("to", "cc", "bcc")):
+            self.add_error("to", "Add at least one recipient.")
+        elif total > MAX_RECIPIENTS:
+            self.add_error("to", f"An email can go to at most {MAX_RECIPIENTS} recipients.")
+        return data

@@ -1,0 +1,120 @@
+"""Settings -> Email sync: each user connects the mailbox they send from."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import crypto
+from .forms import MailboxForm
+from .mailboxes import CheckResult, SMTPSettings, check_connection
+from .models import Mailbox
+from .services import mailbox_connect, mailbox_disconnect
+
+
+def _get_mailbox_for_user(request: HttpRequest) -> Mailbox | None:
+    # A mailbox belongs to one user: nobody else's is ever reachable here.
+    return Mailbox.objects.filter(user=request.user, organization=request.organization).first()
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return ""
+
+
+def _render(
+    request: HttpRequest, form: MailboxForm, mailbox: Mailbox | None, *, check: CheckResult | None = None, status=200
+) -> HttpResponse:
+    return render(
+        request,
+        "emails/mailbox.html",
+        {
+            "form": form,
+            "mailbox": mailbox,
+            "check": check,
+            "next": _safe_next(request),
+            "debug_outbox": settings.DEBUG,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def mailbox(request: HttpRequest) -> HttpResponse:
+    current = _get_mailbox_for_user(request)
+    form = MailboxForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        mailbox_connect(
+            user=request.user,
+            organization=request.organization,
+            kind=data["kind"],
+            from_address=data["from_address"],
+            from_name=data["from_name"],
+            smtp_host=data["smtp_host"],
+            smtp_port=data["smtp_port"],
+            security=data["security"],
+            username=data["username"],
+            password=form.new_password(),
+        )
+        messages.success(request, "Mailbox saved." if current else "Mailbox connected: you can send email now.")
+        return redirect(_safe_next(request) or "mailbox")
+    return _render(request, form, current)
+
+
+@require_POST
+def mailbox_test(request: HttpRequest) -> HttpResponse:
+    """Try the settings in the form (saved or not) against the real server.
+    Nothing is saved: the form comes back as it was, with the result."""
+    current = _get_mailbox_for_user(request)
+    form = MailboxForm(request.POST, instance=current)
+    if not form.is_valid():
+        return _render(request, form, current)
+    data = form.cleaned_data
+    if data["kind"] == Mailbox.Kind.DEVELOPMENT:
+        check = CheckResult(True, "The development mailbox is ready: messages go to the development outbox.")
+    else:
+        password = form.new_password()
+        if password is None:
+            try:
+                password = crypto.decrypt(current.password_encrypted) if form.has_password else ""
+            except crypto.UnreadablePassword as exc:
+                return _render(request, form, current, check=CheckResult(False, str(exc)))
+        check = check_connection(
+            SMTPSettings(
+                host=data["smtp_host"],
+                port=data["smtp_port"],
+                security=data["security"],
+                username=data["username"],
+                password=password,
+            )
+        )
+    return _render(request, form, current, check=check)
+
+
+@require_http_methods(["GET", "POST"])
+def mailbox_disconnect_view(request: HttpRequest) -> HttpResponse:
+    current = _get_mailbox_for_user(request)
+    if current is None:
+        messages.info(request, "No mailbox is connected.")
+        return redirect("mailbox")
+    if request.method == "POST":
+        mailbox_disconnect(mailbox=current)
+        messages.success(request, f"{current.from_address} was disconnected. Connect a mailbox to send email again.")
+        return redirect("mailbox")
+    return render(request, "emails/mailbox_confirm_disconnect.html", {"mailbox": current})
+
+
+def mailbox_required_redirect(request: HttpRequest, *, next_url: str) -> HttpResponse:
+    """Where a user without a mailbox is sent when they try to write an email."""
+    messages.warning(
+        request,
+        "Connect the mailbox you send from first: OnePage sends your emails through your own mail server, "
+        "so replies come back to you.",
+    )
+    return redirect(f"{reverse('mailbox')}?{urlencode({'next': next_url})}")

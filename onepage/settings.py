@@ -166,6 +166,8 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": OPEN_DRAIN_INTERVAL},
     },
 }
+# Beat's record of when each task last ran: under var/, not the project root.
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Mail that Django itself sends (password resets); emails that reps send go
 # through their own mailbox, see emails.mailboxes.

@@ -122,7 +122,7 @@ def describe_failure(exc: BaseException, *, where: str = "the mail server") -> S
         )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return SMTPFailure(
-            f"The server at {where} does not support what this mailbox needs: {exc}. "
+            f"The server at {where} does not support what this mailbox needs: {str(exc).rstrip('.')}. "
             "Check the security setting (STARTTLS, SSL/TLS or none).",
             transient=False,
         )
@@ -157,7 +157,8 @@ def describe_failure(exc: BaseException, *, where: str = "the mail server") -> S
 
 
 def _timed_out(where: str) -> SMTPFailure:
-    return SMTPFailure(f"The server at {where} did not answer within {SMTP_TIMEOUT} seconds.", transient=True)
+    seconds = f"{SMTP_TIMEOUT:g} second{'' if SMTP_TIMEOUT == 1 else 's'}"
+    return SMTPFailure(f"The server at {where} did not answer within {seconds}.", transient=True)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,261 @@
+import socket
+
+import pytest
+from django.urls import reverse
+
+from conftest import free_port
+from emails import crypto, mailboxes
+from emails.forms import DEVELOPMENT_ONLY
+from emails.models import EmailConfiguration, Mailbox
+from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
+from onepage.models import SettingChange
+from onepage.tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct-horse-battery"
+
+
+def smtp_form(server=None, **overrides) -> dict:
+    data = {
+        "kind": "smtp",
+        "smtp_host": server.host if server else "smtp.example.com",
+        "smtp_port": server.port if server else 587,
+        "security": "none" if server else "starttls",
+        "username": "rex@acme.example",
+        "password": PASSWORD,
+        "from_name": "Rex Rep",
+        "from_address": "rex@acme.example",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def refusing_server():
+    """A real SMTP server that turns every login down."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=free_port(),
+        auth_require_tls=False,
+        authenticator=lambda *args: AuthResult(success=False, handled=False),
+    )
+    controller.start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def silent_server():
+    """Accepts TCP connections and never says a word."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(5)
+        yield sock.getsockname()[1]
+
+
+def test_page_offers_to_connect_when_nothing_is_connected(rep_client):
+    response = rep_client.get(reverse("mailbox"))
+    assert response.status_code == 200
+    assert b"Connect your mailbox" in response.content
+    assert b"Test connection" in response.content
+
+
+def test_settings_index_links_to_email_sync(rep_client):
+    assert reverse("mailbox").encode() in rep_client.get(reverse("settings")).content
+
+
+def test_connect_stores_the_password_encrypted_and_never_shows_it(rep_client, rep_user):
+    response = rep_client.post(reverse("mailbox"), smtp_form())
+    assert response.status_code == 302
+    mailbox = Mailbox.objects.get(user=rep_user)
+    assert (mailbox.smtp_host, mailbox.smtp_port, mailbox.security) == ("smtp.example.com", 587, "starttls")
+    assert mailbox.organization == rep_user.membership.organization
+    assert PASSWORD not in mailbox.password_encrypted
+    assert crypto.decrypt(mailbox.password_encrypted) == PASSWORD
+    page = rep_client.get(reverse("mailbox")).content.decode()
+    assert "Connected" in page and "smtp.example.com:587" in page
+    assert PASSWORD not in page
+    assert mailbox.password_encrypted not in page
+
+
+def test_edit_with_a_blank_password_keeps_the_current_one(rep_client, rep_user):
+    rep_client.post(reverse("mailbox"), smtp_form())
+    rep_client.post(reverse("mailbox"), smtp_form(password="", smtp_host="mail.acme.example", from_name="Rex R."))
+    mailbox = Mailbox.objects.get(user=rep_user)
+    assert mailbox.smtp_host == "mail.acme.example"
+    assert mailbox.from_name == "Rex R."
+    assert crypto.decrypt(mailbox.password_encrypted) == PASSWORD
+
+    rep_client.post(reverse("mailbox"), smtp_form(password="a-new-one"))
+    mailbox.refresh_from_db()
+    assert crypto.decrypt(mailbox.password_encrypted) == "a-new-one"
+
+
+def test_missing_smtp_details_are_field_errors_and_nothing_is_lost(rep_client, rep_user):
+    response = rep_client.post(reverse("mailbox"), smtp_form(smtp_host="", password="", from_address="nope"))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["smtp_host"] == ["Enter the SMTP server's host name."]
+    assert errors["password"] == ["Enter the password for this user name."]
+    assert "from_address" in errors
+    assert b'value="rex@acme.example"' in response.content  # the user name typed is still there
+    assert not Mailbox.objects.filter(user=rep_user).exists()
+
+
+def test_development_mailbox_is_refused_outside_debug(rep_client, rep_user, settings):
+    settings.DEBUG = False
+    response = rep_client.post(reverse("mailbox"), {"kind": "development", "from_address": "rex@acme.example"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["kind"] == [DEVELOPMENT_ONLY]
+    assert not Mailbox.objects.filter(user=rep_user).exists()
+    assert b"Development mailbox" not in rep_client.get(reverse("mailbox")).content
+
+
+def test_development_mailbox_can_be_chosen_in_debug(rep_client, rep_user, settings):
+    settings.DEBUG = True
+    response = rep_client.post(reverse("mailbox"), {"kind": "development", "from_address": "rex@acme.example"})
+    assert response.status_code == 302
+    mailbox = Mailbox.objects.get(user=rep_user)
+    assert mailbox.kind == Mailbox.Kind.DEVELOPMENT
+    assert mailbox.password_encrypted == ""
+
+
+def test_test_connection_logs_in_to_a_real_server_and_saves_nothing(rep_client, rep_user, smtp_server):
+    response = rep_client.post(reverse("mailbox_test"), smtp_form(smtp_server))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Connection works." in content
+    assert f"Connected to 127.0.0.1:{smtp_server.port} and logged in" in content
+    assert not Mailbox.objects.filter(user=rep_user).exists()
+    # The form comes back as typed, apart from the password.
+    assert f'value="{smtp_server.port}"' in content
+    assert PASSWORD not in content
+
+
+def test_test_connection_uses_the_saved_password_when_left_blank(rep_client, rep_user, refusing_server):
+    MailboxFactory(
+        user=rep_user,
+        kind="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=refusing_server.port,
+        security="none",
+        username="rex",
+        password_encrypted=crypto.encrypt("saved-pass"),
+    )
+    data = smtp_form(
+        smtp_host="127.0.0.1", smtp_port=refusing_server.port, security="none", password="", username="rex"
+    )
+    content = rep_client.post(reverse("mailbox_test"), data).content.decode()
+    # It tried to log in with the saved password (and was turned down).
+    assert "Connection failed." in content
+    assert "The server refused the user name or password: 535" in content
+
+
+def test_test_connection_explains_a_closed_port(rep_client):
+    port = free_port()
+    response = rep_client.post(
+        reverse("mailbox_test"), smtp_form(smtp_host="127.0.0.1", smtp_port=port, security="none")
+    )
+    content = response.content.decode()
+    assert "Connection failed." in content
+    assert f"The server at 127.0.0.1:{port} refused the connection: nothing is listening on that port." in content
+
+
+def test_test_connection_reports_bad_credentials_with_the_servers_reply(rep_client, refusing_server):
+    response = rep_client.post(
+        reverse("mailbox_test"), smtp_form(smtp_host="127.0.0.1", smtp_port=refusing_server.port, security="none")
+    )
+    assert "The server refused the user name or password: 535 5.7.8 Authentication credentials invalid" in (
+        response.content.decode()
+    )
+
+
+def test_test_connection_gives_up_on_a_silent_server(rep_client, silent_server, monkeypatch):
+    monkeypatch.setattr(mailboxes, "SMTP_TIMEOUT", 1)
+    response = rep_client.post(
+        reverse("mailbox_test"), smtp_form(smtp_host="127.0.0.1", smtp_port=silent_server, security="none")
+    )
+    assert f"The server at 127.0.0.1:{silent_server} did not answer within 1 second." in response.content.decode()
+
+
+def test_test_connection_explains_starttls_on_a_server_without_it(rep_client, smtp_server):
+    response = rep_client.post(reverse("mailbox_test"), smtp_form(smtp_server, security="starttls"))
+    assert "Check the security setting" in response.content.decode()
+
+
+def test_disconnect_asks_first_then_removes_the_mailbox(rep_client, rep_user):
+    MailboxFactory(user=rep_user)
+    page = rep_client.get(reverse("mailbox_disconnect"))
+    assert b"Disconnect" in page.content
+    assert Mailbox.objects.filter(user=rep_user).exists()
+    response = rep_client.post(reverse("mailbox_disconnect"))
+    assert response.status_code == 302
+    assert not Mailbox.objects.filter(user=rep_user).exists()
+
+
+def test_first_mailbox_of_the_organization_switches_open_tracking_on_and_logs_it(rep_client, rep_user, org):
+    rep_client.post(reverse("mailbox"), smtp_form())
+    assert EmailConfiguration.objects.get(organization=org).allow_open_tracking is True
+    change = SettingChange.objects.get(organization=org)
+    assert (change.actor, change.setting, change.old_value, change.new_value) == (
+        rep_user,
+        "allow_open_tracking",
+        "off",
+        "on",
+    )
+
+
+def test_only_the_first_mailbox_logs_a_change(client, rep_user, admin_user, org):
+    client.force_login(rep_user)
+    client.post(reverse("mailbox"), smtp_form())
+    client.force_login(admin_user)
+    client.post(reverse("mailbox"), smtp_form(from_address="ada@acme.example"))
+    assert Mailbox.objects.filter(organization=org).count() == 2
+    assert SettingChange.objects.filter(organization=org).count() == 1
+
+
+def test_an_admins_earlier_choice_is_not_overridden(rep_client, org, admin_user):
+    EmailConfigurationFactory(organization=org, allow_open_tracking=False)
+    SettingChange.objects.create(
+        organization=org, actor=admin_user, setting="allow_open_tracking", old_value="on", new_value="off"
+    )
+    rep_client.post(reverse("mailbox"), smtp_form())
+    assert EmailConfiguration.objects.get(organization=org).allow_open_tracking is False
+    assert SettingChange.objects.filter(organization=org).count() == 1
+
+
+def test_another_organizations_mailbox_does_not_count_as_ours(rep_client, org, other_org):
+    MailboxFactory(user=MembershipFactory(organization=other_org).user)
+    rep_client.post(reverse("mailbox"), smtp_form())
+    assert EmailConfiguration.objects.get(organization=org).allow_open_tracking is True
+    assert not SettingChange.objects.filter(organization=other_org).exists()
+
+
+def test_each_user_sees_and_changes_only_their_own_mailbox(client, rep_user, admin_user):
+    theirs = MailboxFactory(user=admin_user, kind="smtp", smtp_host="ada-only.example", from_address="ada@a.example")
+    client.force_login(rep_user)
+    page = client.get(reverse("mailbox")).content.decode()
+    assert "ada-only.example" not in page and "Connect your mailbox" in page
+    client.post(reverse("mailbox_disconnect"))
+    assert Mailbox.objects.filter(pk=theirs.pk).exists()
+    client.post(reverse("mailbox"), smtp_form())
+    theirs.refresh_from_db()
+    assert theirs.smtp_host == "ada-only.example"
+
+
+def test_connecting_returns_to_the_composer_it_was_sent_from(rep_client):
+    response = rep_client.post(reverse("mailbox"), {**smtp_form(), "next": "/email/compose/?contact=3"})
+    assert response.url == "/email/compose/?contact=3"
+    response = rep_client.post(reverse("mailbox"), {**smtp_form(), "next": "https://evil.example/"})
+    assert response.url == reverse("mailbox")

@@ -12,6 +12,7 @@ import functools
 import logging
 import os
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,9 +30,12 @@ from .policy import may_record_open
 
 logger = logging.getLogger(__name__)
 
-# A dead or overloaded Redis must cost the pixel view little: fail fast and
-# fall back to the database.
+# A dead or overloaded Redis must cost the pixel view little: fail fast, fall
+# back to the database, and leave Redis alone for a few seconds so that during
+# an outage each pixel does not wait for the timeout again.
 REDIS_TIMEOUT = 0.5
+REDIS_RETRY_AFTER = 5.0
+_redis_down_until: dict[str, float] = {}
 GROUP = "recorders"
 # A consumer that has held entries this long without acknowledging them is
 # taken to have crashed: its entries are handed to the next drain.
@@ -60,17 +64,19 @@ def _redis(url: str) -> redis.Redis:
 def record_open(*, recipient_id: int, opened_at: datetime) -> None:
     """Record that a recipient's pixel was fetched. Never raises: the pixel
     must be served whatever happens here."""
-    if settings.REDIS_URL:
+    url = settings.REDIS_URL
+    if url and time.monotonic() >= _redis_down_until.get(url, 0):
         try:
-            _redis(settings.REDIS_URL).xadd(
+            _redis(url).xadd(
                 settings.OPEN_STREAM,
                 {"recipient": recipient_id, "at": opened_at.isoformat()},
                 maxlen=settings.OPEN_STREAM_MAXLEN,
                 approximate=True,
             )
             return
-        except redis.RedisError:
-            logger.warning("Open stream unavailable, writing the open of recipient %s directly", recipient_id)
+        except redis.RedisError as exc:
+            _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER
+            logger.warning("Open stream unavailable (%s): writing opens directly for %gs", exc, REDIS_RETRY_AFTER)
     try:
         write_opens(opens=[Open(recipient_id=recipient_id, opened_at=opened_at)])
     except Exception:

@@ -12,6 +12,13 @@ from tracking import recording
 
 
 @pytest.fixture(autouse=True)
+def _redis_not_known_to_be_down():
+    # record_open leaves a failing Redis alone for a few seconds; tests start
+    # from a clean slate.
+    recording._redis_down_until.clear()
+
+
+@pytest.fixture(autouse=True)
 def _own_open_stream(settings):
     settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
     redis_url = settings.REDIS_URL  # tests may point it elsewhere

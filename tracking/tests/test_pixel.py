@@ -220,7 +220,7 @@ def test_gif_is_served_when_neither_redis_nor_the_database_can_record(client, se
 
     assert_is_the_gif(response)
     messages = [r.getMessage() for r in caplog.records]
-    assert f"Open stream unavailable, writing the open of recipient {recipient.pk} directly" in messages
+    assert any(m.startswith("Open stream unavailable") for m in messages)
     assert f"Could not record the open of recipient {recipient.pk}" in messages
     assert not OpenEvent.objects.exists()
 

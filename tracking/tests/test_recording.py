@@ -76,6 +76,18 @@ def test_with_redis_unreachable_the_open_is_written_directly(settings, caplog):
     assert "Open stream unavailable" in caplog.text
 
 
+def test_during_a_redis_outage_each_open_does_not_wait_for_redis_again(settings, caplog):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    recipient = EmailRecipientFactory()
+
+    for minute in range(3):
+        record_open(recipient_id=recipient.pk, opened_at=T0 + timedelta(minutes=minute))
+
+    recipient.refresh_from_db()
+    assert recipient.open_count == 3
+    assert caplog.text.count("Open stream unavailable") == 1
+
+
 def test_with_redis_an_open_only_appends_to_the_stream(redis_stream):
     redis, stream = redis_stream
     recipient = EmailRecipientFactory()

@@ -1,22 +1,26 @@
 """Every cell of the tracking policy: plan x Allow open tracking x Track toggle
 x the contact's privacy state x where the contact lives x the EU rule x source.
 
-The cells are decided by tracking.policy.decide here; representative cells
-then go the full way (composer -> send task -> a real SMTP server) in
-test_policy_end_to_end.py, which looks for the pixel in the copies received."""
+Each cell is checked twice: by tracking.policy.decide, then the full way a
+user meets it (the composer's POST, or a stored client email, then the send
+task delivering to a real SMTP server), looking for the pixel in the copy the
+server received."""
 
 import itertools
 from dataclasses import dataclass
 
 import pytest
+from django.urls import reverse
 
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
-from emails.models import Email
-from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
+from emails.models import Email, EmailRecipient
+from emails.tasks import send_email
+from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory, MailboxFactory
 from onepage.models import Organization
 from onepage.tests.factories import MembershipFactory
 from tracking.policy import Decision, Reason, decide
+from tracking.tokens import pixel_url
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +111,160 @@ def test_no_mailbox_cell(plan):
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
     overall, _ = decide(organization=org, sender=sender, contacts=[ContactFactory(organization=org)])
     assert overall == Decision(False, Reason.PLAN if plan == "professional" else Reason.NO_MAILBOX)
+
+
+# --- The full way: composer or stored client email -> send task -> SMTP ------------
+
+
+def _setup(cell: Cell, smtp_server) -> tuple[Organization, Contact]:
+    org = Organization.objects.create(name="Cell Co", plan=cell.plan)
+    # No usable password: hashing one per cell would dominate the run.
+    sender = MembershipFactory(organization=org, user__password=None, user__username="sender").user
+    MailboxFactory(user=sender, kind="smtp", smtp_host=smtp_server.host, smtp_port=smtp_server.port, security="none")
+    EmailConfigurationFactory(
+        organization=org, allow_open_tracking=cell.allow_open_tracking, track_eu_only_with_consent=cell.eu_rule
+    )
+    contact = ContactFactory(
+        organization=org, open_tracking=cell.contact_state, country=cell.country, email="lead@client.example"
+    )
+    return org, contact
+
+
+def _compose(client, django_capture_on_commit_callbacks, *, to: str, track: bool) -> Email:
+    data = {"to": to, "subject": "Our proposal", "body": "Hello,\n\nHere it is."}
+    if track:
+        # Where the toggle is disabled or not offered, this is a crafted POST.
+        data["track"] = "on"
+    # The task is run below, by hand: in the PostgreSQL + Redis run it would
+    # otherwise wait for a worker.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("emails:compose"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert len(callbacks) == 1
+    return Email.objects.latest("pk")
+
+
+def _delivered_copy(email: Email, smtp_server):
+    send_email.apply(args=[email.pk])
+    email.refresh_from_db()
+    assert email.status == Email.Status.SENT, email.error
+    (received,) = smtp_server.received
+    return received
+
+
+CRM_CELLS = [c for c in CELLS if c.source == Email.Source.CRM]
+CLIENT_CELLS = [c for c in CELLS if c.source == Email.Source.CLIENT]
+
+
+@pytest.mark.parametrize("cell", CRM_CELLS, ids=[c.id for c in CRM_CELLS])
+def test_cell_through_the_composer_and_the_send_task(cell, client, smtp_server, django_capture_on_commit_callbacks):
+    org, contact = _setup(cell, smtp_server)
+    client.force_login(org.memberships.get().user)
+
+    email = _compose(client, django_capture_on_commit_callbacks, to=contact.email, track=cell.toggle)
+    received = _delivered_copy(email, smtp_server)
+
+    expected = cell.expected()
+    recipient = email.recipients.get()
+    assert received.rcpt_tos == [contact.email]
+    assert (pixel_url(recipient.pk) in received.part("text/html")) is expected.track
+    assert "/o/" not in received.part("text/plain")
+    assert (email.track_opens, email.not_tracked_reason) == (expected.track, expected.reason)
+    assert (recipient.track_opens, recipient.not_tracked_reason) == (expected.track, expected.reason)
+
+
+@pytest.mark.parametrize("cell", CLIENT_CELLS, ids=[c.id for c in CLIENT_CELLS])
+def test_client_cell_through_the_send_task(cell, smtp_server):
+    """A client email never reaches the composer; even a stored one that claims
+    to be tracked goes out without a pixel when the send task handles it."""
+    org, contact = _setup(cell, smtp_server)
+    email = EmailFactory(
+        organization=org,
+        sender=org.memberships.get().user,
+        source=Email.Source.CLIENT,
+        status=Email.Status.QUEUED,
+        sent_at=None,
+        track_opens=True,
+    )
+    recipient = EmailRecipientFactory(email=email, contact=contact, address=contact.email, track_opens=True)
+
+    received = _delivered_copy(email, smtp_server)
+
+    assert "/o/" not in received.part("text/html")
+    assert pixel_url(recipient.pk) not in received.content.decode()
+    recipient.refresh_from_db()
+    assert (email.track_opens, email.not_tracked_reason) == (False, Reason.CLIENT)
+    assert (recipient.track_opens, recipient.not_tracked_reason) == (False, Reason.CLIENT)
+
+
+def test_refused_contact_gets_a_copy_without_pixel_while_the_others_are_tracked(
+    client, smtp_server, django_capture_on_commit_callbacks
+):
+    cell = Cell("business", True, True, Contact.OpenTracking.ALLOWED, "US", True, "crm")
+    org, allowed = _setup(cell, smtp_server)
+    refused = ContactFactory(organization=org, email="no-tracking@client.example", open_tracking="refused")
+    eu_not_asked = ContactFactory(organization=org, email="eu@client.example", country="FR")
+    client.force_login(org.memberships.get().user)
+
+    email = _compose(
+        client,
+        django_capture_on_commit_callbacks,
+        to=f"{allowed.email}, {refused.email}, {eu_not_asked.email}, stranger@elsewhere.example",
+        track=True,
+    )
+    send_email.apply(args=[email.pk])
+
+    copies = {r.rcpt_tos[0]: r.part("text/html") for r in smtp_server.received}
+    recipients = {r.address: r for r in email.recipients.all()}
+    tracked = {address for address, html in copies.items() if pixel_url(recipients[address].pk) in html}
+    assert tracked == {allowed.email, "stranger@elsewhere.example"}
+    assert all(html.count("/o/") <= 1 for html in copies.values())
+    assert recipients[refused.email].not_tracked_reason == Reason.CONTACT_REFUSED
+    assert recipients[eu_not_asked.email].not_tracked_reason == Reason.EU_CONSENT
+    email.refresh_from_db()
+    assert email.track_opens is True
+
+
+def test_contact_refusing_between_compose_and_send_gets_no_pixel(
+    client, smtp_server, django_capture_on_commit_callbacks
+):
+    cell = Cell("business", True, True, Contact.OpenTracking.ALLOWED, "US", True, "crm")
+    org, contact = _setup(cell, smtp_server)
+    client.force_login(org.memberships.get().user)
+    email = _compose(client, django_capture_on_commit_callbacks, to=contact.email, track=True)
+    assert EmailRecipient.objects.get(email=email).track_opens
+
+    Contact.objects.filter(pk=contact.pk).update(open_tracking=Contact.OpenTracking.REFUSED)
+    received = _delivered_copy(email, smtp_server)
+
+    assert "/o/" not in received.part("text/html")
+    assert email.not_tracked_reason == Reason.CONTACT_REFUSED
+
+
+# --- What the composer shows, per sender-level cell ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("plan", "allow", "shows"),
+    [
+        ("business", True, "enabled"),
+        ("business", False, "disabled"),
+        ("professional", True, "upgrade"),
+        ("professional", False, "upgrade"),
+    ],
+    ids=["business-allow_on", "business-allow_off", "professional-allow_on", "professional-allow_off"],
+)
+def test_composer_track_toggle(client, smtp_server, plan, allow, shows):
+    cell = Cell(plan, allow, True, Contact.OpenTracking.ALLOWED, "US", True, "crm")
+    org, contact = _setup(cell, smtp_server)
+    client.force_login(org.memberships.get().user)
+    content = client.get(reverse("emails:compose"), {"contact": contact.pk}).content.decode()
+    toggle = 'type="checkbox" role="switch" name="track"'
+    if shows == "enabled":
+        assert f'{toggle} id="id_track" checked>' in content
+    elif shows == "disabled":
+        assert f'{toggle} id="id_track" disabled aria-describedby="track-reason">' in content
+        assert "Allow open tracking is off for your organization" in content
+    else:
+        assert toggle not in content
+        assert "Upgrade to Business to track opens" in content

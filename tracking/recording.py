@@ -100,7 +100,9 @@ def write_opens(*, opens: Sequence[Open]) -> int:
             .order_by("email_id", "pk")
         }
         allowed = {
-            pk for pk, r in recipients.items() if may_record_open(email=r.email, organization=r.email.organization)
+            pk
+            for pk, r in recipients.items()
+            if may_record_open(email=r.email, organization=r.email.organization, recipient=r)
         }
         stream_ids = [o.stream_id for o in opens if o.stream_id and o.recipient_id in allowed]
         seen = set(OpenEvent.objects.filter(stream_id__in=stream_ids).values_list("stream_id", flat=True))

@@ -171,6 +171,20 @@ def test_opens_of_an_email_that_is_not_tracked_are_not_recorded(client, settle_o
     assert recipient.open_count == 0
 
 
+def test_opens_of_a_recipient_whose_copy_was_not_tracked_are_not_recorded(client, settle_opens):
+    # The contact refused tracking: the email is tracked for the others only.
+    email = EmailFactory()
+    EmailRecipientFactory(email=email)
+    recipient = EmailRecipientFactory(email=email, track_opens=False)
+
+    assert_is_the_gif(client.get(pixel(recipient.pk)))
+    settle_opens()
+
+    assert not OpenEvent.objects.exists()
+    recipient.refresh_from_db()
+    assert recipient.open_count == 0
+
+
 def test_after_a_downgrade_new_opens_are_not_recorded_and_earlier_ones_stay(client, settle_opens):
     recipient = EmailRecipientFactory()
     client.get(pixel(recipient.pk))

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from contacts.tests.factories import ContactFactory
 from emails.models import EmailConfiguration
-from emails.tests.factories import EmailConfigurationFactory
+from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
 from onepage.decorators import admin_required, business_only
 from onepage.features import Features
 from onepage.middleware import OrganizationMiddleware
@@ -119,7 +119,10 @@ def test_plan_banner_on_timelines_of_professional_organizations(rep_client, org)
     assert b"Opens recorded before the switch stay visible" in response.content
 
 
-def test_plan_banner_on_the_email_page_not_on_the_contact_list(rep_client, org):
+def test_plan_banner_on_the_email_page_not_on_the_contact_list(rep_client, rep_user, org):
+    MailboxFactory(user=rep_user)
     Organization.objects.filter(pk=org.pk).update(plan=Organization.Plan.PROFESSIONAL)
     assert b'id="plan-banner"' in rep_client.get(reverse("emails:index")).content
     assert b'id="plan-banner"' not in rep_client.get(reverse("contacts:list")).content
+    # The composer says it in its own words, by the Track toggle's place.
+    assert b'id="plan-banner"' not in rep_client.get(reverse("emails:compose")).content

@@ -137,7 +137,10 @@ def test_without_a_worker_the_email_is_queued_for_sending(
     assert Email.objects.get().status == Email.Status.QUEUED
 
 
-def test_switching_track_off_sends_untracked(rep_client, sender, smtp_server, django_capture_on_commit_callbacks):
+def test_switching_track_off_sends_untracked(
+    rep_client, sender, smtp_server, django_capture_on_commit_callbacks, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     data = valid()
     del data["track"]
     with django_capture_on_commit_callbacks(execute=True):

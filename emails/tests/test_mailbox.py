@@ -259,3 +259,28 @@ def test_connecting_returns_to_the_composer_it_was_sent_from(rep_client):
     assert response.url == "/email/compose/?contact=3"
     response = rep_client.post(reverse("mailbox"), {**smtp_form(), "next": "https://evil.example/"})
     assert response.url == reverse("mailbox")
+
+
+def test_seed_demo_connects_the_demo_users_to_the_development_mailbox_in_debug(settings):
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    mailboxes = Mailbox.objects.select_related("user", "organization").order_by("user__username")
+    assert [(m.user.username, m.kind, m.organization.name) for m in mailboxes] == [
+        ("ada", "development", "Acme Widgets"),
+        ("rex", "development", "Acme Widgets"),
+    ]
+    acme = mailboxes[0].organization
+    assert EmailConfiguration.objects.get(organization=acme).allow_open_tracking is True
+    change = SettingChange.objects.get(organization=acme, setting="allow_open_tracking")
+    assert (change.actor.username, change.old_value, change.new_value) == ("ada", "off", "on")
+
+
+def test_seed_demo_connects_no_mailbox_outside_debug(settings):
+    from django.core.management import call_command
+
+    settings.DEBUG = False
+    call_command("seed_demo")
+    assert not Mailbox.objects.exists()

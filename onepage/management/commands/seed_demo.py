@@ -2,12 +2,14 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from contacts.models import Contact, ContactActivity
-from emails.models import Email, EmailRecipient
+from emails.models import Email, EmailRecipient, Mailbox
+from emails.services import mailbox_connect
 from onepage.models import Membership, Organization, User
 from tracking.policy import Reason
 
@@ -62,6 +64,8 @@ class Command(BaseCommand):
         self._contacts(orgs["Acme Widgets"], users["ada"], count=36)
         self._contacts(orgs["Pro Plumbing"], users["pat"], count=8)
         self._client_emails(users)
+        if settings.DEBUG:
+            self._development_mailboxes([users["ada"], users["rex"]])
         self.stdout.write(
             self.style.SUCCESS(f"Demo ready. Sign in as ada, rex or pat with password {DEMO_PASSWORD!r}.")
         )
@@ -114,6 +118,19 @@ class Command(BaseCommand):
                     track_opens=False,
                     not_tracked_reason=Reason.CLIENT,
                     delivered_at=sent_at,
+                )
+
+    def _development_mailboxes(self, users: list[User]) -> None:
+        # Through the service, as a user would: the first mailbox switches
+        # Allow open tracking on for the organization and logs it.
+        for user in users:
+            if not Mailbox.objects.filter(user=user).exists():
+                mailbox_connect(
+                    user=user,
+                    organization=user.membership.organization,
+                    kind=Mailbox.Kind.DEVELOPMENT,
+                    from_name=user.display_name,
+                    from_address=user.email,
                 )
 
 

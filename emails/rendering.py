@@ -6,7 +6,8 @@ never does, and what the CRM shows is built from the text, so viewing your
 own email never loads a pixel."""
 
 import re
-from email.utils import formataddr, formatdate, make_msgid
+from datetime import UTC
+from email.utils import format_datetime, formataddr, make_msgid
 
 from django.core.mail import EmailMultiAlternatives
 from django.utils.html import escape, urlize
@@ -84,7 +85,7 @@ def build_message(
         # The same on every copy (and on a retry), so mail clients thread them
         # as one message.
         "Message-ID": email.message_id,
-        "Date": formatdate(email.created_at.timestamp()),
+        "Date": format_datetime(email.created_at.astimezone(UTC)),
     }
     if not to:
         headers["To"] = "undisclosed-recipients:;"

@@ -1,0 +1,87 @@
+"""In Chromium: a rep writes to a contact, the development mailbox delivers
+it, the rep opens the delivered copy in /dev/outbox/ as its recipient would
+see it (the frame loads the pixel), and the open shows on the email's page."""
+
+import uuid
+
+import pytest
+
+from conftest import screenshot, sign_in
+from contacts.models import Contact
+from contacts.tests.factories import ContactFactory
+from emails.models import Email
+from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
+from tracking import recording
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def rep_with_dev_mailbox(org, rep_user, settings, live_server):
+    settings.DEBUG = True  # the development outbox exists only in DEBUG
+    settings.SITE_URL = live_server.url  # pixels must reach this server
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # sent in the request, as in the embedded setup
+    settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
+    rep_user.first_name, rep_user.last_name = "Rex", "Rep"
+    rep_user.save(update_fields=["first_name", "last_name"])
+    EmailConfigurationFactory(organization=org, allow_open_tracking=True)
+    MailboxFactory(user=rep_user, from_name="Rex Rep", from_address="rex@acme.example")
+    yield rep_user
+    if settings.REDIS_URL:
+        recording._redis(settings.REDIS_URL).delete(settings.OPEN_STREAM)
+
+
+def test_send_from_a_contact_then_open_it_in_the_outbox_and_see_the_open(page, org, rep_with_dev_mailbox):
+    ann = ContactFactory(
+        organization=org,
+        first_name="Ann",
+        last_name="Lee",
+        email="ann.lee@brightline.example",
+        company="Brightline",
+        open_tracking=Contact.OpenTracking.ALLOWED,
+    )
+    sign_in(page, "rex")
+
+    page.goto(f"/contacts/{ann.pk}/")
+    page.click("text=Send email")
+    page.wait_for_url(f"**/email/compose/?contact={ann.pk}")
+    assert page.input_value("input[name=to]") == "ann.lee@brightline.example"
+    page.fill("input[name=cc]", "not an address")
+    page.fill("input[name=subject]", "Spring order: our offer")
+    page.fill(
+        "textarea[name=body]",
+        "Hi Ann,\n\nThanks for the call today. The offer is at https://acme.example/offer\n\nBest,\nRex",
+    )
+    assert page.locator("input[name=track]").is_checked()
+    page.click("button:has-text('Send')")
+    # A bad Cc comes back as a field error, with everything typed still there.
+    assert page.locator(".field.has-error .error").inner_text() == "Not a valid email address: not an address"
+    assert page.input_value("input[name=subject]") == "Spring order: our offer"
+    screenshot(page, "s-composer")
+    page.fill("input[name=cc]", "")
+    page.click("button:has-text('Send')")
+    page.wait_for_url("**/email/*/")
+    assert "Sent." in page.locator(".messages").inner_text()
+    email = Email.objects.get()
+    assert email.status == Email.Status.SENT and email.track_opens
+
+    # The email's own page loads no pixel: nothing is recorded by looking at it.
+    assert page.locator("img[src*='/o/']").count() == 0
+    assert "Not opened yet" in page.locator("tr.recipient-row").inner_text()
+
+    page.goto("/dev/outbox/")
+    with page.expect_response(lambda r: "/o/" in r.url and r.status == 200) as pixel:
+        page.click("text=Spring order: our offer")
+    assert pixel.value.headers["content-type"] == "image/gif"
+    frame = page.frame_locator("iframe.outbox-frame")
+    assert "Thanks for the call today." in frame.locator("body").inner_text()
+    screenshot(page, "s-outbox-message")
+    recording.drain_opens()  # a no-op without Redis: the open was written directly
+
+    page.goto(f"/email/{email.pk}/")
+    row = page.locator("tr.recipient-row")
+    assert "Opened" in row.inner_text()
+    assert row.locator(".open-count").inner_text() == "1"
+    screenshot(page, "s-email-page")
+    email.refresh_from_db()
+    assert email.open_count == 1

@@ -41,7 +41,7 @@ class MailboxForm(forms.ModelForm):
         labels = {"from_name": "From name", "from_address": "From address", "username": "User name"}
         help_texts = {
             "smtp_host": "For example smtp.gmail.com or mail.yourcompany.com.",
-            "smtp_port": "Usually 587 with STARTTLS, 465 with SSL/TLS.",
+            "smtp_port": "587 for STARTTLS, 465 for SSL/TLS.",
             "from_address": "The address your recipients see and reply to.",
         }
         widgets = {"security": forms.RadioSelect}

@@ -76,6 +76,9 @@ def mailbox_test(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render(request, form, current)
     data = form.cleaned_data
+    if form.new_password() is not None:
+        # The password typed is not sent back to the browser, not even now.
+        form.fields["password"].help_text = "Not sent back to your browser: type it again to save it."
     if data["kind"] == Mailbox.Kind.DEVELOPMENT:
         check = CheckResult(True, "The development mailbox is ready: messages go to the development outbox.")
     else:

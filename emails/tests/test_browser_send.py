@@ -85,3 +85,38 @@ def test_send_from_a_contact_then_open_it_in_the_outbox_and_see_the_open(page, o
     screenshot(page, "s-email-page")
     email.refresh_from_db()
     assert email.open_count == 1
+
+
+def test_connect_a_mailbox_test_it_and_get_sent_back_to_the_composer(page, org, rep_user, smtp_server, settings):
+    settings.DEBUG = True
+    contact = ContactFactory(organization=org, first_name="Ann", last_name="Lee")
+    sign_in(page, "rex")
+
+    # Without a mailbox, Send email leads to Email sync with the reason.
+    page.goto(f"/contacts/{contact.pk}/")
+    page.click("text=Send email")
+    page.wait_for_url("**/settings/email-sync/?next=*")
+    assert "Connect the mailbox you send from first" in page.locator(".messages").inner_text()
+
+    # The development mailbox needs no server: its fields are hidden.
+    page.check("input[name=kind][value=development]")
+    assert not page.locator("input[name=smtp_host]").is_visible()
+    page.check("input[name=kind][value=smtp]")
+    assert page.locator("input[name=smtp_host]").is_visible()
+
+    page.fill("input[name=smtp_host]", "127.0.0.1")
+    page.fill("input[name=smtp_port]", str(smtp_server.port))
+    page.check("input[name=security][value=none]")
+    page.fill("input[name=username]", "rex")
+    page.fill("input[name=password]", "s3cret-pass")
+    page.fill("input[name=from_name]", "Rex Rep")
+    page.fill("input[name=from_address]", "rex@acme.example")
+    page.click("button:has-text('Test connection')")
+    assert "Connection works." in page.locator(".check-result").inner_text()
+    screenshot(page, "s-email-sync-tested")
+
+    page.fill("input[name=password]", "s3cret-pass")  # never sent back to the browser
+    page.click("button:has-text('Connect')")
+    page.wait_for_url(f"**/email/compose/?contact={contact.pk}")
+    assert "Mailbox connected" in page.locator(".messages").inner_text()
+    assert rep_user.mailbox.smtp_port == smtp_server.port

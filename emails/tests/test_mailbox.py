@@ -138,9 +138,10 @@ def test_test_connection_logs_in_to_a_real_server_and_saves_nothing(rep_client, 
     assert "Connection works." in content
     assert f"Connected to 127.0.0.1:{smtp_server.port} and logged in" in content
     assert not Mailbox.objects.filter(user=rep_user).exists()
-    # The form comes back as typed, apart from the password.
+    # The form comes back as typed, apart from the password, and says so.
     assert f'value="{smtp_server.port}"' in content
     assert PASSWORD not in content
+    assert "Not sent back to your browser: type it again to save it." in content
 
 
 def test_test_connection_uses_the_saved_password_when_left_blank(rep_client, rep_user, refusing_server):

@@ -78,7 +78,7 @@ def mailbox_test(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     if form.new_password() is not None:
         # The password typed is not sent back to the browser, not even now.
-        form.fields["password"].help_text = "Not sent back to your browser: type it again to save it."
+        form["password"].help_text = "Not sent back to your browser: type it again to save it."
     if data["kind"] == Mailbox.Kind.DEVELOPMENT:
         check = CheckResult(True, "The development mailbox is ready: messages go to the development outbox.")
     else:

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from emails.models import EmailConfiguration
+from emails.services import mailbox_connect
 from emails.tests.factories import EmailConfigurationFactory
 from onepage.models import Organization, SettingChange
 from onepage.tests.factories import MembershipFactory
@@ -193,3 +194,15 @@ def test_settings_index_links_to_email_configuration_and_plan(rep_client):
     response = rep_client.get(reverse("settings"))
     assert PAGE.encode() in response.content
     assert reverse("plan").encode() in response.content
+
+
+def test_log_shows_tracking_switched_on_when_the_first_mailbox_was_connected(rep_client, rep_user, org):
+    mailbox_connect(user=rep_user, organization=org, kind="development", from_address="rex@acme.example")
+    assert _config(org).allow_open_tracking is True
+    (change,) = rep_client.get(PAGE).context["page"].object_list
+    assert (change.actor, change.label, change.old_label, change.new_label) == (
+        rep_user,
+        "Allow open tracking",
+        "Off",
+        "On",
+    )

@@ -100,3 +100,15 @@ def test_settings_tile_tells_professional_organizations_about_the_upgrade(admin_
     Organization.objects.filter(pk=org.pk).update(plan="professional")
     response = admin_client.get(reverse("settings"))
     assert b"upgrade to Business for open tracking" in response.content
+
+
+def test_plan_page_costs_a_fixed_number_of_queries(admin_client, admin_user, org, django_assert_max_num_queries):
+    SettingChange.objects.bulk_create(
+        SettingChange(
+            organization=org, actor=admin_user, setting="plan", old_value="business", new_value="professional"
+        )
+        for _ in range(30)
+    )
+    with django_assert_max_num_queries(7):
+        response = admin_client.get(PAGE)
+    assert len(response.context["page"].object_list) == 20

@@ -77,3 +77,21 @@ def test_admin_downgrades_and_the_composer_offers_an_upgrade_instead(page, org, 
     page.goto("/email/")
     assert "so new emails are not tracked" in page.inner_text("#plan-banner")
     screenshot(page, "composer_professional")
+
+
+def test_contact_page_shows_the_open_tracking_preference_and_its_effect(page, org, rep_user):
+    EmailConfigurationFactory(organization=org, allow_open_tracking=True, track_eu_only_with_consent=True)
+    contact = ContactFactory(organization=org, first_name="Siobhán", last_name="Walsh", country="IE")
+
+    sign_in(page, "rex")
+    page.goto(f"/contacts/{contact.pk}/")
+    details = page.inner_text("#contact-open-tracking")
+    assert details.startswith("Not asked")
+    assert "Not tracked. Contacts in the EU/EEA and UK are tracked only when they have allowed it." in details
+    screenshot(page, "contact_open_tracking")
+
+    page.click("text=Edit")
+    page.select_option("#id_open_tracking", "allowed")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(f"**/contacts/{contact.pk}/")
+    assert page.inner_text("#contact-open-tracking") == "Allowed"

@@ -1,5 +1,6 @@
 """Writing an email, and the page of one sent email."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
@@ -113,6 +114,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # HTML, which may carry a pixel.
             "body_html": body_to_html(email.body_text),
             "not_tracked_label": _reason_label(email.not_tracked_reason),
+            "dev_outbox": settings.DEBUG,
         },
     )
 

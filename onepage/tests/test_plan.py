@@ -112,3 +112,11 @@ def test_plan_page_costs_a_fixed_number_of_queries(admin_client, admin_user, org
     with django_assert_max_num_queries(7):
         response = admin_client.get(PAGE)
     assert len(response.context["page"].object_list) == 20
+
+
+@pytest.mark.parametrize("name", ["plan", "plan_change", "email_configuration", "email_configuration_change"])
+def test_signed_out_visitor_is_sent_to_login(client, name):
+    url = reverse(name)
+    response = client.post(url, {"plan": "professional", "confirm": "yes"})
+    assert response.status_code == 302
+    assert response.url == f"{reverse('login')}?next={url}"

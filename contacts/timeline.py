@@ -38,17 +38,21 @@ class Item:
     activity: ContactActivity | None = None
 
 
-def contact_emails(contact: Contact) -> QuerySet[Email]:
-    """Every email to the contact in its organization, newest first, with the
-    recipient rows of this contact prefetched for the open report."""
+def contact_emails(contact: Contact, *, limit: int) -> QuerySet[Email]:
+    """The contact's `limit` newest emails in its organization, newest first,
+    with the recipient rows of this contact prefetched for the open report.
+
+    created_at is set on insert, so id order is time order: ordering by the
+    email id lets the (contact, email) index hand over the newest `limit`
+    without sorting every email the contact ever received."""
+    newest_ids = (
+        EmailRecipient.objects.filter(contact=contact).order_by("-email_id").values("email_id").distinct()[:limit]
+    )
     return (
-        Email.objects.filter(
-            organization_id=contact.organization_id,
-            pk__in=EmailRecipient.objects.filter(contact=contact).values("email_id"),
-        )
+        Email.objects.filter(organization_id=contact.organization_id, pk__in=newest_ids)
         .select_related("sender")
         .prefetch_related(reports.recipients_prefetch(contact_id=contact.pk))
-        .order_by("-created_at", "-pk")
+        .order_by("-pk")
     )
 
 
@@ -58,12 +62,12 @@ def _with_reports(emails: list[Email]) -> list[Email]:
 
 
 def email_tab(contact: Contact, *, shown: int) -> tuple[list[Email], bool]:
-    emails = list(contact_emails(contact)[: shown + 1])
+    emails = list(contact_emails(contact, limit=shown + 1))
     return _with_reports(emails[:shown]), len(emails) > shown
 
 
 def all_tab(contact: Contact, *, shown: int) -> tuple[list[Item], bool]:
-    emails = list(contact_emails(contact)[: shown + 1])
+    emails = list(contact_emails(contact, limit=shown + 1))
     activities = list(contact.activities.select_related("actor")[: shown + 1])
     items = [Item(at=e.created_at, email=e) for e in emails] + [Item(at=a.at, activity=a) for a in activities]
     items.sort(key=lambda item: item.at, reverse=True)

@@ -1,0 +1,322 @@
+"""How the open reports scale: a big organization and a small one, side by side.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
+        .venv/bin/python bench/reports.py [repetitions] [--refill]
+
+Fills the database at DATABASE_URL (PostgreSQL on 127.0.0.1 only; it refuses
+SQLite and any other host) with two organizations, once (a later run finds them
+and skips the fill):
+
+  big    100,000 emails from 10 reps, 1,000,000 opens
+  small      100 emails from 2 reps,      1,000 opens
+
+Both have the same shape: 91% of the emails tracked, two thirds of those
+opened (about 17 opens each, so every report has its "more than 10" notice),
+one email in a hundred (big) or five (small) to one busy contact, whose
+Email tab shows a full first page in both. Rows are made with INSERT ...
+SELECT generate_series and the counters set with one UPDATE per table, as
+the recording pipeline would have left them; then ANALYZE.
+
+It then requests each page through Django's test Client (the whole stack:
+middleware, view, template) `repetitions` times, big and small interleaved
+so that both share the machine's ups and downs, and prints the query count,
+the median time per request and the part of it spent in the database, and
+the ratio big/small. A ratio near 1 means the page costs the same whatever
+the organization's size. --refill wipes both organizations and fills again.
+"""
+
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onepage.settings")
+
+import django
+from django.conf import settings
+
+LOCAL = "127.0.0.1"
+
+
+def refuse_unless_local_postgres() -> None:
+    """Checked before Django touches any database or cache."""
+    database = settings.DATABASES["default"]
+    if "postgresql" not in database["ENGINE"]:
+        sys.exit(
+            "bench/reports.py measures PostgreSQL, not SQLite: set "
+            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench"
+        )
+    if database.get("HOST") != LOCAL:
+        sys.exit(f"bench/reports.py only runs against PostgreSQL on {LOCAL}, not {database.get('HOST')!r}.")
+    if settings.REDIS_URL and urlparse(settings.REDIS_URL).hostname != LOCAL:
+        sys.exit(f"bench/reports.py only talks to {LOCAL}: unset REDIS_URL or point it there.")
+
+
+def create_database_if_missing() -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    database = settings.DATABASES["default"]
+    params = {"host": LOCAL, "port": database.get("PORT") or 5432, "user": database.get("USER") or "postgres"}
+    conn = psycopg2.connect(dbname="postgres", password=database.get("PASSWORD") or None, **params)
+    conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database["NAME"]])
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database["NAME"])))
+                print(f"Created database {database['NAME']}")
+    finally:
+        conn.close()
+
+
+refuse_unless_local_postgres()
+create_database_if_missing()
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from contacts.models import Contact  # noqa: E402
+from emails.models import Email  # noqa: E402
+from onepage.models import Membership, Organization, User  # noqa: E402
+from tracking.models import OpenEvent  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    emails: int
+    opens: int
+    reps: int
+    contacts: int
+    # Every n-th email goes to the busy contact whose Email tab is measured.
+    busy_every: int
+
+
+BIG = Shape("Bench: big organization", emails=100_000, opens=1_000_000, reps=10, contacts=5_000, busy_every=100)
+SMALL = Shape("Bench: small organization", emails=100, opens=1_000, reps=2, contacts=10, busy_every=5)
+
+
+# --- Filling ------------------------------------------------------------------
+
+
+def fill(shape: Shape, *, refill: bool) -> Organization:
+    org = Organization.objects.filter(name=shape.name).first()
+    if org is not None and not refill and Email.objects.filter(organization=org).count() == shape.emails:
+        print(f"  {shape.name}: already filled")
+        return org
+    started = time.perf_counter()
+    with transaction.atomic():
+        if org is not None:  # a half-done earlier fill, or --refill
+            _wipe(org)
+        org = _fill(shape)
+    print(f"  {shape.name}: filled in {time.perf_counter() - started:.1f} s")
+    return org
+
+
+def _wipe(org: Organization) -> None:
+    # In SQL: the ORM's cascade would load a million opens into memory first.
+    with connection.cursor() as cur:
+        emails = "SELECT id FROM emails_email WHERE organization_id = %(org)s"
+        cur.execute(f"DELETE FROM tracking_openevent WHERE email_id IN ({emails})", {"org": org.pk})
+        cur.execute(f"DELETE FROM emails_emailrecipient WHERE email_id IN ({emails})", {"org": org.pk})
+        cur.execute("DELETE FROM emails_email WHERE organization_id = %(org)s", {"org": org.pk})
+    users = list(User.objects.filter(membership__organization=org).values_list("pk", flat=True))
+    org.delete()
+    User.objects.filter(pk__in=users).delete()
+
+
+def _fill(shape: Shape) -> Organization:
+    slug = "big" if shape is BIG else "small"
+    org = Organization.objects.create(name=shape.name, plan=Organization.Plan.BUSINESS, time_zone="Europe/Dublin")
+    users = []
+    for n in range(shape.reps + 1):
+        role = Membership.Role.ADMIN if n == 0 else Membership.Role.REP
+        username = f"bench-{slug}-{role}-{n}"
+        user = User.objects.create(username=username, first_name=role.title(), last_name=str(n))
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        Membership.objects.create(user=user, organization=org, role=role)
+        users.append(user)
+    Contact.objects.bulk_create(
+        Contact(organization=org, first_name=f"Contact{n}", last_name="Bench", email=f"c{n}@{slug}.bench.example")
+        for n in range(shape.contacts)
+    )
+    rep_ids = [u.pk for u in users[1:]]
+    contact_ids = list(Contact.objects.filter(organization=org).order_by("pk").values_list("pk", flat=True))
+    with connection.cursor() as cur:
+        # Emails: one every 5 minutes up to now, in id order as the app writes
+        # them; 1 in 97 failed, 1 in 11 sent with Track off.
+        cur.execute(
+            """
+            INSERT INTO emails_email (organization_id, sender_id, source, subject, body_text, body_html,
+                status, error, attempts, message_id, created_at, sent_at, track_opens, not_tracked_reason,
+                open_count, first_opened_at, last_opened_at)
+            SELECT %(org)s, (%(reps)s::bigint[])[1 + i %% %(nreps)s], 'crm', 'Proposal #' || i, 'Hello', '',
+                CASE WHEN i %% 97 = 0 THEN 'failed' ELSE 'sent' END,
+                CASE WHEN i %% 97 = 0 THEN '550 Mailbox unavailable' ELSE '' END,
+                1, 'bench-' || i, now() - (%(n)s - i) * interval '5 minutes',
+                CASE WHEN i %% 97 = 0 THEN NULL ELSE now() - (%(n)s - i) * interval '5 minutes' END,
+                i %% 11 <> 0, CASE WHEN i %% 11 = 0 THEN 'toggle_off' ELSE '' END, 0, NULL, NULL
+            FROM generate_series(1, %(n)s) AS i
+            """,
+            {"org": org.pk, "reps": rep_ids, "nreps": len(rep_ids), "n": shape.emails},
+        )
+        # One recipient each: the busy contact for every busy_every-th email.
+        cur.execute(
+            """
+            INSERT INTO emails_emailrecipient (email_id, kind, address, contact_id, track_opens,
+                not_tracked_reason, open_count, first_opened_at, last_opened_at)
+            SELECT e.id, 'to', c.email, c.id, e.track_opens, e.not_tracked_reason, 0, NULL, NULL
+            FROM (SELECT id, track_opens, not_tracked_reason, row_number() OVER (ORDER BY id) AS n
+                  FROM emails_email WHERE organization_id = %(org)s) AS e
+            JOIN contacts_contact c ON c.id = (%(contacts)s::bigint[])[
+                1 + CASE WHEN e.n %% %(busy)s = 0 THEN 0 ELSE e.n %% %(ncontacts)s END]
+            """,
+            {"org": org.pk, "contacts": contact_ids, "ncontacts": len(contact_ids), "busy": shape.busy_every},
+        )
+        # Opens: two thirds of the tracked, sent emails are opened; open k goes
+        # to one of them by a stride that spreads them evenly.
+        cur.execute(
+            """
+            WITH opened AS (
+                SELECT r.id AS recipient_id, r.email_id, e.sent_at,
+                       row_number() OVER (ORDER BY r.id) - 1 AS j
+                FROM emails_emailrecipient r JOIN emails_email e ON e.id = r.email_id
+                WHERE e.organization_id = %(org)s AND e.track_opens AND e.status = 'sent' AND r.id %% 3 <> 0
+            ), total AS (SELECT count(*) AS n FROM opened)
+            INSERT INTO tracking_openevent (recipient_id, email_id, opened_at)
+            SELECT o.recipient_id, o.email_id, LEAST(now(), o.sent_at + (k %% 997) * interval '7 minutes')
+            FROM generate_series(0, %(n)s - 1) AS k
+            CROSS JOIN total
+            JOIN opened o ON o.j = (k::bigint * 7919) %% total.n
+            """,
+            {"org": org.pk, "n": shape.opens},
+        )
+        for table, key in (("emails_emailrecipient", "recipient_id"), ("emails_email", "email_id")):
+            cur.execute(
+                f"""
+                UPDATE {table} AS t SET open_count = s.n, first_opened_at = s.first, last_opened_at = s.last
+                FROM (SELECT o.{key} AS id, count(*) AS n, min(o.opened_at) AS first, max(o.opened_at) AS last
+                      FROM tracking_openevent o JOIN emails_email e ON e.id = o.email_id
+                      WHERE e.organization_id = %(org)s GROUP BY o.{key}) AS s
+                WHERE t.id = s.id
+                """,
+                {"org": org.pk},
+            )
+    return org
+
+
+# --- Measuring ----------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    label: str
+    shape: Shape
+    user: User
+    url: str
+    params: dict
+    times: list[float] = field(default_factory=list)
+    db_times: list[float] = field(default_factory=list)
+    queries: int = 0
+    rows: int = 0
+
+
+class _DbTimer:
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.total += time.perf_counter() - started
+            self.count += 1
+
+
+def pages_for(shape: Shape, org: Organization) -> list[Page]:
+    admin = User.objects.get(membership__organization=org, membership__role=Membership.Role.ADMIN)
+    rep = User.objects.filter(membership__organization=org, membership__role=Membership.Role.REP).order_by("pk")[0]
+    busy = Contact.objects.filter(organization=org).order_by("pk")[0]
+    contact_url = reverse("contacts:detail", args=[busy.pk])
+    open_tracking = reverse("emails:open_tracking")
+    return [
+        Page("Open tracking, 1st page, everyone (admin)", shape, admin, open_tracking, {"sender": "all"}),
+        Page("Open tracking, 1st page, own (rep)", shape, rep, open_tracking, {}),
+        Page("Sent, 1st page, own (rep)", shape, rep, reverse("emails:index"), {}),
+        Page("Contact, Email tab", shape, rep, contact_url, {"tab": "email"}),
+        Page("Contact, All tab", shape, rep, contact_url, {"tab": "all"}),
+    ]
+
+
+def measure(page: Page, client: Client) -> None:
+    timer = _DbTimer()
+    with connection.execute_wrapper(timer):
+        started = time.perf_counter()
+        response = client.get(page.url, page.params, HTTP_HOST=LOCAL)
+        elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        sys.exit(f"{page.label} ({page.shape.name}) answered {response.status_code}")
+    page.times.append(elapsed)
+    page.db_times.append(timer.total)
+    page.queries = timer.count
+    # Rows as the user sees them: email rows of a folder, or timeline items.
+    page.rows = response.content.count(b'<td class="col-subject">') + response.content.count(b'<li class="event')
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    refill = "--refill" in sys.argv
+    repetitions = int(args[0]) if args else 30
+    print(f"Database: {connection.settings_dict['NAME']} on {connection.settings_dict['HOST']}")
+    call_command("migrate", verbosity=0)
+    print("Filling (once):")
+    orgs = {shape: fill(shape, refill=refill) for shape in (BIG, SMALL)}
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    for shape, org in orgs.items():
+        emails = Email.objects.filter(organization=org).count()
+        opens = OpenEvent.objects.filter(email__organization=org).count()
+        print(f"  {shape.name}: {emails:,} emails, {opens:,} opens")
+
+    big_pages, small_pages = pages_for(BIG, orgs[BIG]), pages_for(SMALL, orgs[SMALL])
+    clients: dict[int, Client] = {}
+    for page in big_pages + small_pages:
+        if page.user.pk not in clients:
+            clients[page.user.pk] = Client()
+            clients[page.user.pk].force_login(page.user)
+    for big, small in zip(big_pages, small_pages, strict=True):
+        for _ in range(3):  # warm caches and connections
+            measure(big, clients[big.user.pk])
+            measure(small, clients[small.user.pk])
+        for page in (big, small):
+            page.times.clear()
+            page.db_times.clear()
+        for _ in range(repetitions):
+            measure(big, clients[big.user.pk])
+            measure(small, clients[small.user.pk])
+
+    print(f"\nMedian of {repetitions} requests each (Django test Client, whole stack), big and small interleaved:\n")
+    header = f"{'page':44} {'org':6} {'rows':>4} {'queries':>7} {'median ms':>10} {'db ms':>7} {'big/small':>9}"
+    print(header)
+    print("-" * len(header))
+    for big, small in zip(big_pages, small_pages, strict=True):
+        big_ms, small_ms = statistics.median(big.times) * 1000, statistics.median(small.times) * 1000
+        for page, ms, ratio in ((big, big_ms, f"{big_ms / small_ms:.2f}"), (small, small_ms, "")):
+            org = "big" if page.shape is BIG else "small"
+            db_ms = statistics.median(page.db_times) * 1000
+            print(f"{page.label:44} {org:6} {page.rows:>4} {page.queries:>7} {ms:>10.1f} {db_ms:>7.1f} {ratio:>9}")
+
+
+if __name__ == "__main__":
+    main()

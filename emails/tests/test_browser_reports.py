@@ -147,3 +147,19 @@ def test_open_tracking_folder_and_contact_email_tab(page, org, rep_with_mailbox,
     page.click("nav.tabs >> text=All")
     assert "Contact created" in page.locator("#timeline").inner_text()
     assert page.locator("#timeline .mail-event").count() == 3
+
+
+def test_show_more_extends_the_timeline_in_place(page, org, rep_user):
+    contact = ContactFactory(organization=org, first_name="Hiro", last_name="Tanaka")
+    for n in range(23):
+        email_with_opens(organization=org, sender=rep_user, contact=contact, subject=f"Note {n:02d}")
+    sign_in(page, "rex")
+    page.goto(f"/contacts/{contact.pk}/?tab=email")
+    assert page.locator("#timeline .mail-event").count() == 20
+    page.evaluate("window.stillThisPage = true")
+    page.click("#timeline >> text=Show more")
+    page.wait_for_url("**shown=40**")
+    assert page.locator("#timeline .mail-event").count() == 23
+    assert page.evaluate("window.stillThisPage") is True  # swapped in by htmx, no reload
+    assert page.locator("#timeline >> text=Show more").count() == 0
+    assert "Note 00" in page.locator("#timeline .mail-event").last.inner_text()  # the oldest, last

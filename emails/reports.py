@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -25,13 +26,11 @@ from .models import Email, EmailRecipient
 RECENT_OPENS_SHOWN = 10
 
 
-class Folder:
-    SENT = "sent"
-    OPEN_TRACKING = "open-tracking"
-    FAILED = "failed"
-    QUEUED = "queued"
-
-    LABELS = {SENT: "Sent", OPEN_TRACKING: "Open tracking", FAILED: "Failed", QUEUED: "Queued"}
+class Folder(models.TextChoices):
+    SENT = "sent", "Sent"
+    OPEN_TRACKING = "open-tracking", "Open tracking"
+    FAILED = "failed", "Failed"
+    QUEUED = "queued", "Queued"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import urlencode
 
 from onepage.models import User
@@ -10,6 +10,12 @@ from .reports import Folder
 
 EMAILS_PER_PAGE = 25
 EVERYONE = "all"
+FOLDER_URLS = {
+    Folder.SENT: "emails:index",
+    Folder.OPEN_TRACKING: "emails:open_tracking",
+    Folder.FAILED: "emails:failed",
+    Folder.QUEUED: "emails:queued",
+}
 
 
 def _teammates(request: HttpRequest) -> list[User]:
@@ -33,18 +39,9 @@ def _sender_for(request: HttpRequest, teammates: list[User] | None) -> tuple[Use
     raise Http404("No such teammate.")
 
 
-def _compose_url() -> str:
-    # The composer comes with the sending work; the page must not break
-    # while it is not there.
-    try:
-        return reverse("emails:compose")
-    except NoReverseMatch:
-        return ""
-
-
 def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse:
-    is_admin = request.membership.is_admin
-    teammates = _teammates(request) if is_admin else None
+    folder = Folder(folder)
+    teammates = _teammates(request) if request.membership.is_admin else None
     sender, sender_value = _sender_for(request, teammates)
     scope = reports.emails_in_scope(organization=request.organization, sender=sender)
     badges = reports.folder_badges(scope)
@@ -60,18 +57,13 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
     page = reports.slice_page(emails, number=reports.page_number(request.GET.get("page")), per_page=EMAILS_PER_PAGE)
     reports.attach_open_reports(page.object_list)
 
-    # What every folder link and pager link keeps: who and what we look at.
-    keep = {k: v for k, v in {"sender": sender_value, "q": q}.items() if v}
-    folder_keep = {**keep, "opened": filters.opened, "more_than": filters.more_than}
-    folder_keep = {k: v for k, v in folder_keep.items() if v not in ("", None)}
+    # Folder links keep whose emails we look at; pager links also keep the
+    # search and the filters.
+    keep = {"sender": sender_value} if sender_value else {}
+    page_keep = {**keep, "q": q, "opened": filters.opened, "more_than": filters.more_than}
     folders = [
-        {
-            "key": key,
-            "label": Folder.LABELS[key],
-            "url": reverse(f"emails:{'index' if key == Folder.SENT else key.replace('-', '_')}"),
-            "badge": badges.get(key, 0),
-        }
-        for key in (Folder.SENT, Folder.OPEN_TRACKING, Folder.FAILED, Folder.QUEUED)
+        {"key": key, "label": key.label, "url": reverse(FOLDER_URLS[key]), "badge": badges.get(key, 0)}
+        for key in Folder
         if key != Folder.QUEUED or badges.get(Folder.QUEUED) or folder == Folder.QUEUED
     ]
     return render(
@@ -79,7 +71,9 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
         "emails/email_index.html",
         {
             "folder": folder,
-            "folder_label": Folder.LABELS[folder],
+            "folder_label": folder.label,
+            # Emails that were never sent have no opens to show.
+            "show_opens": folder in (Folder.SENT, Folder.OPEN_TRACKING),
             "folders": folders,
             "page": page,
             "q": q,
@@ -89,7 +83,6 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
             "sender_value": sender_value,
             "viewing_own": sender == request.user,
             "keep_query": urlencode(keep),
-            "page_query": urlencode(folder_keep),
-            "compose_url": _compose_url(),
+            "page_query": urlencode({k: v for k, v in page_keep.items() if v not in ("", None)}),
         },
     )

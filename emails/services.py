@@ -5,9 +5,10 @@ import logging
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -172,12 +173,29 @@ def email_enqueue(*, email: Email) -> None:
     transaction.on_commit(lambda: send_email.delay(email.pk))
 
 
+# A send takes seconds; a claim older than this belongs to a worker that died
+# mid-send (the task is acknowledged late, but a redelivered task finds the
+# email claimed and leaves it alone).
+STALE_CLAIM = timedelta(minutes=15)
+
+
+def _retryable() -> Q:
+    return Q(status=Email.Status.FAILED) | Q(status=Email.Status.SENDING, claimed_at__lt=timezone.now() - STALE_CLAIM)
+
+
+def email_can_retry(*, email: Email) -> bool:
+    return email.status == Email.Status.FAILED or (
+        email.status == Email.Status.SENDING
+        and email.claimed_at is not None
+        and email.claimed_at < timezone.now() - STALE_CLAIM
+    )
+
+
 def email_retry(*, email: Email) -> bool:
-    """Queue a failed email again; False when it was not failed (any more)."""
+    """Queue a failed (or abandoned) email again; False when there is nothing
+    to retry. Copies already delivered are not sent again."""
     with transaction.atomic():
-        requeued = Email.objects.filter(pk=email.pk, status=Email.Status.FAILED).update(
-            status=Email.Status.QUEUED, error=""
-        )
+        requeued = Email.objects.filter(_retryable(), pk=email.pk).update(status=Email.Status.QUEUED, error="")
         if requeued:
             email_enqueue(email=email)
     return bool(requeued)
@@ -209,7 +227,7 @@ def email_send(*, email: Email, last_attempt: bool = True) -> None:
     last attempt: then, as on a permanent failure, it is marked failed with
     an error a user can read."""
     claimed = Email.objects.filter(pk=email.pk, status=Email.Status.QUEUED).update(
-        status=Email.Status.SENDING, attempts=F("attempts") + 1
+        status=Email.Status.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
     )
     if not claimed:
         return

@@ -14,7 +14,7 @@ from tracking import policy
 from .forms import ComposeForm
 from .models import Email, EmailRecipient, Mailbox
 from .rendering import body_to_html
-from .services import email_create, email_retry
+from .services import email_can_retry, email_create, email_retry
 from .views_mailbox import mailbox_required_redirect
 
 
@@ -115,6 +115,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "body_html": body_to_html(email.body_text),
             "not_tracked_label": _reason_label(email.not_tracked_reason),
             "dev_outbox": settings.DEBUG,
+            "can_retry": email_can_retry(email=email),
         },
     )
 
@@ -131,5 +132,5 @@ def email_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Queued for sending again.")
     else:
-        messages.info(request, "Only an email that failed can be retried.")
+        messages.info(request, "Only an email that failed, or whose sending was interrupted, can be retried.")
     return redirect("emails:detail", pk=email.pk)

@@ -1,10 +1,12 @@
 """Sending through the sender's mailbox, against a real SMTP server."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from conftest import free_port
 from contacts.models import Contact
@@ -328,7 +330,7 @@ def test_retry_from_the_email_page_sends_a_failed_email(sender, rep_client, smtp
 
     # Only a failed email can be retried: a second click sends nothing.
     response = rep_client.post(reverse("emails:retry", args=[email.pk]), follow=True)
-    assert "Only an email that failed can be retried." in response.content.decode()
+    assert "Only an email that failed, or whose sending was interrupted, can be retried." in response.content.decode()
     assert len(smtp_server.received) == 1
 
 
@@ -346,3 +348,39 @@ def test_email_send_does_nothing_for_an_email_that_is_not_queued(sender, smtp_se
     email_send(email=email)
     assert smtp_server.received == []
     assert EmailRecipient.objects.count() == 0
+
+
+def test_a_send_interrupted_by_a_dead_worker_can_be_retried_without_duplicates(
+    sender, rep_client, smtp_server, django_capture_on_commit_callbacks, settings
+):
+    email = create(sender, django_capture_on_commit_callbacks, to=["ann@ex.org", "bob@ex.org"])
+    # A worker claimed it an hour ago, delivered Ann's copy, then died.
+    an_hour_ago = timezone.now() - dt.timedelta(hours=1)
+    Email.objects.filter(pk=email.pk).update(status=Email.Status.SENDING, claimed_at=an_hour_ago, attempts=1)
+    email.recipients.filter(address="ann@ex.org").update(delivered_at=an_hour_ago)
+
+    # Its redelivered task finds the email claimed and leaves it alone.
+    assert run(email).status == Email.Status.SENDING
+    assert smtp_server.received == []
+
+    page = rep_client.get(reverse("emails:detail", args=[email.pk])).content.decode()
+    assert "Sending was interrupted." in page
+    assert f'action="{reverse("emails:retry", args=[email.pk])}"' in page
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with django_capture_on_commit_callbacks(execute=True):
+        rep_client.post(reverse("emails:retry", args=[email.pk]))
+    email.refresh_from_db()
+    assert email.status == Email.Status.SENT
+    assert [r.rcpt_tos for r in smtp_server.received] == [["bob@ex.org"]]
+
+
+def test_a_send_in_progress_cannot_be_retried(sender, rep_client, smtp_server, django_capture_on_commit_callbacks):
+    email = create(sender, django_capture_on_commit_callbacks)
+    Email.objects.filter(pk=email.pk).update(status=Email.Status.SENDING, claimed_at=timezone.now())
+    page = rep_client.get(reverse("emails:detail", args=[email.pk])).content.decode()
+    assert reverse("emails:retry", args=[email.pk]) not in page
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        rep_client.post(reverse("emails:retry", args=[email.pk]))
+    assert callbacks == []
+    email.refresh_from_db()
+    assert email.status == Email.Status.SENDING

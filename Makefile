@@ -39,9 +39,12 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## Benchmarks against PostgreSQL (DATABASE_URL), see bench/
+## Benchmarks against PostgreSQL and Redis on 127.0.0.1, see bench/ and README.md
+BENCH_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onepage_bench} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14}
 bench: $(VENV)/.dev
-	$(PY) bench/reports.py
+	$(BENCH_ENV) $(PY) bench/pixel.py
+	$(BENCH_ENV) $(PY) bench/reports.py
 
 ## With REDIS_URL set: a Celery worker (sending, draining opens) and its beat
 worker: $(VENV)/.runtime

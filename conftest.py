@@ -3,6 +3,7 @@
 import os
 import shutil
 import socket
+import uuid
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -23,6 +24,22 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 def _dev_outbox(settings, tmp_path):
     # Each test gets its own development mailbox folder.
     settings.DEV_OUTBOX_DIR = tmp_path / "outbox"
+
+
+@pytest.fixture(autouse=True)
+def _own_open_stream(settings):
+    """Every test records opens into a Redis stream of its own (deleted
+    afterwards), so no test drains another's opens or an earlier run's."""
+    from tracking import recording
+
+    # record_open leaves a failing Redis alone for a few seconds; each test
+    # starts from a clean slate.
+    recording._redis_down_until.clear()
+    settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
+    redis_url = settings.REDIS_URL  # a test may point it elsewhere
+    yield settings.OPEN_STREAM
+    if redis_url:
+        recording._redis(redis_url).delete(settings.OPEN_STREAM)
 
 
 @pytest.fixture

@@ -44,7 +44,9 @@ def compose(request: HttpRequest) -> HttpResponse:
 
     # The toggle shows what the policy allows for this sender; the policy
     # decides again on save and at send time, whatever the form says.
-    decision = policy.sender_decision(organization=request.organization, sender=request.user)
+    decision = policy.sender_decision(
+        organization=request.organization, sender=request.user, config=request.email_config
+    )
     initial = {"to": contact.email} if contact and contact.email else {}
     form = ComposeForm(request.POST or None, initial=initial)
     if not decision.track:
@@ -74,9 +76,7 @@ def compose(request: HttpRequest) -> HttpResponse:
 
     contact_decision = None
     if contact is not None and decision.track:
-        contact_decision = policy.contact_decision(
-            contact=contact, config=policy.email_configuration(request.organization)
-        )
+        contact_decision = policy.contact_decision(contact=contact, config=request.email_config)
     return render(
         request,
         "emails/compose.html",

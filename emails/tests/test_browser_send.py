@@ -2,8 +2,6 @@
 it, the rep opens the delivered copy in /dev/outbox/ as its recipient would
 see it (the frame loads the pixel), and the open shows on the email's page."""
 
-import uuid
-
 import pytest
 
 from conftest import screenshot, sign_in
@@ -21,14 +19,11 @@ def rep_with_dev_mailbox(org, rep_user, settings, live_server):
     settings.DEBUG = True  # the development outbox exists only in DEBUG
     settings.SITE_URL = live_server.url  # pixels must reach this server
     settings.CELERY_TASK_ALWAYS_EAGER = True  # sent in the request, as in the embedded setup
-    settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
     rep_user.first_name, rep_user.last_name = "Rex", "Rep"
     rep_user.save(update_fields=["first_name", "last_name"])
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
     MailboxFactory(user=rep_user, from_name="Rex Rep", from_address="rex@acme.example")
-    yield rep_user
-    if settings.REDIS_URL:
-        recording._redis(settings.REDIS_URL).delete(settings.OPEN_STREAM)
+    return rep_user
 
 
 def test_send_from_a_contact_then_open_it_in_the_outbox_and_see_the_open(page, org, rep_with_dev_mailbox):

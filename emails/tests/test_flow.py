@@ -5,7 +5,6 @@ Runs on both setups: on SQLite opens are written directly; on PostgreSQL +
 Redis they go through the Redis stream and the drain."""
 
 import re
-import uuid
 from urllib.parse import urlparse
 
 import pytest
@@ -27,7 +26,6 @@ PIXEL_IMG = re.compile(r'<img src="([^"]+)" width="1" height="1" alt="">')
 @pytest.fixture
 def sender(rep_user, org, smtp_server, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
     MailboxFactory(
         user=rep_user,
@@ -37,9 +35,7 @@ def sender(rep_user, org, smtp_server, settings):
         security="none",
         from_address="rex@acme.example",
     )
-    yield rep_user
-    if settings.REDIS_URL:
-        recording._redis(settings.REDIS_URL).delete(settings.OPEN_STREAM)
+    return rep_user
 
 
 def compose(rep_client, django_capture_on_commit_callbacks, **data) -> Email:

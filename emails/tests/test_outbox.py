@@ -2,7 +2,6 @@
 
 import json
 import re
-import uuid
 from urllib.parse import urlparse
 
 import pytest
@@ -25,14 +24,6 @@ OUTBOX = reverse("dev_outbox")
 def _debug(settings):
     settings.DEBUG = True
     settings.CELERY_TASK_ALWAYS_EAGER = True
-
-
-@pytest.fixture
-def own_stream(settings):
-    settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
-    yield
-    if settings.REDIS_URL:
-        recording._redis(settings.REDIS_URL).delete(settings.OPEN_STREAM)
 
 
 def send(user, django_capture_on_commit_callbacks, **kwargs) -> Email:
@@ -103,7 +94,7 @@ def test_a_message_is_shown_in_a_sandboxed_frame_with_its_own_html(
 
 
 def test_loading_the_messages_pixel_records_an_open_for_its_recipient(
-    dev_sender, rep_client, org, django_capture_on_commit_callbacks, own_stream
+    dev_sender, rep_client, org, django_capture_on_commit_callbacks
 ):
     email = send(dev_sender, django_capture_on_commit_callbacks)
     message = next(m for m in outbox_messages(org.pk) if m.envelope_recipients == ["bob@ex.org"])

@@ -1,30 +1,11 @@
-"""Fixtures for the recording pipeline's tests.
+"""Fixtures for the recording pipeline's tests. Every test has a Redis stream
+of its own: see `_own_open_stream` in the root conftest.py."""
 
-Every test gets a Redis stream of its own (deleted afterwards), so tests never
-drain each other's opens, nor leftovers of an earlier run."""
-
-import uuid
 from collections.abc import Callable
 
 import pytest
 
 from tracking import recording
-
-
-@pytest.fixture(autouse=True)
-def _redis_not_known_to_be_down():
-    # record_open leaves a failing Redis alone for a few seconds; tests start
-    # from a clean slate.
-    recording._redis_down_until.clear()
-
-
-@pytest.fixture(autouse=True)
-def _own_open_stream(settings):
-    settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
-    redis_url = settings.REDIS_URL  # tests may point it elsewhere
-    yield settings.OPEN_STREAM
-    if redis_url:
-        recording._redis(redis_url).delete(settings.OPEN_STREAM)
 
 
 @pytest.fixture

@@ -19,6 +19,19 @@ class MailboxFactory(factory.django.DjangoModelFactory):
     from_address = factory.LazyAttribute(lambda m: m.user.email or f"{m.user.username}@example.com")
 
 
+class SMTPMailboxFactory(MailboxFactory):
+    """A mailbox that sends to a real SMTP server: pass `server=smtp_server`
+    (the conftest fixture)."""
+
+    class Params:
+        server = None
+
+    kind = Mailbox.Kind.SMTP
+    smtp_host = factory.LazyAttribute(lambda m: m.server.host)
+    smtp_port = factory.LazyAttribute(lambda m: m.server.port)
+    security = Mailbox.Security.NONE
+
+
 class EmailConfigurationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = EmailConfiguration

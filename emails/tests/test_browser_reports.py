@@ -13,7 +13,7 @@ from conftest import screenshot, sign_in
 from contacts.models import ContactActivity
 from contacts.tests.factories import ContactFactory
 from emails.models import Email
-from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
+from emails.tests.factories import EmailConfigurationFactory, SMTPMailboxFactory
 from emails.tests.open_helpers import email_with_opens
 from onepage.tests.factories import MembershipFactory
 from tracking import recording
@@ -31,12 +31,9 @@ def rep_with_mailbox(org, rep_user, smtp_server, settings):
     rep_user.first_name, rep_user.last_name = "Rex", "Rep"
     rep_user.save(update_fields=["first_name", "last_name"])
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
-    MailboxFactory(
+    SMTPMailboxFactory(
         user=rep_user,
-        kind="smtp",
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        security="none",
+        server=smtp_server,
         from_name="Rex Rep",
         from_address="rex@acme.example",
     )

@@ -8,7 +8,12 @@ from django.urls import reverse
 
 from contacts.tests.factories import ContactFactory
 from emails.models import Email
-from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory, MailboxFactory
+from emails.tests.factories import (
+    EmailConfigurationFactory,
+    EmailFactory,
+    EmailRecipientFactory,
+    SMTPMailboxFactory,
+)
 from onepage.models import Organization
 from tracking.policy import Reason
 
@@ -21,7 +26,7 @@ TRACK_INPUT = re.compile(r'<input type="checkbox" role="switch" name="track"[^>]
 @pytest.fixture
 def sender(rep_user, org, smtp_server):
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
-    MailboxFactory(user=rep_user, kind="smtp", smtp_host=smtp_server.host, smtp_port=smtp_server.port, security="none")
+    SMTPMailboxFactory(user=rep_user, server=smtp_server)
     return rep_user
 
 

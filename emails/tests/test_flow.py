@@ -14,7 +14,7 @@ from django.urls import reverse
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from emails.models import Email
-from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
+from emails.tests.factories import EmailConfigurationFactory, SMTPMailboxFactory
 from tracking import recording
 from tracking.models import OpenEvent
 
@@ -27,12 +27,9 @@ PIXEL_IMG = re.compile(r'<img src="([^"]+)" width="1" height="1" alt="">')
 def sender(rep_user, org, smtp_server, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
-    MailboxFactory(
+    SMTPMailboxFactory(
         user=rep_user,
-        kind="smtp",
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        security="none",
+        server=smtp_server,
         from_address="rex@acme.example",
     )
     return rep_user

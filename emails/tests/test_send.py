@@ -14,7 +14,7 @@ from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailRecipient
 from emails.services import email_create, email_retry, email_send
 from emails.tasks import send_email
-from emails.tests.factories import EmailConfigurationFactory, EmailFactory, MailboxFactory
+from emails.tests.factories import EmailConfigurationFactory, EmailFactory, MailboxFactory, SMTPMailboxFactory
 from onepage.models import Organization
 from tracking.policy import Reason
 from tracking.tokens import read_token
@@ -27,12 +27,9 @@ PIXEL_RE = re.compile(r'<img src="http[^"]*/o/([^"/]+)\.gif" width="1" height="1
 @pytest.fixture
 def sender(rep_user, org, smtp_server):
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
-    MailboxFactory(
+    SMTPMailboxFactory(
         user=rep_user,
-        kind="smtp",
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        security="none",
+        server=smtp_server,
         from_name="Rex Rep",
         from_address="rex@acme.example",
     )

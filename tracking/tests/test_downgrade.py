@@ -12,7 +12,7 @@ from django.urls import reverse
 from contacts.tests.factories import ContactFactory
 from emails.models import Email
 from emails.tasks import send_email
-from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
+from emails.tests.factories import EmailConfigurationFactory, SMTPMailboxFactory
 from onepage.models import Organization
 from tracking.models import OpenEvent
 from tracking.policy import Reason
@@ -29,7 +29,7 @@ def lead(org):
 
 @pytest.fixture
 def rep(org, rep_client, rep_user, smtp_server):
-    MailboxFactory(user=rep_user, kind="smtp", smtp_host=smtp_server.host, smtp_port=smtp_server.port, security="none")
+    SMTPMailboxFactory(user=rep_user, server=smtp_server)
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
     return rep_client
 

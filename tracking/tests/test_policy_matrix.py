@@ -16,7 +16,13 @@ from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailRecipient
 from emails.tasks import send_email
-from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory, MailboxFactory
+from emails.tests.factories import (
+    EmailConfigurationFactory,
+    EmailFactory,
+    EmailRecipientFactory,
+    MailboxFactory,
+    SMTPMailboxFactory,
+)
 from onepage.models import Organization
 from onepage.tests.factories import MembershipFactory
 from tracking.policy import Decision, Reason, decide
@@ -120,7 +126,7 @@ def _setup(cell: Cell, smtp_server) -> tuple[Organization, Contact]:
     org = Organization.objects.create(name="Cell Co", plan=cell.plan)
     # No usable password: hashing one per cell would dominate the run.
     sender = MembershipFactory(organization=org, user__password=None, user__username="sender").user
-    MailboxFactory(user=sender, kind="smtp", smtp_host=smtp_server.host, smtp_port=smtp_server.port, security="none")
+    SMTPMailboxFactory(user=sender, server=smtp_server)
     EmailConfigurationFactory(
         organization=org, allow_open_tracking=cell.allow_open_tracking, track_eu_only_with_consent=cell.eu_rule
     )

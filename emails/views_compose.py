@@ -65,13 +65,7 @@ def compose(request: HttpRequest) -> HttpResponse:
             bcc=data["bcc"],
             track=data["track"],
         )
-        email.refresh_from_db(fields=["status", "error"])
-        if email.status == Email.Status.SENT:
-            messages.success(request, "Sent.")
-        elif email.status == Email.Status.FAILED:
-            messages.error(request, f"Sending failed: {email.error}")
-        else:
-            messages.success(request, "Queued for sending.")
+        _say_outcome(request, email, failed="Sending failed", queued="Queued for sending.")
         return redirect("emails:detail", pk=email.pk)
 
     contact_decision = None
@@ -90,6 +84,17 @@ def compose(request: HttpRequest) -> HttpResponse:
             "back_url": reverse("contacts:detail", args=[contact.pk]) if contact else reverse("emails:index"),
         },
     )
+
+
+def _say_outcome(request: HttpRequest, email: Email, *, failed: str, queued: str) -> None:
+    # With eager tasks (the embedded default) the send already happened.
+    email.refresh_from_db(fields=["status", "error"])
+    if email.status == Email.Status.SENT:
+        messages.success(request, "Sent.")
+    elif email.status == Email.Status.FAILED:
+        messages.error(request, f"{failed}: {email.error}")
+    else:
+        messages.success(request, queued)
 
 
 def _reason_label(reason: str) -> str:
@@ -124,13 +129,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def email_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     email = _get_email_for_user(request, pk)
     if email_retry(email=email):
-        email.refresh_from_db(fields=["status", "error"])
-        if email.status == Email.Status.SENT:
-            messages.success(request, "Sent.")
-        elif email.status == Email.Status.FAILED:
-            messages.error(request, f"Sending failed again: {email.error}")
-        else:
-            messages.success(request, "Queued for sending again.")
+        _say_outcome(request, email, failed="Sending failed again", queued="Queued for sending again.")
     else:
         messages.info(request, "Only an email that failed, or whose sending was interrupted, can be retried.")
     return redirect("emails:detail", pk=email.pk)

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from onepage.models import Organization, User
 from tracking.models import OpenEvent
-from tracking.policy import Reason
+from tracking.policy import Reason, reason_label
 
 from .models import Email, EmailRecipient
 
@@ -272,13 +272,6 @@ def eye_title(item: Any) -> str:
 
 def opened_times(count: int) -> str:
     return "Opened once" if count == 1 else f"Opened {count} times"
-
-
-def reason_label(reason: str) -> str:
-    try:
-        return Reason(reason).label if reason else ""
-    except ValueError:
-        return ""
 
 
 def recent_opens_by_recipient(recipient_ids: Iterable[int], *, limit: int = RECENT_OPENS_SHOWN) -> dict[int, list]:

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,7 +11,7 @@ from contacts.models import Contact
 from tracking import policy
 
 from .forms import ComposeForm
-from .models import Email, EmailRecipient, Mailbox
+from .models import Email, Mailbox
 from .rendering import body_to_html
 from .services import email_can_retry, email_create, email_retry
 from .views_mailbox import mailbox_required_redirect
@@ -20,12 +19,7 @@ from .views_mailbox import mailbox_required_redirect
 
 def _get_email_for_user(request: HttpRequest, pk: int) -> Email:
     # Another organization's email is a 404, never a hint that it exists.
-    recipients = EmailRecipient.objects.select_related("contact").order_by("pk")
-    emails = (
-        Email.objects.filter(organization=request.organization)
-        .select_related("sender")
-        .prefetch_related(Prefetch("recipients", queryset=recipients))
-    )
+    emails = Email.objects.filter(organization=request.organization).select_related("sender")
     return get_object_or_404(emails, pk=pk)
 
 
@@ -97,28 +91,20 @@ def _say_outcome(request: HttpRequest, email: Email, *, failed: str, queued: str
         messages.success(request, queued)
 
 
-def _reason_label(reason: str) -> str:
-    try:
-        return policy.Reason(reason).label
-    except ValueError:
-        return reason
-
-
 def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
     email = _get_email_for_user(request, pk)
-    recipients = list(email.recipients.all())
-    for recipient in recipients:
-        recipient.not_tracked_label = _reason_label(recipient.not_tracked_reason)
+    # Loaded once, for the details and for the open report.
+    email.report_recipients = list(email.recipients.select_related("contact").order_by("pk"))
     return render(
         request,
         "emails/email_detail.html",
         {
             "email": email,
-            "recipients": recipients,
+            "recipients": email.report_recipients,
             # Built from the text, as everywhere in the CRM: never the sent
             # HTML, which may carry a pixel.
             "body_html": body_to_html(email.body_text),
-            "not_tracked_label": _reason_label(email.not_tracked_reason),
+            "not_tracked_label": policy.reason_label(email.not_tracked_reason),
             "dev_outbox": settings.DEBUG,
             "can_retry": email_can_retry(email=email),
         },

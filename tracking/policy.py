@@ -29,6 +29,14 @@ class Reason(models.TextChoices):
     EU_CONSENT = "eu_consent", "Contacts in the EU/EEA and UK are tracked only when they have allowed it"
 
 
+def reason_label(reason: str) -> str:
+    """The words for a stored not_tracked_reason ("" when none or unknown)."""
+    try:
+        return Reason(reason).label if reason else ""
+    except ValueError:
+        return ""
+
+
 @dataclass(frozen=True)
 class Decision:
     track: bool
@@ -36,7 +44,7 @@ class Decision:
 
     @property
     def message(self) -> str:
-        return Reason(self.reason).label if self.reason else ""
+        return reason_label(self.reason)
 
 
 TRACK = Decision(track=True)

@@ -21,11 +21,6 @@ def opened_times(count: int) -> str:
     return reports.opened_times(count)
 
 
-@register.filter
-def reason_label(reason: str) -> str:
-    return reports.reason_label(reason)
-
-
 @register.simple_tag
 def open_report_for(email: Email) -> reports.OpenReport:
     """The email's open report: the one a list attached in bulk, or loaded

@@ -62,7 +62,7 @@ def test_send_from_a_contact_then_open_it_in_the_outbox_and_see_the_open(page, o
 
     # The email's own page loads no pixel: nothing is recorded by looking at it.
     assert page.locator("img[src*='/o/']").count() == 0
-    assert "Not opened yet" in page.locator("tr.recipient-row").inner_text()
+    assert "Not opened yet" in page.locator("section.report-recipient").inner_text()
 
     page.goto("/dev/outbox/")
     with page.expect_response(lambda r: "/o/" in r.url and r.status == 200) as pixel:
@@ -74,9 +74,9 @@ def test_send_from_a_contact_then_open_it_in_the_outbox_and_see_the_open(page, o
     recording.drain_opens()  # a no-op without Redis: the open was written directly
 
     page.goto(f"/email/{email.pk}/")
-    row = page.locator("tr.recipient-row")
+    row = page.locator("section.report-recipient")
     assert "Opened" in row.inner_text()
-    assert row.locator(".open-count").inner_text() == "1"
+    assert row.locator(".report-n").get_attribute("data-open-count") == "1"
     screenshot(page, "s-email-page")
     email.refresh_from_db()
     assert email.open_count == 1

@@ -14,12 +14,14 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from onepage.models import Organization, SettingChange, User
+from onepage.services import on_off, setting_change_record
 from tracking import policy
 from tracking.tokens import pixel_url
 
 from . import crypto, rendering
+from .configuration import configuration_for_update
 from .mailboxes import SMTPFailure, describe_failure, mailbox_connection
-from .models import Email, EmailConfiguration, EmailRecipient, Mailbox
+from .models import Email, EmailRecipient, Mailbox
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +46,9 @@ def mailbox_connect(
     stored one. The organization's first mailbox switches Allow open
     tracking on, as the product promises, and logs it."""
     with transaction.atomic():
-        EmailConfiguration.objects.get_or_create(organization=organization)
         # Locked: two users connecting their first mailboxes at once switch
         # tracking on (and log it) once.
-        config = EmailConfiguration.objects.select_for_update().get(organization=organization)
+        config = configuration_for_update(organization)
         mailbox = Mailbox.objects.filter(user=user).first()
         first_of_organization = mailbox is None and not Mailbox.objects.filter(organization=organization).exists()
         creating = mailbox is None
@@ -90,8 +91,12 @@ def mailbox_connect(
         if first_of_organization and not config.allow_open_tracking and not already_chosen:
             config.allow_open_tracking = True
             config.save(update_fields=["allow_open_tracking", "updated_at"])
-            SettingChange.objects.create(
-                organization=organization, actor=user, setting="allow_open_tracking", old_value="off", new_value="on"
+            setting_change_record(
+                organization=organization,
+                actor=user,
+                setting="allow_open_tracking",
+                old=on_off(False),
+                new=on_off(True),
             )
     return mailbox
 

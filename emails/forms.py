@@ -60,10 +60,6 @@ class MailboxForm(forms.ModelForm):
         self.fields["smtp_port"].required = False
         self.fields["security"].required = False
 
-    @property
-    def is_development(self) -> bool:
-        return self.data.get(self.add_prefix("kind")) == Mailbox.Kind.DEVELOPMENT
-
     def clean_from_name(self) -> str:
         value = self.cleaned_data["from_name"]
         _no_line_breaks(value)

@@ -39,10 +39,6 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_business(self) -> bool:
-        return self.plan == self.Plan.BUSINESS
-
 
 class Membership(models.Model):
     class Role(models.TextChoices):

@@ -34,12 +34,12 @@ def _own_open_stream(settings):
 
     # record_open leaves a failing Redis alone for a few seconds; each test
     # starts from a clean slate.
-    recording._redis_down_until.clear()
+    recording.forget_redis_outages()
     settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
     redis_url = settings.REDIS_URL  # a test may point it elsewhere
     yield settings.OPEN_STREAM
     if redis_url:
-        recording._redis(redis_url).delete(settings.OPEN_STREAM)
+        recording.redis_client(redis_url).delete(settings.OPEN_STREAM)
 
 
 @pytest.fixture
@@ -68,6 +68,17 @@ def rep_user(org):
     from onepage.tests.factories import MembershipFactory
 
     return MembershipFactory(organization=org, role="rep", user__username="rex").user
+
+
+@pytest.fixture
+def sender(org, rep_user, smtp_server):
+    """Rex, ready to send tracked email: a Business organization with Allow
+    open tracking on, and his mailbox pointing at the real SMTP server."""
+    from emails.tests.factories import EmailConfigurationFactory, SMTPMailboxFactory
+
+    EmailConfigurationFactory(organization=org, allow_open_tracking=True)
+    SMTPMailboxFactory(user=rep_user, server=smtp_server, from_name="Rex Rep", from_address="rex@acme.example")
+    return rep_user
 
 
 @pytest.fixture

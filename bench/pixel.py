@@ -119,7 +119,7 @@ def run(requests: int) -> None:
                 print(f"drain: {drained} opens in {elapsed * 1e3:.0f}ms ({drained / elapsed:,.0f} opens/s)")
     finally:
         if redis_url:
-            recording._redis(redis_url).delete(stream)
+            recording.redis_client(redis_url).delete(stream)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from django_countries.fields import CountryField
 
 from onepage.models import Organization
 
+from .countries import EU_EEA_UK
+
 
 class Contact(models.Model):
     class OpenTracking(models.TextChoices):
@@ -41,6 +43,11 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    @property
+    def in_eu_eea_uk(self) -> bool:
+        """Whether GDPR (or the UK GDPR) protects the contact, by country."""
+        return self.country.code in EU_EEA_UK
 
     @property
     def full_name(self) -> str:

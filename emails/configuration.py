@@ -1,4 +1,6 @@
-"""Changing the organization's email configuration (Settings -> Email configuration)."""
+"""Changing the organization's email configuration: the switches an admin
+sets in Settings -> Email configuration, and the one the organization's first
+mailbox sets by itself. To read it, `EmailConfiguration.objects.of(org)`."""
 
 from django.db import transaction
 
@@ -16,7 +18,9 @@ def configuration_for_update(organization: Organization) -> EmailConfiguration:
     the transaction ends, so that concurrent changes log true old values.
     Call inside transaction.atomic()."""
     EmailConfiguration.objects.get_or_create(organization=organization)
-    return EmailConfiguration.objects.select_for_update().get(organization=organization)
+    config = EmailConfiguration.objects.select_for_update().get(organization=organization)
+    config.organization = organization
+    return config
 
 
 def email_configuration_update(
@@ -27,18 +31,34 @@ def email_configuration_update(
     with transaction.atomic():
         config = configuration_for_update(organization)
         changed = [name for name in SWITCHES if getattr(config, name) != wanted[name]]
-        changes = []
-        for name in changed:
-            changes.append(
-                setting_change_record(
-                    organization=organization,
-                    actor=actor,
-                    setting=name,
-                    old=on_off(getattr(config, name)),
-                    new=on_off(wanted[name]),
-                )
-            )
-            setattr(config, name, wanted[name])
+        changes = [_switch(config, name, wanted[name], actor=actor) for name in changed]
         if changed:
             config.save(update_fields=[*changed, "updated_at"])
     return changes
+
+
+def switch_on_for_first_mailbox(*, config: EmailConfiguration, actor: User) -> bool:
+    """The product promise: connecting the organization's first mailbox
+    switches Allow open tracking on, and the log says so. Once an admin has
+    chosen (any logged change of the switch), their choice stands. Call with
+    the configuration locked (configuration_for_update), in the mailbox's
+    transaction, so two first mailboxes at once switch it on once."""
+    organization = config.organization
+    already_chosen = SettingChange.objects.filter(organization=organization, setting="allow_open_tracking").exists()
+    if config.allow_open_tracking or already_chosen:
+        return False
+    _switch(config, "allow_open_tracking", True, actor=actor)
+    config.save(update_fields=["allow_open_tracking", "updated_at"])
+    return True
+
+
+def _switch(config: EmailConfiguration, name: str, value: bool, *, actor: User) -> SettingChange:
+    change = setting_change_record(
+        organization=config.organization,
+        actor=actor,
+        setting=name,
+        old=on_off(getattr(config, name)),
+        new=on_off(value),
+    )
+    setattr(config, name, value)
+    return change

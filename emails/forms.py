@@ -5,7 +5,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from .models import Mailbox
+from .configuration import SWITCHES
+from .models import EmailConfiguration, Mailbox
 
 _LINE_BREAK = re.compile(r"[\r\n]")
 _ADDRESS_SEPARATOR = re.compile(r"[,;]")
@@ -156,3 +157,16 @@ class ComposeForm(forms.Form):
         elif total > MAX_RECIPIENTS:
             self.add_error("to", f"An email can go to at most {MAX_RECIPIENTS} recipients.")
         return data
+
+
+class EmailConfigurationForm(forms.ModelForm):
+    class Meta:
+        model = EmailConfiguration
+        fields = SWITCHES
+        labels = {"allow_open_tracking": "Allow open tracking"}
+        help_texts = {
+            "allow_open_tracking": "Emails sent from OnePage carry the tracking pixel unless the sender "
+            "switches Track off. When this is off, no email is tracked.",
+            "track_eu_only_with_consent": "Contacts whose country is in the EU/EEA or the UK are tracked only "
+            "when their open-tracking preference is Allowed.",
+        }

@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from contacts.models import Contact
 from onepage.models import Organization
@@ -36,6 +39,41 @@ class Mailbox(models.Model):
         return f"{self.from_address} ({self.get_kind_display()})"
 
 
+class NotTrackedReason(models.TextChoices):
+    """Why an email, or one recipient's copy, carries no pixel: decided by
+    tracking.policy and shown by the eye icon."""
+
+    CLIENT = "client", "Sent from your email client: not tracked"
+    PLAN = "plan", "Open tracking is a Business plan feature"
+    NO_MAILBOX = "no_mailbox", "No mailbox is connected"
+    DISABLED = "disabled", "Allow open tracking is off for your organization"
+    TOGGLE_OFF = "toggle_off", "Track was switched off for this email"
+    CONTACT_REFUSED = "contact_refused", "The contact refused open tracking"
+    EU_CONSENT = "eu_consent", "Contacts in the EU/EEA and UK are tracked only when they have allowed it"
+
+    @classmethod
+    def label_of(cls, value: str) -> str:
+        """The words for a stored reason ("" when none or unknown)."""
+        try:
+            return cls(value).label if value else ""
+        except ValueError:
+            return ""
+
+
+class EmailConfigurationManager(models.Manager):
+    def of(self, organization: Organization) -> "EmailConfiguration":
+        """The organization's configuration, created with its defaults on
+        first use. Read through the organization's reverse accessor, so a
+        request that asks again costs no second query. To change it, see
+        emails.configuration (which locks the row)."""
+        try:
+            return organization.email_configuration
+        except EmailConfiguration.DoesNotExist:
+            config, _ = self.get_or_create(organization=organization)
+            organization.email_configuration = config
+            return config
+
+
 class EmailConfiguration(models.Model):
     """The organization's email settings, changed by admins."""
 
@@ -47,8 +85,23 @@ class EmailConfiguration(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = EmailConfigurationManager()
+
     def __str__(self) -> str:
         return f"Email configuration of {self.organization}"
+
+
+# A send takes seconds; a claim older than this belongs to a worker that died
+# mid-send (the task is acknowledged late, but a redelivered task finds the
+# email claimed and leaves it alone).
+STALE_CLAIM = timedelta(minutes=15)
+
+
+def retryable() -> Q:
+    """The one retry rule: a failed email, or one whose sending was abandoned
+    by a dead worker. Used by the retry itself (a conditional UPDATE) and,
+    as an annotation, by the page that offers the Retry button."""
+    return Q(status=Email.Status.FAILED) | Q(status=Email.Status.SENDING, claimed_at__lt=timezone.now() - STALE_CLAIM)
 
 
 class Email(models.Model):
@@ -81,7 +134,7 @@ class Email(models.Model):
 
     # Decided by tracking.policy at send time and stored; see tracking/policy.py.
     track_opens = models.BooleanField(default=False)
-    not_tracked_reason = models.CharField(max_length=30, blank=True)
+    not_tracked_reason = models.CharField(max_length=30, blank=True, choices=NotTrackedReason.choices)
 
     # Denormalized from OpenEvent by the recording pipeline.
     open_count = models.PositiveIntegerField(default=0)
@@ -119,7 +172,7 @@ class EmailRecipient(models.Model):
     )
     # Per recipient: a contact who refused tracking gets a copy without a pixel.
     track_opens = models.BooleanField(default=False)
-    not_tracked_reason = models.CharField(max_length=30, blank=True)
+    not_tracked_reason = models.CharField(max_length=30, blank=True, choices=NotTrackedReason.choices)
     # Set once this recipient's copy was handed to the SMTP server, so that a
     # retry after a partial failure never sends it twice.
     delivered_at = models.DateTimeField(null=True, blank=True)

@@ -3,7 +3,7 @@ import random
 from celery import shared_task
 
 from .models import Email
-from .services import TransientSendError, email_send
+from .sending import TransientSendError, email_send
 
 MAX_RETRIES = 3
 RETRY_BASE_SECONDS = 30

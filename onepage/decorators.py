@@ -4,7 +4,7 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .features import OPEN_TRACKING
+from .plans import OPEN_TRACKING
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .plans import Features, Plan, features_of
+
 
 def validate_time_zone(value: str) -> None:
     try:
@@ -27,9 +29,7 @@ class User(AbstractUser):
 
 
 class Organization(models.Model):
-    class Plan(models.TextChoices):
-        BUSINESS = "business", "Business"
-        PROFESSIONAL = "professional", "Professional"
+    Plan = Plan
 
     name = models.CharField(max_length=200)
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.BUSINESS)
@@ -38,6 +38,11 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def features(self) -> Features:
+        """What the organization's plan includes (onepage.plans)."""
+        return features_of(self.plan)
 
 
 class Membership(models.Model):

@@ -6,9 +6,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from .decorators import admin_required
-from .features import PLAN_FEATURES
 from .forms import ProfileForm
 from .models import Organization, SettingChange
+from .plans import features_of
 from .services import organization_plan_change, setting_changes_describe
 
 PLAN_CHANGES_SHOWN = 20
@@ -40,7 +40,7 @@ def _plan_page(request: HttpRequest, form: PlanForm | None = None, *, status: in
             "value": value,
             "label": label,
             "current": value == request.organization.plan,
-            "open_tracking": PLAN_FEATURES[value].open_tracking,
+            "open_tracking": features_of(value).open_tracking,
         }
         for value, label in Organization.Plan.choices
     ]

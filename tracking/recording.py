@@ -36,6 +36,13 @@ logger = logging.getLogger(__name__)
 REDIS_TIMEOUT = 0.5
 REDIS_RETRY_AFTER = 5.0
 _redis_down_until: dict[str, float] = {}
+
+
+def forget_redis_outages() -> None:
+    """Try Redis again at the next open instead of waiting out the pause."""
+    _redis_down_until.clear()
+
+
 GROUP = "recorders"
 # A consumer that has held entries this long without acknowledging them is
 # taken to have crashed: its entries are handed to the next drain.
@@ -51,8 +58,9 @@ class Open:
 
 
 @functools.cache
-def _redis(url: str) -> redis.Redis:
-    # One client (and so one connection pool) per process and URL.
+def redis_client(url: str) -> redis.Redis:
+    """The client of the open stream's Redis: one (and so one connection
+    pool) per process and URL."""
     return redis.Redis.from_url(
         url,
         socket_connect_timeout=REDIS_TIMEOUT,
@@ -67,7 +75,7 @@ def record_open(*, recipient_id: int, opened_at: datetime) -> None:
     url = settings.REDIS_URL
     if url and time.monotonic() >= _redis_down_until.get(url, 0):
         try:
-            _redis(url).xadd(
+            redis_client(url).xadd(
                 settings.OPEN_STREAM,
                 {"recipient": recipient_id, "at": opened_at.isoformat()},
                 maxlen=settings.OPEN_STREAM_MAXLEN,
@@ -158,7 +166,7 @@ def drain_opens(
     Call it outside any transaction: the Celery task does."""
     if not settings.REDIS_URL:
         return 0
-    client = _redis(settings.REDIS_URL)
+    client = redis_client(settings.REDIS_URL)
     stream = settings.OPEN_STREAM
     batch_size = batch_size or settings.OPEN_BATCH_SIZE
     consumer = f"{socket.gethostname()}-{os.getpid()}"
@@ -177,7 +185,7 @@ def drain_opens(
         if not entries:
             break
         with transaction.atomic(durable=True):
-            recorded += write_opens(opens=_parse(entries))
+            recorded += write_opens(opens=opens_from_entries(entries))
         ids = [entry_id for entry_id, _ in entries]
         with client.pipeline(transaction=False) as pipe:
             pipe.xack(stream, GROUP, *ids)
@@ -186,7 +194,9 @@ def drain_opens(
     return recorded
 
 
-def _parse(entries: list[tuple[str, dict[str, str] | None]]) -> list[Open]:
+def opens_from_entries(entries: list[tuple[str, dict[str, str] | None]]) -> list[Open]:
+    """The opens that stream entries carry; unreadable entries are logged and
+    skipped."""
     opens = []
     for entry_id, fields in entries:
         try:

@@ -12,12 +12,10 @@ from django.utils import timezone
 from conftest import screenshot, sign_in
 from contacts.models import ContactActivity
 from contacts.tests.factories import ContactFactory
-from emails.models import Email
-from emails.tests.factories import EmailConfigurationFactory, SMTPMailboxFactory
-from emails.tests.open_helpers import email_with_opens
+from emails.models import Email, NotTrackedReason
 from onepage.tests.factories import MembershipFactory
 from tracking import recording
-from tracking.policy import Reason
+from tracking.tests.open_helpers import email_with_opens
 
 pytestmark = pytest.mark.browser
 
@@ -25,19 +23,12 @@ PIXEL_RE = re.compile(r'<img src="([^"]*/o/[^"/]+\.gif)"')
 
 
 @pytest.fixture
-def rep_with_mailbox(org, rep_user, smtp_server, settings):
+def rep_with_mailbox(sender, settings):
     # The send task runs in the web request, as in the embedded setup.
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    rep_user.first_name, rep_user.last_name = "Rex", "Rep"
-    rep_user.save(update_fields=["first_name", "last_name"])
-    EmailConfigurationFactory(organization=org, allow_open_tracking=True)
-    SMTPMailboxFactory(
-        user=rep_user,
-        server=smtp_server,
-        from_name="Rex Rep",
-        from_address="rex@acme.example",
-    )
-    return rep_user
+    sender.first_name, sender.last_name = "Rex", "Rep"
+    sender.save(update_fields=["first_name", "last_name"])
+    return sender
 
 
 def _send(page, contact, subject: str, body: str) -> None:
@@ -80,7 +71,7 @@ def _earlier_history(org, rep, aoife) -> None:
         contact=aoife,
         subject="Welcome to Acme Widgets",
         track_opens=False,
-        not_tracked_reason=Reason.TOGGLE_OFF,
+        not_tracked_reason=NotTrackedReason.TOGGLE_OFF,
     )
     nine_days_ago = now - dt.timedelta(days=9)
     Email.objects.filter(pk=untracked.pk).update(created_at=nine_days_ago, sent_at=nine_days_ago)

@@ -7,28 +7,18 @@ import pytest
 from django.urls import reverse
 
 from contacts.tests.factories import ContactFactory
-from emails.models import Email
+from emails.models import Email, NotTrackedReason
 from emails.tests.factories import (
-    EmailConfigurationFactory,
     EmailFactory,
     EmailRecipientFactory,
-    SMTPMailboxFactory,
 )
 from onepage.models import Organization
-from tracking.policy import Reason
 from tracking.recording import Open, write_opens
 
 pytestmark = pytest.mark.django_db
 
 COMPOSE = reverse("emails:compose")
 TRACK_INPUT = re.compile(r'<input type="checkbox" role="switch" name="track"[^>]*>')
-
-
-@pytest.fixture
-def sender(rep_user, org, smtp_server):
-    EmailConfigurationFactory(organization=org, allow_open_tracking=True)
-    SMTPMailboxFactory(user=rep_user, server=smtp_server)
-    return rep_user
 
 
 def recipient_report(page: str, address: str) -> str:
@@ -113,7 +103,7 @@ def test_track_is_disabled_with_the_reason_when_allow_open_tracking_is_off(rep_c
     org.email_configuration.save()
     response = rep_client.get(COMPOSE)
     assert "disabled" in track_input(response) and " checked" not in track_input(response)
-    assert Reason.DISABLED.label in response.content.decode()
+    assert NotTrackedReason.DISABLED.label in response.content.decode()
 
 
 def test_professional_plan_has_no_toggle_but_an_upgrade_hint(rep_client, sender, org):
@@ -159,7 +149,7 @@ def test_switching_track_off_sends_untracked(
     with django_capture_on_commit_callbacks(execute=True):
         rep_client.post(COMPOSE, data)
     email = Email.objects.get()
-    assert (email.track_opens, email.not_tracked_reason) == (False, Reason.TOGGLE_OFF)
+    assert (email.track_opens, email.not_tracked_reason) == (False, NotTrackedReason.TOGGLE_OFF)
     assert "<img" not in smtp_server.received[0].part("text/html")
 
 
@@ -177,7 +167,7 @@ def test_a_crafted_track_on_where_not_allowed_is_sent_untracked(
         rep_client.post(COMPOSE, valid(track="on", to="ann@ex.org, bob@ex.org"))
     email = Email.objects.get()
     assert email.track_opens is False
-    assert email.not_tracked_reason == (Reason.DISABLED if cause == "allow_off" else Reason.PLAN)
+    assert email.not_tracked_reason == (NotTrackedReason.DISABLED if cause == "allow_off" else NotTrackedReason.PLAN)
     assert len(smtp_server.received) == 1
     assert "<img" not in smtp_server.received[0].part("text/html")
 

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from emails.mailboxes import mailbox_connect
 from emails.models import EmailConfiguration
-from emails.services import mailbox_connect
 from emails.tests.factories import EmailConfigurationFactory
 from onepage.models import Organization, SettingChange
 from onepage.tests.factories import MembershipFactory

@@ -8,11 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.tests.factories import ContactFactory
-from emails.models import Email
+from emails.models import Email, NotTrackedReason
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
-from emails.tests.open_helpers import add_opens, email_with_opens, minutes_ago, sync_counters
 from onepage.tests.factories import MembershipFactory
-from tracking.policy import Reason
+from tracking.tests.open_helpers import add_opens, email_with_opens, minutes_ago
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +87,7 @@ def test_crossed_eye_for_untracked_unopened_and_client_emails(rep_client, org, r
         subject="From Outlook",
         track_opens=False,
         source=Email.Source.CLIENT,
-        not_tracked_reason=Reason.CLIENT,
+        not_tracked_reason=NotTrackedReason.CLIENT,
     )
     body = rep_client.get(SENT).content
 
@@ -228,7 +227,7 @@ def _fill(org, sender, *, emails: int, opens_each: int, start: int = 0) -> None:
         for _ in range(2):  # two recipients: one contact, one bare address
             recipient = EmailRecipientFactory(email=email)
             add_opens(recipient, [now - dt.timedelta(minutes=n * 100 + k) for k in range(opens_each // 2)])
-        sync_counters(email)
+        email.refresh_from_db()
 
 
 def _count_queries(client, url, params) -> tuple[int, object]:

@@ -14,7 +14,6 @@ from django.urls import reverse
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from emails.models import Email
-from emails.tests.factories import EmailConfigurationFactory, SMTPMailboxFactory
 from tracking import recording
 from tracking.models import OpenEvent
 
@@ -24,15 +23,9 @@ PIXEL_IMG = re.compile(r'<img src="([^"]+)" width="1" height="1" alt="">')
 
 
 @pytest.fixture
-def sender(rep_user, org, smtp_server, settings):
+def sender(sender, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    EmailConfigurationFactory(organization=org, allow_open_tracking=True)
-    SMTPMailboxFactory(
-        user=rep_user,
-        server=smtp_server,
-        from_address="rex@acme.example",
-    )
-    return rep_user
+    return sender
 
 
 def compose(rep_client, django_capture_on_commit_callbacks, **data) -> Email:

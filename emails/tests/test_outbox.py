@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from emails.mailboxes import outbox_messages
 from emails.models import Email
+from emails.outbox import outbox_messages
 from emails.services import email_create
 from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
 from onepage.tests.factories import MembershipFactory

@@ -11,29 +11,17 @@ from django.utils import timezone
 from conftest import free_port
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
-from emails.models import Email, EmailRecipient
-from emails.services import email_create, email_retry, email_send
+from emails.models import Email, EmailRecipient, NotTrackedReason
+from emails.sending import email_send
+from emails.services import email_create, email_retry
 from emails.tasks import send_email
-from emails.tests.factories import EmailConfigurationFactory, EmailFactory, MailboxFactory, SMTPMailboxFactory
+from emails.tests.factories import EmailConfigurationFactory, EmailFactory, MailboxFactory
 from onepage.models import Organization
-from tracking.policy import Reason
 from tracking.tokens import read_token
 
 pytestmark = pytest.mark.django_db
 
 PIXEL_RE = re.compile(r'<img src="http[^"]*/o/([^"/]+)\.gif" width="1" height="1" alt="">')
-
-
-@pytest.fixture
-def sender(rep_user, org, smtp_server):
-    EmailConfigurationFactory(organization=org, allow_open_tracking=True)
-    SMTPMailboxFactory(
-        user=rep_user,
-        server=smtp_server,
-        from_name="Rex Rep",
-        from_address="rex@acme.example",
-    )
-    return rep_user
 
 
 def create(sender, django_capture_on_commit_callbacks, **kwargs) -> Email:
@@ -119,7 +107,7 @@ def test_a_recipient_who_refused_tracking_gets_a_copy_without_pixel(
     assert pixels(copies["ann@ex.org"]) == [] and "<img" not in copies["ann@ex.org"].part("text/html")
     assert len(pixels(copies["bob@ex.org"])) == 1
     ann = email.recipients.get(address="ann@ex.org")
-    assert (ann.track_opens, ann.not_tracked_reason) == (False, Reason.CONTACT_REFUSED)
+    assert (ann.track_opens, ann.not_tracked_reason) == (False, NotTrackedReason.CONTACT_REFUSED)
     assert email.track_opens
 
 
@@ -134,7 +122,7 @@ def test_an_untracked_email_is_sent_once_to_everyone_without_pixel(
         bcc=["eve@ex.org"],
         track=False,
     )
-    assert (email.track_opens, email.not_tracked_reason) == (False, Reason.TOGGLE_OFF)
+    assert (email.track_opens, email.not_tracked_reason) == (False, NotTrackedReason.TOGGLE_OFF)
 
     run(email)
 
@@ -269,7 +257,7 @@ def test_tracking_switched_off_before_sending_sends_without_pixel(
 
     email = run(email)
 
-    assert (email.track_opens, email.not_tracked_reason) == (False, Reason.DISABLED)
+    assert (email.track_opens, email.not_tracked_reason) == (False, NotTrackedReason.DISABLED)
     assert not email.recipients.filter(track_opens=True).exists()
     assert len(smtp_server.received) == 1 and "<img" not in smtp_server.received[0].part("text/html")
 
@@ -278,7 +266,7 @@ def test_a_downgrade_before_sending_sends_without_pixel(sender, org, smtp_server
     email = create(sender, django_capture_on_commit_callbacks)
     Organization.objects.filter(pk=org.pk).update(plan=Organization.Plan.PROFESSIONAL)
     email = run(email)
-    assert (email.track_opens, email.not_tracked_reason) == (False, Reason.PLAN)
+    assert (email.track_opens, email.not_tracked_reason) == (False, NotTrackedReason.PLAN)
     assert pixels(smtp_server.received[0]) == []
 
 

@@ -1,5 +1,5 @@
-"""OrganizationMiddleware: the organization, its plan's features and its email
-configuration on the request, and the Business-only check."""
+"""OrganizationMiddleware: the organization and its plan's features on the
+request, and the Business-only check."""
 
 import pytest
 from django.http import HttpRequest, HttpResponse
@@ -8,11 +8,11 @@ from django.views.decorators.http import require_POST
 
 from contacts.tests.factories import ContactFactory
 from emails.models import EmailConfiguration
-from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
+from emails.tests.factories import MailboxFactory
 from onepage.decorators import admin_required, business_only
-from onepage.features import Features
 from onepage.middleware import OrganizationMiddleware
 from onepage.models import Organization
+from onepage.plans import Features
 
 pytestmark = pytest.mark.django_db
 
@@ -24,20 +24,18 @@ def _through_middleware(rf, user, view, path="/contacts/", method="get"):
     return middleware(request)
 
 
-def test_features_and_configuration_come_with_the_membership_query(rf, rep_user, org, django_assert_num_queries):
-    EmailConfigurationFactory(organization=org, allow_open_tracking=True, track_eu_only_with_consent=False)
+def test_organization_and_its_features_come_with_one_query(rf, rep_user, org, django_assert_num_queries):
     seen = {}
 
     def view(request: HttpRequest) -> HttpResponse:
-        seen["features"] = request.features
-        seen["config"] = (request.email_config.allow_open_tracking, request.email_config.track_eu_only_with_consent)
-        seen["again"] = request.email_config.pk
+        seen["organization"] = request.organization
+        seen["features"] = request.organization.features
+        seen["role"] = request.membership.role
         return HttpResponse()
 
     with django_assert_num_queries(1):
         _through_middleware(rf, rep_user, view)
-    assert seen["features"] == Features(open_tracking=True)
-    assert seen["config"] == (True, False)
+    assert seen == {"organization": org, "features": Features(open_tracking=True), "role": "rep"}
 
 
 def test_professional_organization_has_no_open_tracking_feature(rf, rep_user, org):
@@ -45,18 +43,18 @@ def test_professional_organization_has_no_open_tracking_feature(rf, rep_user, or
     seen = {}
 
     def view(request: HttpRequest) -> HttpResponse:
-        seen["open_tracking"] = request.features.open_tracking
+        seen["open_tracking"] = request.organization.features.open_tracking
         return HttpResponse()
 
     _through_middleware(rf, rep_user, view)
     assert seen["open_tracking"] is False
 
 
-def test_missing_configuration_is_created_only_when_read(rf, rep_user, org):
-    _through_middleware(rf, rep_user, lambda request: HttpResponse())
+def test_email_configuration_is_created_only_when_a_page_reads_it(rep_client, org):
+    rep_client.get(reverse("contacts:list"))
     assert not EmailConfiguration.objects.exists()
 
-    _through_middleware(rf, rep_user, lambda request: HttpResponse(str(request.email_config.allow_open_tracking)))
+    rep_client.get(reverse("email_configuration"))
     assert EmailConfiguration.objects.filter(organization=org, allow_open_tracking=False).count() == 1
 
 
@@ -64,12 +62,12 @@ def test_pixel_path_resolves_nothing(rf, rep_user, django_assert_num_queries):
     seen = {}
 
     def view(request: HttpRequest) -> HttpResponse:
-        seen["org"], seen["config"], seen["features"] = request.organization, request.email_config, request.features
+        seen["org"], seen["membership"] = request.organization, request.membership
         return HttpResponse()
 
     with django_assert_num_queries(0):
         _through_middleware(rf, rep_user, view, path="/o/abc.gif")
-    assert seen == {"org": None, "config": None, "features": Features(open_tracking=False)}
+    assert seen == {"org": None, "membership": None}
 
 
 def _ok(request: HttpRequest) -> HttpResponse:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from tracking import recording
+from tracking.models import OpenEvent
 
 
 @pytest.fixture
@@ -14,16 +15,27 @@ def redis_stream(settings, _own_open_stream):
     run, which has no REDIS_URL; runs in the PostgreSQL + Redis run."""
     if not settings.REDIS_URL:
         pytest.skip("needs Redis: runs in the PostgreSQL + Redis run (REDIS_URL)")
-    return recording._redis(settings.REDIS_URL), _own_open_stream
+    return recording.redis_client(settings.REDIS_URL), _own_open_stream
 
 
 @pytest.fixture(params=["direct", "stream"])
 def settle_opens(request, settings) -> Callable[[], int]:
     """Runs the test once per way an open is recorded: written directly (the
-    embedded default, or Redis down) and through the Redis stream. Returns
-    what brings recorded opens into the database: the drain, or nothing."""
+    embedded default, or Redis down) and through the Redis stream. Returns a
+    function that brings recorded opens into the database (the drain, or
+    nothing to do when written directly) and says how many OpenEvents
+    arrived since the previous call: the same answer either way."""
     if request.param == "direct":
         settings.REDIS_URL = ""
-        return lambda: 0
-    request.getfixturevalue("redis_stream")
-    return lambda: recording.drain_opens()
+    else:
+        request.getfixturevalue("redis_stream")
+    seen = {"events": OpenEvent.objects.count()}
+
+    def settle() -> int:
+        if request.param == "stream":
+            recording.drain_opens()
+        now = OpenEvent.objects.count()
+        arrived, seen["events"] = now - seen["events"], now
+        return arrived
+
+    return settle

@@ -5,11 +5,10 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from emails.models import Email
+from emails.models import Email, NotTrackedReason
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
 from onepage.models import User
 from tracking.models import OpenEvent
-from tracking.policy import Reason
 from tracking.tokens import make_token
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +21,7 @@ def test_seed_demo_brings_untracked_client_emails_and_is_idempotent():
     assert client_emails.count() == 4
     assert set(client_emails.values_list("organization__name", flat=True)) == {"Acme Widgets", "Pro Plumbing"}
     for email in client_emails.prefetch_related("recipients"):
-        assert (email.track_opens, email.not_tracked_reason, email.status) == (False, Reason.CLIENT, "sent")
+        assert (email.track_opens, email.not_tracked_reason, email.status) == (False, NotTrackedReason.CLIENT, "sent")
         assert [(r.track_opens, r.contact.organization_id) for r in email.recipients.all()] == [
             (False, email.organization_id)
         ]

@@ -10,12 +10,10 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.tests.factories import ContactFactory
-from emails.models import Email
+from emails.models import Email, NotTrackedReason
 from emails.tasks import send_email
-from emails.tests.factories import EmailConfigurationFactory, SMTPMailboxFactory
 from onepage.models import Organization
 from tracking.models import OpenEvent
-from tracking.policy import Reason
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +26,7 @@ def lead(org):
 
 
 @pytest.fixture
-def rep(org, rep_client, rep_user, smtp_server):
-    SMTPMailboxFactory(user=rep_user, server=smtp_server)
-    EmailConfigurationFactory(organization=org, allow_open_tracking=True)
+def rep(sender, rep_client):
     return rep_client
 
 
@@ -94,7 +90,7 @@ def test_downgrade_keeps_old_opens_records_no_new_ones_and_upgrade_tracks_again(
     # The composer offers no toggle; a new email, even with Track posted on, has no pixel.
     assert b"Upgrade to Business to track opens" in rep.get(reverse("emails:compose")).content
     during, html = _send(rep, django_capture_on_commit_callbacks, smtp_server, to=lead.email, subject="During")
-    assert (during.track_opens, during.not_tracked_reason) == (False, Reason.PLAN)
+    assert (during.track_opens, during.not_tracked_reason) == (False, NotTrackedReason.PLAN)
     assert "/o/" not in html
 
     _switch_plan(admin_client, "business")
@@ -121,4 +117,4 @@ def test_email_queued_before_the_downgrade_and_sent_after_it_has_no_pixel(
 
     assert "/o/" not in smtp_server.received[-1].part("text/html")
     email.refresh_from_db()
-    assert (email.track_opens, email.not_tracked_reason) == (False, Reason.PLAN)
+    assert (email.track_opens, email.not_tracked_reason) == (False, NotTrackedReason.PLAN)

@@ -30,7 +30,7 @@ def take_as_a_worker_that_then_dies(redis, stream: str) -> list[recording.Open]:
     acknowledge them."""
     redis.xgroup_create(stream, GROUP, id="0")  # as the first drain would
     [(_, entries)] = redis.xreadgroup(GROUP, "worker-that-dies", {stream: ">"})
-    return recording._parse(entries)
+    return recording.opens_from_entries(entries)
 
 
 def test_without_redis_there_is_nothing_to_drain(settings):

@@ -253,7 +253,7 @@ def test_nothing_about_the_client_is_stored(client, settle_opens, settings):
         HTTP_ACCEPT_LANGUAGE=client_details[3],
     )
     if settings.REDIS_URL:  # through the stream: what it holds, too
-        entries = recording._redis(settings.REDIS_URL).xrange(settings.OPEN_STREAM)
+        entries = recording.redis_client(settings.REDIS_URL).xrange(settings.OPEN_STREAM)
         assert [set(fields) for _, fields in entries] == [{"recipient", "at"}]
     settle_opens()
 

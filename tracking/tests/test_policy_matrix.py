@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
-from emails.models import Email, EmailRecipient
+from emails.models import Email, EmailConfiguration, EmailRecipient, NotTrackedReason
 from emails.tasks import send_email
 from emails.tests.factories import (
     EmailConfigurationFactory,
@@ -25,7 +25,7 @@ from emails.tests.factories import (
 )
 from onepage.models import Organization
 from onepage.tests.factories import MembershipFactory
-from tracking.policy import Decision, Reason, decide
+from tracking.policy import Decision, decide
 from tracking.tokens import pixel_url
 
 pytestmark = pytest.mark.django_db
@@ -58,17 +58,17 @@ class Cell:
     def expected(self) -> Decision:
         """The product's rules, in the order a user would be told about them."""
         if self.source == Email.Source.CLIENT:
-            return Decision(False, Reason.CLIENT)
+            return Decision(False, NotTrackedReason.CLIENT)
         if self.plan == Organization.Plan.PROFESSIONAL:
-            return Decision(False, Reason.PLAN)
+            return Decision(False, NotTrackedReason.PLAN)
         if not self.allow_open_tracking:
-            return Decision(False, Reason.DISABLED)
+            return Decision(False, NotTrackedReason.DISABLED)
         if not self.toggle:
-            return Decision(False, Reason.TOGGLE_OFF)
+            return Decision(False, NotTrackedReason.TOGGLE_OFF)
         if self.contact_state == Contact.OpenTracking.REFUSED:
-            return Decision(False, Reason.CONTACT_REFUSED)
+            return Decision(False, NotTrackedReason.CONTACT_REFUSED)
         if self.eu_rule and self.country == "IE" and self.contact_state != Contact.OpenTracking.ALLOWED:
-            return Decision(False, Reason.EU_CONSENT)
+            return Decision(False, NotTrackedReason.EU_CONSENT)
         return Decision(True)
 
 
@@ -89,7 +89,7 @@ CELLS = [
 def test_the_matrix_has_every_cell():
     assert len(CELLS) == 2 * 2 * 2 * 3 * 2 * 2 * 2 == len({c.id for c in CELLS})
     # Each reason a user can be shown appears in the grid.
-    assert {c.expected().reason for c in CELLS} == {"", *Reason.values} - {Reason.NO_MAILBOX}
+    assert {c.expected().reason for c in CELLS} == {"", *NotTrackedReason.values} - {NotTrackedReason.NO_MAILBOX}
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=[c.id for c in CELLS])
@@ -102,8 +102,9 @@ def test_policy_cell(cell: Cell):
     )
     contact = ContactFactory(organization=org, open_tracking=cell.contact_state, country=cell.country)
 
+    config = EmailConfiguration.objects.of(org)
     overall, (for_contact,) = decide(
-        organization=org, sender=sender, contacts=[contact], toggle=cell.toggle, source=cell.source
+        organization=org, sender=sender, contacts=[contact], config=config, toggle=cell.toggle, source=cell.source
     )
 
     assert for_contact == cell.expected()
@@ -115,8 +116,9 @@ def test_no_mailbox_cell(plan):
     org = Organization.objects.create(name="Cell Co", plan=plan)
     sender = MembershipFactory(organization=org, user__password=None).user
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
-    overall, _ = decide(organization=org, sender=sender, contacts=[ContactFactory(organization=org)])
-    assert overall == Decision(False, Reason.PLAN if plan == "professional" else Reason.NO_MAILBOX)
+    config = EmailConfiguration.objects.of(org)
+    overall, _ = decide(organization=org, sender=sender, contacts=[ContactFactory(organization=org)], config=config)
+    assert overall == Decision(False, NotTrackedReason.PLAN if plan == "professional" else NotTrackedReason.NO_MAILBOX)
 
 
 # --- The full way: composer or stored client email -> send task -> SMTP ------------
@@ -199,8 +201,8 @@ def test_client_cell_through_the_send_task(cell, smtp_server):
     assert "/o/" not in received.part("text/html")
     assert pixel_url(recipient.pk) not in received.content.decode()
     recipient.refresh_from_db()
-    assert (email.track_opens, email.not_tracked_reason) == (False, Reason.CLIENT)
-    assert (recipient.track_opens, recipient.not_tracked_reason) == (False, Reason.CLIENT)
+    assert (email.track_opens, email.not_tracked_reason) == (False, NotTrackedReason.CLIENT)
+    assert (recipient.track_opens, recipient.not_tracked_reason) == (False, NotTrackedReason.CLIENT)
 
 
 def test_refused_contact_gets_a_copy_without_pixel_while_the_others_are_tracked(
@@ -225,8 +227,8 @@ def test_refused_contact_gets_a_copy_without_pixel_while_the_others_are_tracked(
     tracked = {address for address, html in copies.items() if pixel_url(recipients[address].pk) in html}
     assert tracked == {allowed.email, "stranger@elsewhere.example"}
     assert all(html.count("/o/") <= 1 for html in copies.values())
-    assert recipients[refused.email].not_tracked_reason == Reason.CONTACT_REFUSED
-    assert recipients[eu_not_asked.email].not_tracked_reason == Reason.EU_CONSENT
+    assert recipients[refused.email].not_tracked_reason == NotTrackedReason.CONTACT_REFUSED
+    assert recipients[eu_not_asked.email].not_tracked_reason == NotTrackedReason.EU_CONSENT
     email.refresh_from_db()
     assert email.track_opens is True
 
@@ -244,7 +246,7 @@ def test_contact_refusing_between_compose_and_send_gets_no_pixel(
     received = _delivered_copy(email, smtp_server)
 
     assert "/o/" not in received.part("text/html")
-    assert email.not_tracked_reason == Reason.CONTACT_REFUSED
+    assert email.not_tracked_reason == NotTrackedReason.CONTACT_REFUSED
 
 
 # --- What the composer shows, per sender-level cell ---------------------------------

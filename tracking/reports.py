@@ -1,8 +1,9 @@
-"""Open reports: the queries behind the Email page folders, the contact
-timeline's Email tab and the open report panel.
+"""The open report: per email (or per contact on its timeline) whether,
+how often and when it was opened, with each recipient's 10 most recent
+opens; and the eye icon's words. Its template tag is `open_reports`, its
+includes templates/tracking/includes/eye.html and open_report.html.
 
-Every list reads the denormalized counters on Email/EmailRecipient; the 10
-most recent opens of a whole page of emails come in one query
+Lists attach the reports of a whole page in one query
 (`attach_open_reports`), never one per email or recipient.
 """
 
@@ -12,168 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
+from django.db.models import F, Prefetch, Window
 from django.db.models.functions import RowNumber
-from django.utils import timezone
 
-from onepage.models import Organization, User
-from tracking.models import OpenEvent
-from tracking.policy import Reason, reason_label
+from emails.models import Email, EmailRecipient, NotTrackedReason
 
-from .models import Email, EmailRecipient
+from .models import OpenEvent
 
 RECENT_OPENS_SHOWN = 10
-
-
-class Folder(models.TextChoices):
-    SENT = "sent", "Sent"
-    OPEN_TRACKING = "open-tracking", "Open tracking"
-    FAILED = "failed", "Failed"
-    QUEUED = "queued", "Queued"
-
-
-@dataclass(frozen=True)
-class OpenFilters:
-    """The Open tracking folder's filters, already validated."""
-
-    opened: str = ""  # "", "today" or "week"
-    more_than: int | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.opened or self.more_than is not None)
-
-
-def emails_in_scope(*, organization: Organization, sender: User | None) -> QuerySet[Email]:
-    """The organization's emails, of one sender or (sender=None) of everyone."""
-    emails = Email.objects.filter(organization=organization)
-    if sender is not None:
-        emails = emails.filter(sender=sender)
-    return emails
-
-
-def folder_emails(scope: QuerySet[Email], folder: str) -> QuerySet[Email]:
-    if folder == Folder.OPEN_TRACKING:
-        # The condition repeats the partial index's, so the planner can walk
-        # email_open_tracking_idx in order and stop after one page.
-        return scope.filter(track_opens=True, last_opened_at__isnull=False).order_by("-last_opened_at", "-pk")
-    if folder == Folder.FAILED:
-        return scope.filter(status=Email.Status.FAILED).order_by("-created_at", "-pk")
-    if folder == Folder.QUEUED:
-        return scope.filter(status__in=[Email.Status.QUEUED, Email.Status.SENDING]).order_by("-created_at", "-pk")
-    return scope.filter(status=Email.Status.SENT).order_by("-created_at", "-pk")
-
-
-def folder_badges(scope: QuerySet[Email]) -> dict[str, int]:
-    """How many emails are failed and queued (the Queued folder is only shown
-    while it holds something). One query on the status index; the big
-    folders are not counted, so the side menu costs the same at any size."""
-    counts: dict[str, int] = defaultdict(int)
-    rows = (
-        scope.filter(status__in=[Email.Status.FAILED, Email.Status.QUEUED, Email.Status.SENDING])
-        .order_by()
-        .values("status")
-        .annotate(n=Count("pk"))
-    )
-    for row in rows:
-        folder = Folder.FAILED if row["status"] == Email.Status.FAILED else Folder.QUEUED
-        counts[folder] += row["n"]
-    return dict(counts)
-
-
-def search_emails(emails: QuerySet[Email], q: str) -> QuerySet[Email]:
-    """Every word must match the subject or one recipient's address or
-    contact name."""
-    for word in q.split():
-        recipient_matches = EmailRecipient.objects.filter(email=OuterRef("pk")).filter(
-            Q(address__icontains=word) | Q(contact__first_name__icontains=word) | Q(contact__last_name__icontains=word)
-        )
-        emails = emails.filter(Q(subject__icontains=word) | Exists(recipient_matches))
-    return emails
-
-
-def filter_opens(emails: QuerySet[Email], filters: OpenFilters, *, now: dt.datetime | None = None) -> QuerySet[Email]:
-    """Opened today / this week are measured in the viewer's time zone (the
-    active one), the week starting on Monday."""
-    local_now = timezone.localtime(now or timezone.now())
-    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if filters.opened == "today":
-        emails = emails.filter(last_opened_at__gte=midnight)
-    elif filters.opened == "week":
-        emails = emails.filter(last_opened_at__gte=midnight - dt.timedelta(days=midnight.weekday()))
-    if filters.more_than is not None:
-        emails = emails.filter(open_count__gt=filters.more_than)
-    return emails
-
-
-def parse_open_filters(params: Any) -> OpenFilters:
-    """Unknown values are ignored rather than refused: these come from links."""
-    opened = params.get("opened", "")
-    if opened not in ("today", "week"):
-        opened = ""
-    try:
-        more_than = int(params.get("more_than", ""))
-    except ValueError:
-        more_than = None
-    if more_than is not None and not 0 <= more_than <= 1_000_000:
-        more_than = None
-    return OpenFilters(opened=opened, more_than=more_than)
-
-
-# --- Paging without COUNT ---------------------------------------------------
-
-
-@dataclass
-class Slice:
-    """A page of a list without counting the whole list: fetching one row
-    more than shown tells whether there is a next page. The folders grow to
-    hundreds of thousands of emails; a COUNT(*) would cost more than the page."""
-
-    object_list: list[Any]
-    number: int
-    per_page: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def next_page_number(self) -> int:
-        return self.number + 1
-
-    @property
-    def previous_page_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def start_index(self) -> int:
-        return (self.number - 1) * self.per_page + 1 if self.object_list else 0
-
-    @property
-    def end_index(self) -> int:
-        return self.start_index + len(self.object_list) - 1 if self.object_list else 0
-
-
-MAX_PAGE = 10_000
-
-
-def page_number(raw: str | None) -> int:
-    try:
-        number = int(raw or 1)
-    except ValueError:
-        return 1
-    return min(max(number, 1), MAX_PAGE)
-
-
-def slice_page(queryset: QuerySet, *, number: int, per_page: int) -> Slice:
-    start = (number - 1) * per_page
-    rows = list(queryset[start : start + per_page + 1])
-    return Slice(object_list=rows[:per_page], number=number, per_page=per_page, has_next=len(rows) > per_page)
-
-
-# --- The open report ----------------------------------------------------------
 
 
 @dataclass
@@ -257,10 +104,10 @@ def eye_title(item: Any) -> str:
     if count:
         return opened_times(count)
     if getattr(item, "source", "") == Email.Source.CLIENT:
-        return Reason.CLIENT.label
+        return NotTrackedReason.CLIENT.label
     if not getattr(item, "track_opens", False):
         reason = getattr(item, "not_tracked_reason", "")
-        label = reason_label(reason)
+        label = NotTrackedReason.label_of(reason)
         return f"Not tracked: {label[0].lower()}{label[1:]}" if label else "Not tracked"
     status = getattr(item, "status", Email.Status.SENT)
     if status == Email.Status.FAILED:

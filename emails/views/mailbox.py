@@ -8,16 +8,15 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import crypto
-from .forms import MailboxForm
-from .mailboxes import CheckResult, SMTPSettings, check_connection
-from .models import Mailbox
-from .services import mailbox_connect, mailbox_disconnect
+from .. import crypto
+from ..forms import MailboxForm
+from ..mailboxes import mailbox_connect, mailbox_disconnect, mailbox_of
+from ..models import Mailbox
+from ..smtp import CheckResult, SMTPSettings, check_connection
 
 
 def _get_mailbox_for_user(request: HttpRequest) -> Mailbox | None:
-    # A mailbox belongs to one user: nobody else's is ever reachable here.
-    return Mailbox.objects.filter(user=request.user, organization=request.organization).first()
+    return mailbox_of(user=request.user, organization=request.organization)
 
 
 def _safe_next(request: HttpRequest) -> str:

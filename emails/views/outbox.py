@@ -10,8 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from .mailboxes import OutboxMessage, outbox_message, outbox_messages
-from .models import Email
+from ..models import Email
+from ..outbox import OutboxMessage, outbox_message, outbox_messages
 
 MESSAGES_PER_PAGE = 50
 

@@ -3,7 +3,6 @@
 Everyone in the organization sees the page; admins of a Business organization
 change it. Switching Allow open tracking off goes through a confirmation page."""
 
-from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -14,33 +13,21 @@ from onepage.decorators import admin_required, business_only
 from onepage.models import SettingChange
 from onepage.services import setting_changes_describe
 
-from .configuration import SWITCHES, email_configuration_update
-from .models import EmailConfiguration
+from ..configuration import SWITCHES, email_configuration_update
+from ..forms import EmailConfigurationForm
+from ..models import EmailConfiguration
 
 CHANGES_PER_PAGE = 20
 
 
-class EmailConfigurationForm(forms.ModelForm):
-    class Meta:
-        model = EmailConfiguration
-        fields = SWITCHES
-        labels = {"allow_open_tracking": "Allow open tracking"}
-        help_texts = {
-            "allow_open_tracking": "Emails sent from OnePage carry the tracking pixel unless the sender "
-            "switches Track off. When this is off, no email is tracked.",
-            "track_eu_only_with_consent": "Contacts whose country is in the EU/EEA or the UK are tracked only "
-            "when their open-tracking preference is Allowed.",
-        }
-
-
 def _page(request: HttpRequest, form: EmailConfigurationForm | None = None, *, status: int = 200) -> HttpResponse:
-    config = request.email_config
+    config = EmailConfiguration.objects.of(request.organization)
     changes = SettingChange.objects.filter(organization=request.organization, setting__in=SWITCHES).select_related(
         "actor"
     )
     page = Paginator(changes, CHANGES_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = setting_changes_describe(page.object_list)
-    can_change = request.membership.is_admin and request.features.open_tracking
+    can_change = request.membership.is_admin and request.organization.features.open_tracking
     if can_change and form is None:
         form = EmailConfigurationForm(instance=config)
     context = {"config": config, "form": form if can_change else None, "page": page}
@@ -56,7 +43,7 @@ def email_configuration(request: HttpRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def email_configuration_change(request: HttpRequest) -> HttpResponse:
-    config = request.email_config
+    config = EmailConfiguration.objects.of(request.organization)
     # A detached instance: validating must not touch the organization's configuration.
     form = EmailConfigurationForm(request.POST, instance=EmailConfiguration())
     if not form.is_valid():

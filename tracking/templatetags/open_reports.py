@@ -1,12 +1,12 @@
 """Template helpers of the open reports: the eye icon's tooltip and the
-report of one email (see emails/includes/eye.html and open_report.html)."""
+report of one email (see tracking/includes/eye.html and open_report.html)."""
 
 from typing import Any
 
 from django import template
 
-from emails import reports
 from emails.models import Email
+from tracking import reports
 
 register = template.Library()
 

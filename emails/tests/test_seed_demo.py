@@ -2,6 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from contacts.models import Contact
+from emails.models import Email
 from onepage.models import Membership, Organization, User
 
 pytestmark = pytest.mark.django_db
@@ -9,17 +10,25 @@ pytestmark = pytest.mark.django_db
 
 def test_seed_demo_creates_both_plans_and_is_idempotent():
     call_command("seed_demo", stdout=None)
-    counts = (Organization.objects.count(), User.objects.count(), Contact.objects.count())
+    counts = (Organization.objects.count(), User.objects.count(), Contact.objects.count(), Email.objects.count())
+    assert counts == (2, 3, 44, 4)
     call_command("seed_demo")
-    assert (Organization.objects.count(), User.objects.count(), Contact.objects.count()) == counts
+    assert (
+        Organization.objects.count(),
+        User.objects.count(),
+        Contact.objects.count(),
+        Email.objects.count(),
+    ) == counts
 
     business = Organization.objects.get(plan=Organization.Plan.BUSINESS)
     professional = Organization.objects.get(plan=Organization.Plan.PROFESSIONAL)
     roles = set(Membership.objects.filter(organization=business).values_list("role", flat=True))
     assert roles == {"admin", "rep"}
     assert Membership.objects.get(organization=professional).role == "admin"
-    assert business.contacts.count() >= 24
-    assert business.contacts.filter(country__in=["IE", "FR", "DE", "IT", "ES"]).exists()
+    assert (business.contacts.count(), professional.contacts.count()) == (36, 8)
+    # Some contacts fall under the EU rule, a third of them having allowed tracking.
+    assert business.contacts.filter(country__in=["IE", "FR", "DE", "IT", "ES", "DK", "GB"]).count() == 21
+    assert business.contacts.filter(open_tracking=Contact.OpenTracking.ALLOWED).count() == 12
     assert User.objects.get(username="ada").check_password("onepage-demo")
 
 

@@ -1,12 +1,16 @@
+"""The Email page: the Sent, Open tracking, Failed and Queued folders."""
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from onepage.models import User
+from onepage.paging import page_number, slice_page
+from tracking.reports import attach_open_reports, recipients_prefetch
 
-from . import reports
-from .reports import Folder
+from .. import selectors
+from ..selectors import Folder
 
 EMAILS_PER_PAGE = 25
 EVERYONE = "all"
@@ -43,19 +47,19 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
     folder = Folder(folder)
     teammates = _teammates(request) if request.membership.is_admin else None
     sender, sender_value = _sender_for(request, teammates)
-    scope = reports.emails_in_scope(organization=request.organization, sender=sender)
-    badges = reports.folder_badges(scope)
+    scope = selectors.emails_in_scope(organization=request.organization, sender=sender)
+    badges = selectors.folder_badges(scope)
 
     q = request.GET.get("q", "").strip()[:200]
-    filters = reports.parse_open_filters(request.GET) if folder == Folder.OPEN_TRACKING else reports.OpenFilters()
-    emails = reports.folder_emails(scope, folder).select_related("sender")
-    emails = emails.prefetch_related(reports.recipients_prefetch())
+    filters = selectors.parse_open_filters(request.GET) if folder == Folder.OPEN_TRACKING else selectors.OpenFilters()
+    emails = selectors.folder_emails(scope, folder).select_related("sender")
+    emails = emails.prefetch_related(recipients_prefetch())
     if q:
-        emails = reports.search_emails(emails, q)
-    emails = reports.filter_opens(emails, filters)
+        emails = selectors.search_emails(emails, q)
+    emails = selectors.filter_opens(emails, filters)
 
-    page = reports.slice_page(emails, number=reports.page_number(request.GET.get("page")), per_page=EMAILS_PER_PAGE)
-    reports.attach_open_reports(page.object_list)
+    page = slice_page(emails, number=page_number(request.GET.get("page")), per_page=EMAILS_PER_PAGE)
+    attach_open_reports(page.object_list)
 
     # Folder links keep whose emails we look at; pager links also keep the
     # search and the filters.

@@ -8,10 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from contacts.models import Contact, ContactActivity
-from emails.models import Email, EmailRecipient, Mailbox
-from emails.services import mailbox_connect
+from emails.mailboxes import mailbox_connect
+from emails.models import Email, EmailRecipient, Mailbox, NotTrackedReason
 from onepage.models import Membership, Organization, User
-from tracking.policy import Reason
 
 DEMO_PASSWORD = "onepage-demo"
 
@@ -107,7 +106,7 @@ class Command(BaseCommand):
                     "status": Email.Status.SENT,
                     "sent_at": sent_at,
                     "track_opens": False,
-                    "not_tracked_reason": Reason.CLIENT,
+                    "not_tracked_reason": NotTrackedReason.CLIENT,
                 },
             )
             if created:
@@ -116,7 +115,7 @@ class Command(BaseCommand):
                     address=contact.email,
                     contact=contact,
                     track_opens=False,
-                    not_tracked_reason=Reason.CLIENT,
+                    not_tracked_reason=NotTrackedReason.CLIENT,
                     delivered_at=sent_at,
                 )
 

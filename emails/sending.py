@@ -1,0 +1,192 @@
+"""Sending a queued email through its sender's mailbox: one copy per
+recipient when tracked (each with its own pixel), one message when not.
+
+Safe under retries and duplicated tasks: the email is claimed with a
+conditional UPDATE, each delivered copy is recorded at once, and only the
+task holding the claim moves the email on."""
+
+import logging
+import smtplib
+from dataclasses import dataclass
+
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db.models import F
+from django.utils import timezone
+
+from tracking import policy
+from tracking.tokens import pixel_url
+
+from . import crypto, rendering
+from .mailboxes import mailbox_of
+from .models import Email, EmailConfiguration, EmailRecipient, Mailbox
+from .outbox import DevelopmentOutboxBackend
+from .smtp import SMTPFailure, SMTPSettings, describe_failure, smtp_backend
+
+logger = logging.getLogger(__name__)
+
+
+class TransientSendError(Exception):
+    """Sending failed in a way worth retrying later; the email is queued again."""
+
+
+@dataclass
+class _Batch:
+    """One message and the recipients it is delivered to."""
+
+    recipients: list[EmailRecipient]
+    message: rendering.OutgoingMessage
+    failure: SMTPFailure | None = None
+
+
+def email_send(*, email: Email, last_attempt: bool = True) -> None:
+    """Send a queued email through its sender's mailbox.
+
+    Safe to call twice: the email is claimed with a conditional UPDATE and a
+    second caller finds nothing to do; copies already delivered (recorded per
+    recipient) are never sent again. On a transient failure the email goes
+    back to the queue and TransientSendError is raised, unless this is the
+    last attempt: then, as on a permanent failure, it is marked failed with
+    an error a user can read."""
+    claimed = Email.objects.filter(pk=email.pk, status=Email.Status.QUEUED).update(
+        status=Email.Status.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
+    )
+    if not claimed:
+        return
+    fresh = Email.objects.select_related("organization", "sender").get(pk=email.pk)
+    try:
+        _send_claimed(fresh, last_attempt=last_attempt)
+    except TransientSendError:
+        raise
+    except Exception:
+        logger.exception("Sending email %s failed unexpectedly", fresh.pk)
+        _finish(fresh, Email.Status.FAILED, error="Sending stopped on an unexpected error. Try again.")
+        raise
+    finally:
+        email.refresh_from_db()
+
+
+def _send_claimed(email: Email, *, last_attempt: bool) -> None:
+    recipients = list(email.recipients.select_related("contact"))
+    mailbox = mailbox_of(user=email.sender, organization=email.organization)
+    if mailbox is None:
+        _finish(
+            email,
+            Email.Status.FAILED,
+            error=f"{email.sender.display_name} has no connected mailbox. "
+            "Connect one in Settings → Email sync, then retry.",
+        )
+        return
+    _recheck_tracking(email, recipients)
+    if not email.message_id:
+        email.message_id = rendering.new_message_id(mailbox)
+        email.save(update_fields=["message_id"])
+
+    batches = _batches(email, mailbox, recipients)
+    where = f"{mailbox.smtp_host}:{mailbox.smtp_port}"
+    try:
+        connection = mailbox_connection(mailbox, email_id=email.pk)
+        with connection:
+            for batch in batches:
+                try:
+                    connection.send_messages([batch.message])
+                except (smtplib.SMTPException, OSError) as exc:
+                    batch.failure = describe_failure(exc, where=where)
+                    if not batch.failure.per_copy:
+                        raise
+                    continue
+                # Recorded at once: a retry after a later failure skips it.
+                EmailRecipient.objects.filter(
+                    pk__in=[r.pk for r in batch.recipients], delivered_at__isnull=True
+                ).update(delivered_at=timezone.now())
+    except (smtplib.SMTPException, OSError, crypto.UnreadablePassword) as exc:
+        _failed(email, describe_failure(exc, where=where), last_attempt=last_attempt)
+        return
+
+    failed = [b for b in batches if b.failure]
+    if not failed:
+        _finish(email, Email.Status.SENT, error="", sent_at=timezone.now())
+        return
+    transient = all(b.failure.transient for b in failed)
+    message = _summary(failed, delivered_any=len(failed) < len(batches))
+    _failed(email, SMTPFailure(message, transient=transient), last_attempt=last_attempt)
+
+
+def _recheck_tracking(email: Email, recipients: list[EmailRecipient]) -> None:
+    """Ask the policy again at send time: the plan may have been downgraded,
+    Allow open tracking switched off, a contact may have refused since. It
+    may switch tracking off, never on."""
+    if not email.track_opens:
+        return
+    decisions = policy.decide(
+        organization=email.organization,
+        sender=email.sender,
+        contacts=[r.contact for r in recipients],
+        config=EmailConfiguration.objects.of(email.organization),
+        source=email.source,
+    )
+    changed = []
+    for recipient, decision in zip(recipients, decisions.recipients, strict=True):
+        if recipient.track_opens and not decision.track:
+            recipient.track_opens, recipient.not_tracked_reason = False, decision.reason
+            changed.append(recipient)
+    if changed:
+        EmailRecipient.objects.bulk_update(changed, ["track_opens", "not_tracked_reason"])
+    if not any(r.track_opens for r in recipients):
+        email.track_opens = False
+        email.not_tracked_reason = decisions.email.reason or next((r.not_tracked_reason for r in recipients), "")
+        email.save(update_fields=["track_opens", "not_tracked_reason"])
+
+
+def _batches(email: Email, mailbox: Mailbox, recipients: list[EmailRecipient]) -> list[_Batch]:
+    pending = [r for r in recipients if r.delivered_at is None]
+    if not pending:
+        return []
+    if not email.track_opens:
+        # Untracked: one message, delivered once, like any mail client would.
+        message = rendering.build_message(
+            email=email, mailbox=mailbox, recipients=recipients, envelope=[r.address for r in pending]
+        )
+        return [_Batch(pending, message)]
+    # Tracked: one copy per recipient, so that each open says who opened.
+    return [
+        _Batch(
+            [r],
+            rendering.build_message(
+                email=email,
+                mailbox=mailbox,
+                recipients=recipients,
+                envelope=[r.address],
+                pixel_url=pixel_url(r.pk) if r.track_opens else None,
+            ),
+        )
+        for r in pending
+    ]
+
+
+def _summary(failed: list[_Batch], *, delivered_any: bool) -> str:
+    messages = {b.failure.message for b in failed}
+    if len(messages) == 1 and not delivered_any:
+        # Everyone got the same answer: say it once.
+        return messages.pop()
+    lines = [f"{', '.join(r.address for r in b.recipients)}: {b.failure.message}" for b in failed]
+    prefix = "Not delivered to some recipients (the others received it). " if delivered_any else ""
+    return prefix + " ".join(lines)
+
+
+def _failed(email: Email, failure: SMTPFailure, *, last_attempt: bool) -> None:
+    if failure.transient and not last_attempt:
+        _finish(email, Email.Status.QUEUED, error=failure.message)
+        raise TransientSendError(failure.message)
+    _finish(email, Email.Status.FAILED, error=failure.message)
+
+
+def _finish(email: Email, status: str, **fields) -> None:
+    # Conditional: only the task holding the claim moves the email on.
+    Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(status=status, **fields)
+
+
+def mailbox_connection(mailbox: Mailbox, *, email_id: int | None = None) -> BaseEmailBackend:
+    """The backend that delivers through this mailbox (not yet opened)."""
+    if mailbox.kind == Mailbox.Kind.DEVELOPMENT:
+        return DevelopmentOutboxBackend(organization_id=mailbox.organization_id, email_id=email_id)
+    return smtp_backend(SMTPSettings.of(mailbox))

@@ -1,0 +1,72 @@
+"""The composer: writing an email to one or more people."""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from contacts.models import Contact
+from tracking import policy
+
+from ..forms import ComposeForm
+from ..mailboxes import mailbox_of
+from ..models import EmailConfiguration, NotTrackedReason
+from ..services import email_create
+from .email import say_send_outcome
+from .mailbox import mailbox_required_redirect
+
+
+def _get_contact_for_user(request: HttpRequest, raw_pk: str) -> Contact:
+    if not raw_pk.isdigit():
+        raise Http404("No such contact.")
+    return get_object_or_404(Contact.objects.filter(organization=request.organization), pk=int(raw_pk))
+
+
+@require_http_methods(["GET", "POST"])
+def compose(request: HttpRequest) -> HttpResponse:
+    mailbox = mailbox_of(user=request.user, organization=request.organization)
+    if mailbox is None:
+        return mailbox_required_redirect(request, next_url=request.get_full_path())
+    contact = _get_contact_for_user(request, request.GET["contact"]) if request.GET.get("contact") else None
+
+    # The toggle shows what the policy allows for this sender; the policy
+    # decides again on save and at send time, whatever the form says.
+    config = EmailConfiguration.objects.of(request.organization)
+    decision = policy.sender_decision(organization=request.organization, sender=request.user, config=config)
+    initial = {"to": contact.email} if contact and contact.email else {}
+    form = ComposeForm(request.POST or None, initial=initial)
+    if not decision.track:
+        # Nothing to switch: the form ignores whatever a crafted POST says.
+        form.fields["track"].disabled = True
+        form.fields["track"].initial = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        email = email_create(
+            organization=request.organization,
+            sender=request.user,
+            subject=data["subject"],
+            body_text=data["body"],
+            to=data["to"],
+            cc=data["cc"],
+            bcc=data["bcc"],
+            track=data["track"],
+        )
+        say_send_outcome(request, email, failed="Sending failed", queued="Queued for sending.")
+        return redirect("emails:detail", pk=email.pk)
+
+    contact_decision = None
+    if contact is not None and decision.track:
+        contact_decision = policy.contact_decision(contact=contact, config=config)
+    return render(
+        request,
+        "emails/compose.html",
+        {
+            "form": form,
+            "mailbox": mailbox,
+            "contact": contact,
+            "decision": decision,
+            "contact_decision": contact_decision,
+            "plan_has_tracking": decision.reason != NotTrackedReason.PLAN,
+            "back_url": reverse("contacts:detail", args=[contact.pk]) if contact else reverse("emails:index"),
+        },
+    )

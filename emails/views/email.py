@@ -1,0 +1,63 @@
+"""The page of one email, and its Retry button."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import BooleanField, ExpressionWrapper
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ..models import Email, retryable
+from ..rendering import body_to_html
+from ..services import email_retry
+
+
+def _get_email_for_user(request: HttpRequest, pk: int, *, with_retry: bool = False) -> Email:
+    # Another organization's email is a 404, never a hint that it exists.
+    emails = Email.objects.filter(organization=request.organization).select_related("sender")
+    if with_retry:
+        # The Retry button follows the retry's own rule, read in the same query.
+        emails = emails.annotate(can_retry=ExpressionWrapper(retryable(), output_field=BooleanField()))
+    return get_object_or_404(emails, pk=pk)
+
+
+def say_send_outcome(request: HttpRequest, email: Email, *, failed: str, queued: str) -> None:
+    """Tell the user how the send went. With eager tasks (the embedded
+    default) it already happened; otherwise it is queued."""
+    email.refresh_from_db(fields=["status", "error"])
+    if email.status == Email.Status.SENT:
+        messages.success(request, "Sent.")
+    elif email.status == Email.Status.FAILED:
+        messages.error(request, f"{failed}: {email.error}")
+    else:
+        messages.success(request, queued)
+
+
+def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    email = _get_email_for_user(request, pk, with_retry=True)
+    # Loaded once, for the details and for the open report.
+    email.report_recipients = list(email.recipients.select_related("contact").order_by("pk"))
+    return render(
+        request,
+        "emails/email_detail.html",
+        {
+            "email": email,
+            "recipients": email.report_recipients,
+            # Built from the text, as everywhere in the CRM: never the sent
+            # HTML, which may carry a pixel.
+            "body_html": body_to_html(email.body_text),
+            "not_tracked_label": email.get_not_tracked_reason_display(),
+            "dev_outbox": settings.DEBUG,
+            "can_retry": email.can_retry,
+        },
+    )
+
+
+@require_POST
+def email_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    email = _get_email_for_user(request, pk)
+    if email_retry(email=email):
+        say_send_outcome(request, email, failed="Sending failed again", queued="Queued for sending again.")
+    else:
+        messages.info(request, "Only an email that failed, or whose sending was interrupted, can be retried.")
+    return redirect("emails:detail", pk=email.pk)

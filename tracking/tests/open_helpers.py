@@ -1,0 +1,42 @@
+"""Test data for the open reports: emails with opens, recorded through the
+real writer (tracking.recording.write_opens), so the counters are the ones
+the recording pipeline sets."""
+
+import datetime as dt
+from collections.abc import Sequence
+
+from contacts.models import Contact
+from contacts.tests.factories import ContactFactory
+from emails.models import Email, EmailRecipient
+from emails.tests.factories import EmailFactory, EmailRecipientFactory
+from onepage.models import Organization, User
+from tracking.recording import Open, write_opens
+
+
+def add_opens(recipient: EmailRecipient, times: Sequence[dt.datetime]) -> None:
+    """Record that the recipient opened at `times`; the recipient's and its
+    email's counters follow. The recipient must be one whose opens count."""
+    recorded = write_opens(opens=[Open(recipient_id=recipient.pk, opened_at=at) for at in times])
+    assert recorded == len(times), f"the policy refused opens of {recipient}: is it tracked, on Business?"
+    recipient.refresh_from_db()
+
+
+def email_with_opens(
+    *,
+    organization: Organization,
+    sender: User,
+    opens: Sequence[dt.datetime] = (),
+    contact: Contact | None = None,
+    **fields,
+) -> Email:
+    """A sent, tracked email to one contact (a new one unless given), opened at `opens`."""
+    email = EmailFactory(organization=organization, sender=sender, **fields)
+    contact = contact or ContactFactory(organization=organization)
+    recipient = EmailRecipientFactory(email=email, contact=contact, address=contact.email)
+    add_opens(recipient, opens)
+    email.refresh_from_db()
+    return email
+
+
+def minutes_ago(now: dt.datetime, *minutes: int) -> list[dt.datetime]:
+    return [now - dt.timedelta(minutes=m) for m in minutes]

@@ -48,6 +48,7 @@ logging.getLogger("tracking.recording").setLevel(logging.ERROR)  # one warning p
 
 MAX_REQUESTS = 5000
 RECIPIENTS = 50
+WARM_UP = 20  # the first requests of each kind warm caches and connections
 
 
 def main() -> None:
@@ -68,7 +69,6 @@ def main() -> None:
 def run(requests: int) -> None:
     from emails.tests.factories import EmailFactory, EmailRecipientFactory
     from tracking import recording
-    from tracking.models import OpenEvent
     from tracking.tokens import make_token
 
     email = EmailFactory()
@@ -84,42 +84,58 @@ def run(requests: int) -> None:
         kinds["stream"] = (lambda n: urls[n % RECIPIENTS], redis_url)
     # Nothing listens on port 1: refused at once, then written directly.
     kinds["fallback"] = (lambda n: urls[n % RECIPIENTS], "redis://127.0.0.1:1/0")
-    timings: dict[str, list[float]] = {kind: [] for kind in kinds}
-    client = Client()
 
     print(f"{requests} requests of each kind, {connection.vendor}, Redis: {redis_url or 'none'}")
     try:
         with override_settings(OPEN_STREAM=stream):
-            for n in range(requests + 20):
-                for kind, (url, kind_redis) in kinds.items():
-                    with override_settings(REDIS_URL=kind_redis):
-                        start = time.perf_counter()
-                        response = client.get(url(n))
-                        elapsed = time.perf_counter() - start
-                    assert response.status_code == 200 and len(response.content) == 43
-                    if n >= 20:  # the first requests warm caches and connections
-                        timings[kind].append(elapsed)
-
-            floor = statistics.median(timings["forged"])
-            print(f"{'kind':8} {'median':>10} {'p95':>10} {'x forged':>9}")
-            for kind, values in timings.items():
-                median = statistics.median(values)
-                p95 = statistics.quantiles(values, n=20)[-1]
-                print(f"{kind:8} {median * 1e3:8.3f}ms {p95 * 1e3:8.3f}ms {median / floor:9.1f}")
+            timings = _measure(kinds, requests)
+            _print_timings(timings)
             if "stream" in timings:
-                ratio = statistics.median(timings["direct"]) / statistics.median(timings["stream"])
-                print(f"direct / stream: {ratio:.1f}")
-
                 with override_settings(REDIS_URL=redis_url):
-                    before = OpenEvent.objects.count()
-                    start = time.perf_counter()
-                    drained = recording.drain_opens(max_batches=MAX_REQUESTS)
-                    elapsed = time.perf_counter() - start
-                assert OpenEvent.objects.count() - before == drained == requests + 20
-                print(f"drain: {drained} opens in {elapsed * 1e3:.0f}ms ({drained / elapsed:,.0f} opens/s)")
+                    _drain(expected=requests + WARM_UP)
     finally:
         if redis_url:
             recording.redis_client(redis_url).delete(stream)
+
+
+def _measure(kinds: dict, requests: int) -> dict[str, list[float]]:
+    """Each kind's request in turn, so that all share the machine's ups and downs."""
+    timings: dict[str, list[float]] = {kind: [] for kind in kinds}
+    client = Client()
+    for n in range(requests + WARM_UP):
+        for kind, (url, kind_redis) in kinds.items():
+            with override_settings(REDIS_URL=kind_redis):
+                start = time.perf_counter()
+                response = client.get(url(n))
+                elapsed = time.perf_counter() - start
+            assert response.status_code == 200 and len(response.content) == 43
+            if n >= WARM_UP:
+                timings[kind].append(elapsed)
+    return timings
+
+
+def _print_timings(timings: dict[str, list[float]]) -> None:
+    floor = statistics.median(timings["forged"])
+    print(f"{'kind':8} {'median':>10} {'p95':>10} {'x forged':>9}")
+    for kind, values in timings.items():
+        median = statistics.median(values)
+        p95 = statistics.quantiles(values, n=20)[-1]
+        print(f"{kind:8} {median * 1e3:8.3f}ms {p95 * 1e3:8.3f}ms {median / floor:9.1f}")
+    if "stream" in timings:
+        ratio = statistics.median(timings["direct"]) / statistics.median(timings["stream"])
+        print(f"direct / stream: {ratio:.1f}")
+
+
+def _drain(*, expected: int) -> None:
+    from tracking import recording
+    from tracking.models import OpenEvent
+
+    before = OpenEvent.objects.count()
+    start = time.perf_counter()
+    drained = recording.drain_opens(max_batches=MAX_REQUESTS)
+    elapsed = time.perf_counter() - start
+    assert OpenEvent.objects.count() - before == drained == expected
+    print(f"drain: {drained} opens in {elapsed * 1e3:.0f}ms ({drained / elapsed:,.0f} opens/s)")
 
 
 if __name__ == "__main__":

@@ -79,142 +79,15 @@ create_database_if_missing()
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
+from report_data import BIG, SMALL, Shape, fill  # noqa: E402
 
 from contacts.models import Contact  # noqa: E402
 from emails.models import Email  # noqa: E402
 from onepage.models import Membership, Organization, User  # noqa: E402
 from tracking.models import OpenEvent  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Shape:
-    name: str
-    emails: int
-    opens: int
-    reps: int
-    contacts: int
-    # Every n-th email goes to the busy contact whose Email tab is measured.
-    busy_every: int
-
-
-BIG = Shape("Bench: big organization", emails=100_000, opens=1_000_000, reps=10, contacts=5_000, busy_every=100)
-SMALL = Shape("Bench: small organization", emails=100, opens=1_000, reps=2, contacts=10, busy_every=5)
-
-
-# --- Filling ------------------------------------------------------------------
-
-
-def fill(shape: Shape, *, refill: bool) -> Organization:
-    org = Organization.objects.filter(name=shape.name).first()
-    if org is not None and not refill and Email.objects.filter(organization=org).count() == shape.emails:
-        print(f"  {shape.name}: already filled")
-        return org
-    started = time.perf_counter()
-    with transaction.atomic():
-        if org is not None:  # a half-done earlier fill, or --refill
-            _wipe(org)
-        org = _fill(shape)
-    print(f"  {shape.name}: filled in {time.perf_counter() - started:.1f} s")
-    return org
-
-
-def _wipe(org: Organization) -> None:
-    # In SQL: the ORM's cascade would load a million opens into memory first.
-    with connection.cursor() as cur:
-        emails = "SELECT id FROM emails_email WHERE organization_id = %(org)s"
-        cur.execute(f"DELETE FROM tracking_openevent WHERE email_id IN ({emails})", {"org": org.pk})
-        cur.execute(f"DELETE FROM emails_emailrecipient WHERE email_id IN ({emails})", {"org": org.pk})
-        cur.execute("DELETE FROM emails_email WHERE organization_id = %(org)s", {"org": org.pk})
-    users = list(User.objects.filter(membership__organization=org).values_list("pk", flat=True))
-    org.delete()
-    User.objects.filter(pk__in=users).delete()
-
-
-def _fill(shape: Shape) -> Organization:
-    slug = "big" if shape is BIG else "small"
-    org = Organization.objects.create(name=shape.name, plan=Organization.Plan.BUSINESS, time_zone="Europe/Dublin")
-    users = []
-    for n in range(shape.reps + 1):
-        role = Membership.Role.ADMIN if n == 0 else Membership.Role.REP
-        username = f"bench-{slug}-{role}-{n}"
-        user = User.objects.create(username=username, first_name=role.title(), last_name=str(n))
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-        Membership.objects.create(user=user, organization=org, role=role)
-        users.append(user)
-    Contact.objects.bulk_create(
-        Contact(organization=org, first_name=f"Contact{n}", last_name="Bench", email=f"c{n}@{slug}.bench.example")
-        for n in range(shape.contacts)
-    )
-    rep_ids = [u.pk for u in users[1:]]
-    contact_ids = list(Contact.objects.filter(organization=org).order_by("pk").values_list("pk", flat=True))
-    with connection.cursor() as cur:
-        # Emails: one every 5 minutes up to now, in id order as the app writes
-        # them; 1 in 97 failed, 1 in 11 sent with Track off.
-        cur.execute(
-            """
-            INSERT INTO emails_email (organization_id, sender_id, source, subject, body_text, body_html,
-                status, error, attempts, message_id, created_at, sent_at, track_opens, not_tracked_reason,
-                open_count, first_opened_at, last_opened_at)
-            SELECT %(org)s, (%(reps)s::bigint[])[1 + i %% %(nreps)s], 'crm', 'Proposal #' || i, 'Hello', '',
-                CASE WHEN i %% 97 = 0 THEN 'failed' ELSE 'sent' END,
-                CASE WHEN i %% 97 = 0 THEN '550 Mailbox unavailable' ELSE '' END,
-                1, 'bench-' || i, now() - (%(n)s - i) * interval '5 minutes',
-                CASE WHEN i %% 97 = 0 THEN NULL ELSE now() - (%(n)s - i) * interval '5 minutes' END,
-                i %% 11 <> 0, CASE WHEN i %% 11 = 0 THEN 'toggle_off' ELSE '' END, 0, NULL, NULL
-            FROM generate_series(1, %(n)s) AS i
-            """,
-            {"org": org.pk, "reps": rep_ids, "nreps": len(rep_ids), "n": shape.emails},
-        )
-        # One recipient each: the busy contact for every busy_every-th email.
-        cur.execute(
-            """
-            INSERT INTO emails_emailrecipient (email_id, kind, address, contact_id, track_opens,
-                not_tracked_reason, open_count, first_opened_at, last_opened_at)
-            SELECT e.id, 'to', c.email, c.id, e.track_opens, e.not_tracked_reason, 0, NULL, NULL
-            FROM (SELECT id, track_opens, not_tracked_reason, row_number() OVER (ORDER BY id) AS n
-                  FROM emails_email WHERE organization_id = %(org)s) AS e
-            JOIN contacts_contact c ON c.id = (%(contacts)s::bigint[])[
-                1 + CASE WHEN e.n %% %(busy)s = 0 THEN 0 ELSE e.n %% %(ncontacts)s END]
-            """,
-            {"org": org.pk, "contacts": contact_ids, "ncontacts": len(contact_ids), "busy": shape.busy_every},
-        )
-        # Opens: two thirds of the tracked, sent emails are opened; open k goes
-        # to one of them by a stride that spreads them evenly.
-        cur.execute(
-            """
-            WITH opened AS (
-                SELECT r.id AS recipient_id, r.email_id, e.sent_at,
-                       row_number() OVER (ORDER BY r.id) - 1 AS j
-                FROM emails_emailrecipient r JOIN emails_email e ON e.id = r.email_id
-                WHERE e.organization_id = %(org)s AND e.track_opens AND e.status = 'sent' AND r.id %% 3 <> 0
-            ), total AS (SELECT count(*) AS n FROM opened)
-            INSERT INTO tracking_openevent (recipient_id, email_id, opened_at)
-            SELECT o.recipient_id, o.email_id, LEAST(now(), o.sent_at + (k %% 997) * interval '7 minutes')
-            FROM generate_series(0, %(n)s - 1) AS k
-            CROSS JOIN total
-            JOIN opened o ON o.j = (k::bigint * 7919) %% total.n
-            """,
-            {"org": org.pk, "n": shape.opens},
-        )
-        for table, key in (("emails_emailrecipient", "recipient_id"), ("emails_email", "email_id")):
-            cur.execute(
-                f"""
-                UPDATE {table} AS t SET open_count = s.n, first_opened_at = s.first, last_opened_at = s.last
-                FROM (SELECT o.{key} AS id, count(*) AS n, min(o.opened_at) AS first, max(o.opened_at) AS last
-                      FROM tracking_openevent o JOIN emails_email e ON e.id = o.email_id
-                      WHERE e.organization_id = %(org)s GROUP BY o.{key}) AS s
-                WHERE t.id = s.id
-                """,
-                {"org": org.pk},
-            )
-    return org
-
-
-# --- Measuring ----------------------------------------------------------------
 
 
 @dataclass

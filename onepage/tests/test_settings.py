@@ -6,14 +6,33 @@ import pytest
 from django.conf import settings
 
 CHECK = "import django; django.setup(); print('ok')"
+# The root conftest allows async-unsafe ORM calls for Playwright: never in production.
+SETTINGS_VARS = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "SITE_URL",
+    "ALLOWED_HOSTS",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k" * 25 + "ey-of-fifty-random-characters-xy",
+    "SITE_URL": "https://crm.acme.example",
+}
+
+
+def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    clean.update(env, DJANGO_SETTINGS_MODULE="onepage.settings")
+    return subprocess.run(
+        [sys.executable, *args], cwd=settings.BASE_DIR, env=clean, capture_output=True, text=True, timeout=60
+    )
 
 
 def _start(**env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG"}}
-    clean.update(env, DJANGO_SETTINGS_MODULE="onepage.settings")
-    return subprocess.run(
-        [sys.executable, "-c", CHECK], cwd=settings.BASE_DIR, env=clean, capture_output=True, text=True, timeout=60
-    )
+    return _run(["-c", CHECK], **env)
 
 
 def test_embedded_default_starts_with_nothing_set():
@@ -31,6 +50,12 @@ def test_embedded_default_starts_with_nothing_set():
         ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE"),
         ({"SITE_URL": "ftp://example.com"}, "SITE_URL"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({**PRODUCTION, "SECRET_KEY": "short-but-set"}, "SECRET_KEY"),
+        ({**PRODUCTION, "SITE_URL": "http://crm.acme.example"}, "SITE_URL"),
+        ({**PRODUCTION, "SITE_URL": "https://127.0.0.1:8000"}, "SITE_URL"),
+        ({**PRODUCTION, "SITE_URL": "https://localhost"}, "SITE_URL"),
+        ({"DEBUG": "false", "SECRET_KEY": PRODUCTION["SECRET_KEY"]}, "SITE_URL"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
     ],
 )
 def test_bad_value_fails_at_startup_naming_the_variable(env, named):
@@ -38,3 +63,23 @@ def test_bad_value_fails_at_startup_naming_the_variable(env, named):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert named in result.stderr.splitlines()[-1]
+
+
+def test_production_environment_passes_check_deploy():
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_derives_hosts_origins_and_https_from_site_url():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, "
+        "s.SECURE_HSTS_SECONDS > 0, getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
+    )
+    result = _run(["-c", code], **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['crm.acme.example'] ['https://crm.acme.example'] True True True None"
+
+    behind_proxy = _run(["-c", code], **PRODUCTION, TRUST_X_FORWARDED_PROTO="true")
+    assert behind_proxy.stdout.strip().endswith("('HTTP_X_FORWARDED_PROTO', 'https')")

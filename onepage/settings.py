@@ -109,8 +109,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Static files from the app process, before anything that reads the session.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -120,6 +118,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "onepage.middleware.OrganizationMiddleware",
 ]
+
+if not DEBUG:
+    # Static files from the app process (collectstatic's output), before
+    # anything that reads the session. In development runserver serves them.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "onepage.urls"
 WSGI_APPLICATION = "onepage.wsgi.application"

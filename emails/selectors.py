@@ -140,3 +140,21 @@ def attach_contact_reports(emails: Sequence[Email]) -> None:
     """Set each email's open report as the contact's own (the emails come from
     contact_emails): one query for all their recent opens."""
     reports.attach_open_reports(emails, per_contact=True)
+
+
+def sending_figures(organization: Organization) -> list[tuple[str, int]]:
+    """The organization's emails waiting or failed, for Settings -> System:
+    one grouped query on the status index."""
+    counts = dict(
+        Email.objects.filter(
+            organization=organization, status__in=[Email.Status.QUEUED, Email.Status.SENDING, Email.Status.FAILED]
+        )
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    return [
+        ("Queued", counts.get(Email.Status.QUEUED, 0)),
+        ("Sending", counts.get(Email.Status.SENDING, 0)),
+        ("Failed", counts.get(Email.Status.FAILED, 0)),
+    ]

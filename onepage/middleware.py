@@ -2,6 +2,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -10,9 +11,23 @@ from .models import Membership
 
 # Paths a signed-in user without an organization may still reach.
 _OPEN_PREFIXES = ("/admin/", "/accounts/logout/", "/static/")
-# The tracking pixel is fetched by recipients' mail clients: it needs no
-# organization, and its hot path should not pay for resolving one.
-_PIXEL_PREFIX = "/o/"
+# The tracking pixel is fetched by recipients' mail clients and /healthz by
+# load balancers: neither needs an organization, and neither may look up a
+# session (the pixel's hot path; a health probe must not depend on it).
+_NO_ORGANIZATION_PREFIXES = ("/o/", "/healthz")
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Django's, but a view marked login_not_required (the pixel, /healthz)
+    is let through before the session is read: a request that happens to
+    carry a session cookie costs no session lookup there."""
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: tuple, view_kwargs: dict
+    ) -> HttpResponse | None:
+        if not getattr(view_func, "login_required", True):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
 
 
 class OrganizationMiddleware:
@@ -26,7 +41,7 @@ class OrganizationMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = None
         request.organization = None
-        if request.path.startswith(_PIXEL_PREFIX):
+        if request.path.startswith(_NO_ORGANIZATION_PREFIXES):
             return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:

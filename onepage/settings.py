@@ -113,7 +113,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "onepage.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "onepage.middleware.OrganizationMiddleware",
@@ -205,6 +205,8 @@ OPEN_BATCH_SIZE = envint("OPEN_BATCH_SIZE", 500)
 OPEN_STREAM_MAXLEN = envint("OPEN_STREAM_MAXLEN", 1_000_000)
 OPEN_DRAIN_INTERVAL = envint("OPEN_DRAIN_INTERVAL", 5)
 CELERY_BEAT_SCHEDULE = {
+    # Proves beat and a worker alive: see onepage.health (same interval).
+    "heartbeat": {"task": "onepage.tasks.heartbeat", "schedule": 30, "options": {"expires": 90}},
     "drain-opens": {
         "task": "tracking.tasks.drain_opens",
         "schedule": OPEN_DRAIN_INTERVAL,

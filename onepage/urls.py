@@ -13,6 +13,8 @@ urlpatterns = [
     path("settings/profile/", views.profile, name="profile"),
     path("settings/plan/", views.plan, name="plan"),
     path("settings/plan/change/", views.plan_change, name="plan_change"),
+    path("settings/system/", views.system, name="system"),
+    path("healthz", views.healthz, name="healthz"),
     path("settings/", include("emails.settings_urls")),
     path("dev/outbox/", include("emails.outbox_urls")),
     path("contacts/", include("contacts.urls")),

@@ -1,10 +1,13 @@
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
+from . import health
 from .decorators import admin_required
 from .forms import ProfileForm
 from .models import Organization, SettingChange
@@ -70,3 +73,24 @@ def plan_change(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, "You are on the Professional plan. Emails sent from now on are not tracked.")
     return redirect("plan")
+
+
+@login_not_required
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers and monitors: 200 while the database answers, 503
+    otherwise, each dependency named. No session, no cookie."""
+    report = health.report(public=True)
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+@admin_required
+@require_GET
+def system(request: HttpRequest) -> HttpResponse:
+    report = health.report()
+    return render(
+        request,
+        "onepage/system.html",
+        {"report": report, "panels": health.panels(request.organization), "stale_after": health.HEARTBEAT_STALE},
+    )

@@ -279,9 +279,12 @@ def test_seed_demo_connects_the_demo_users_to_the_development_mailbox_in_debug(s
     assert (change.actor.username, change.old_value, change.new_value) == ("ada", "off", "on")
 
 
-def test_seed_demo_connects_no_mailbox_outside_debug(settings):
-    from django.core.management import call_command
+def test_seed_demo_refuses_to_run_outside_debug(settings):
+    from django.core.management import CommandError, call_command
+
+    from onepage.models import User
 
     settings.DEBUG = False
-    call_command("seed_demo")
-    assert not Mailbox.objects.exists()
+    with pytest.raises(CommandError, match="only runs with DEBUG on"):
+        call_command("seed_demo")
+    assert not User.objects.exists() and not Mailbox.objects.exists()

@@ -8,6 +8,11 @@ from onepage.models import Membership, Organization, User
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _development(settings):
+    settings.DEBUG = True  # seed_demo runs in development only
+
+
 def test_seed_demo_creates_both_plans_and_is_idempotent():
     call_command("seed_demo", stdout=None)
     counts = (Organization.objects.count(), User.objects.count(), Contact.objects.count(), Email.objects.count())

@@ -14,6 +14,11 @@ from tracking.tokens import make_token
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _development(settings):
+    settings.DEBUG = True  # seed_demo runs in development only
+
+
 def test_seed_demo_brings_untracked_client_emails_and_is_idempotent():
     call_command("seed_demo")
     call_command("seed_demo")

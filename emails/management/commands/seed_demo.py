@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -45,6 +45,12 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            # Known sign-ins with a published password: never in production.
+            raise CommandError(
+                "seed_demo creates demo users with a published password: it only runs with DEBUG on. "
+                "To start a real organization, use: manage.py create_organization."
+            )
         orgs = {}
         for name, (plan, tz) in DEMO_ORGS.items():
             orgs[name], _ = Organization.objects.get_or_create(name=name, defaults={"plan": plan, "time_zone": tz})
@@ -63,8 +69,7 @@ class Command(BaseCommand):
         self._contacts(orgs["Acme Widgets"], users["ada"], count=36)
         self._contacts(orgs["Pro Plumbing"], users["pat"], count=8)
         self._client_emails(users)
-        if settings.DEBUG:
-            self._development_mailboxes([users["ada"], users["rex"]])
+        self._development_mailboxes([users["ada"], users["rex"]])
         self.stdout.write(
             self.style.SUCCESS(f"Demo ready. Sign in as ada, rex or pat with password {DEMO_PASSWORD!r}.")
         )

@@ -260,9 +260,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # "Task received" and "Task succeeded" for every periodic task would be
-        # tens of thousands of lines a day; our tasks log what matters themselves.
+        # "Sending due task", "Task received" and "Task succeeded" for every
+        # periodic task would be tens of thousands of lines a day; our tasks
+        # log what matters themselves.
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        "celery.beat": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The production processes on this machine, in the foreground: granian (web),
+# a Celery worker and beat, with DEBUG=false against PostgreSQL and Redis.
+# Settings come from the environment or .env (deploy/env.example lists them).
+# Stops everything on Ctrl-C, or when any one of them exits.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+: "${DEBUG:=false}"
+: "${WEB_BIND:=127.0.0.1}"
+: "${WEB_PORT:=8000}"
+: "${WEB_WORKERS:=2}"
+export DEBUG
+
+mkdir -p var
+"$BIN/python" manage.py migrate --noinput
+"$BIN/python" manage.py collectstatic --noinput --verbosity 0
+"$BIN/python" manage.py check --deploy --fail-level ERROR
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+"$BIN/granian" --interface wsgi --host "$WEB_BIND" --port "$WEB_PORT" --workers "$WEB_WORKERS" \
+  --respawn-failed-workers --log-level warning onepage.wsgi:application &
+pids+=($!)
+"$BIN/celery" -A onepage worker --loglevel INFO --concurrency 2 &
+pids+=($!)
+"$BIN/celery" -A onepage beat --loglevel INFO &
+pids+=($!)
+echo "OnePage serving on http://$WEB_BIND:$WEB_PORT (web, worker, beat); Ctrl-C stops all."
+wait -n "${pids[@]}"
+echo "A process exited: stopping the others." >&2
+exit 1

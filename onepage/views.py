@@ -89,8 +89,23 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_GET
 def system(request: HttpRequest) -> HttpResponse:
     report = health.report()
-    return render(
-        request,
-        "onepage/system.html",
-        {"report": report, "panels": health.panels(request.organization), "stale_after": health.HEARTBEAT_STALE},
-    )
+    checks = [
+        {
+            "name": name,
+            "label": name.replace("_", " ").capitalize(),
+            "ok": check["ok"],
+            "details": [
+                value if key in ("detail", "error") else f"{key.replace('_', ' ').capitalize()}: {value}"
+                for key, value in check.items()
+                if key != "ok"
+            ],
+        }
+        for name, check in report["checks"].items()
+    ]
+    context = {
+        "report": report,
+        "checks": checks,
+        "panels": health.panels(request.organization),
+        "stale_after": health.HEARTBEAT_STALE,
+    }
+    return render(request, "onepage/system.html", context)

@@ -114,3 +114,19 @@ def test_system_page_is_for_admins_only(rep_client):
     response = rep_client.get(reverse("system"))
     assert response.status_code == 403
     assert b"Only admins can do this" in response.content
+
+
+@pytest.mark.browser
+def test_admin_finds_the_system_page_in_settings_on_a_phone(page, admin_user):
+    from conftest import screenshot, sign_in
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, "ada")
+    page.goto("/settings/")
+    page.click("text=System")
+    page.wait_for_url("**/settings/system/")
+    assert page.locator("tr[data-check=database]").inner_text().split()[:2] == ["Database", "OK"]
+    assert page.locator("tr[data-check=open_backlog] th").inner_text() == "Open backlog"
+    screenshot(page, "system_phone")
+    # The page's content fits the phone's width.
+    assert page.evaluate("document.querySelector('main').scrollWidth") <= 390

@@ -1,0 +1,85 @@
+"""Every page of the app on a 390 px phone and a 1280 px window: nothing wider
+than the screen, with the data that stretches layouts (a 100-character name
+without spaces, an email opened 15 times, a failed email). Screenshots go to
+var/screenshots/layout-<width>-<page>.png."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from conftest import screenshot, sign_in
+from contacts.tests.factories import ContactFactory
+from emails.models import Email
+from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory, MailboxFactory
+from tracking.tests.open_helpers import add_opens
+
+pytestmark = pytest.mark.browser
+
+LONG_NAME = "Maximilian" + "x" * 90
+
+
+@pytest.fixture
+def a_busy_day(org, admin_user, rep_user, settings):
+    settings.DEBUG = True  # the development outbox pages exist in DEBUG only
+    EmailConfigurationFactory(organization=org, allow_open_tracking=True)
+    MailboxFactory(user=rep_user)
+    long = ContactFactory(
+        organization=org, first_name=LONG_NAME, last_name="Y" * 40, company="C" * 80, email=f"{'l' * 60}@example.com"
+    )
+    email = EmailFactory(organization=org, sender=rep_user, subject="S" * 150)
+    recipient = EmailRecipientFactory(email=email, contact=long, address=long.email)
+    now = timezone.now()
+    add_opens(recipient, [now - dt.timedelta(minutes=m) for m in range(15)])
+    failed = EmailFactory(
+        organization=org, sender=rep_user, status=Email.Status.FAILED, sent_at=None, error="550 " + "e" * 200
+    )
+    EmailRecipientFactory(email=failed, contact=long, address=long.email)
+    return {"contact": long, "email": email, "failed": failed}
+
+
+def _pages(data) -> dict[str, str]:
+    contact, email, failed = data["contact"].pk, data["email"].pk, data["failed"].pk
+    return {
+        "contacts": "/contacts/",
+        "contact-new": "/contacts/new/",
+        "contact": f"/contacts/{contact}/",
+        "contact-email-tab": f"/contacts/{contact}/?tab=email",
+        "contact-edit": f"/contacts/{contact}/edit/",
+        "contact-delete": f"/contacts/{contact}/delete/",
+        "sent": "/email/",
+        "open-tracking": "/email/open-tracking/",
+        "failed": "/email/failed/",
+        "compose": f"/email/compose/?contact={contact}",
+        "email": f"/email/{email}/",
+        "failed-email": f"/email/{failed}/",
+        "settings": "/settings/",
+        "profile": "/settings/profile/",
+        "password": "/accounts/password_change/",
+        "plan": "/settings/plan/",
+        "email-configuration": "/settings/email-configuration/",
+        "email-sync": "/settings/email-sync/",
+        "outbox": "/dev/outbox/",
+        "not-found": "/no/such/page/",
+    }
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_no_page_is_wider_than_the_screen(page, a_busy_day, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, "rex")
+    too_wide = {}
+    for name, url in _pages(a_busy_day).items():
+        page.goto(url)
+        scroll_width = page.evaluate("document.scrollingElement.scrollWidth")
+        screenshot(page, f"layout-{width}-{name}")
+        if scroll_width > width:
+            too_wide[name] = scroll_width
+    assert too_wide == {}
+
+
+def test_sign_in_page_fits_a_phone(page, db):
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/accounts/login/")
+    screenshot(page, "layout-390-login")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390

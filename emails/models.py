@@ -59,6 +59,12 @@ class NotTrackedReason(models.TextChoices):
         except ValueError:
             return ""
 
+    @classmethod
+    def in_sentence(cls, value: str) -> str:
+        """The words to follow a colon mid-sentence: "Not tracked: the contact…"."""
+        label = cls.label_of(value)
+        return label[:1].lower() + label[1:]
+
 
 class EmailConfigurationManager(models.Manager):
     def of(self, organization: Organization) -> "EmailConfiguration":

@@ -1,4 +1,5 @@
 import zoneinfo
+from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -43,6 +44,11 @@ class Organization(models.Model):
     def features(self) -> Features:
         """What the organization's plan includes (onepage.plans)."""
         return features_of(self.plan)
+
+    @cached_property
+    def was_on_business(self) -> bool:
+        """Whether it has left the Business plan: its earlier opens are history."""
+        return self.setting_changes.filter(setting="plan", old_value=Plan.BUSINESS).exists()
 
 
 class Membership(models.Model):

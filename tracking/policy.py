@@ -28,6 +28,10 @@ class Decision:
     def message(self) -> str:
         return NotTrackedReason.label_of(self.reason)
 
+    @property
+    def in_sentence(self) -> str:
+        return NotTrackedReason.in_sentence(self.reason)
+
 
 TRACK = Decision(track=True)
 

@@ -107,8 +107,8 @@ def eye_title(item: Any) -> str:
         return NotTrackedReason.CLIENT.label
     if not getattr(item, "track_opens", False):
         reason = getattr(item, "not_tracked_reason", "")
-        label = NotTrackedReason.label_of(reason)
-        return f"Not tracked: {label[0].lower()}{label[1:]}" if label else "Not tracked"
+        label = NotTrackedReason.in_sentence(reason)
+        return f"Not tracked: {label}" if label else "Not tracked"
     status = getattr(item, "status", Email.Status.SENT)
     if status == Email.Status.FAILED:
         return "Not sent"

@@ -267,3 +267,33 @@ def test_the_emails_own_page_carries_its_open_report(rep_client, org, rep_user):
     report = body[body.index('id="open-report"') :]
     assert "Opened 14 times; the 10 most recent are shown" in report
     assert "Mon 2 Feb 2026, 22:00" in report and "Mon 2 Feb 2026, 12:00" not in report
+
+
+def test_open_tracking_says_whose_emails_an_admin_is_looking_at(admin_client, org, rep_user):
+    url = reverse("emails:open_tracking")
+    assert "Your tracked emails in order" in admin_client.get(url).content.decode()
+    assert "Your team's tracked emails" in admin_client.get(url, {"sender": "all"}).content.decode()
+    assert f"{rep_user.display_name}'s tracked emails" in admin_client.get(url, {"sender": rep_user.pk}).content.decode()
+
+
+def test_a_failed_emails_page_offers_no_outbox_and_no_open_report(rep_client, org, rep_user, settings):
+    settings.DEBUG = True
+    failed = EmailFactory(organization=org, sender=rep_user, status=Email.Status.FAILED, sent_at=None, error="550 No")
+    EmailRecipientFactory(email=failed)
+    content = rep_client.get(reverse("emails:detail", args=[failed.pk])).content.decode()
+    assert "This email was not sent." in content
+    assert "Development outbox" not in content  # nothing was delivered there
+    assert "Not opened yet" not in content and 'id="open-report"' not in content
+
+    sent = EmailFactory(organization=org, sender=rep_user)
+    EmailRecipientFactory(email=sent)
+    content = rep_client.get(reverse("emails:detail", args=[sent.pk])).content.decode()
+    assert "Development outbox" in content and "Not opened yet" in content
+
+
+def test_why_not_tracked_reads_as_one_sentence(rep_client, org, rep_user):
+    email = EmailFactory(
+        organization=org, sender=rep_user, track_opens=False, not_tracked_reason=NotTrackedReason.TOGGLE_OFF
+    )
+    content = rep_client.get(reverse("emails:detail", args=[email.pk])).content.decode()
+    assert "Not tracked: track was switched off for this email" in content

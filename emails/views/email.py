@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from ..models import Email, retryable
+from ..models import Email, NotTrackedReason, retryable
 from ..rendering import body_to_html
 from ..services import email_retry
 
@@ -46,8 +46,9 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # Built from the text, as everywhere in the CRM: never the sent
             # HTML, which may carry a pixel.
             "body_html": body_to_html(email.body_text),
-            "not_tracked_label": email.get_not_tracked_reason_display(),
-            "dev_outbox": settings.DEBUG,
+            "not_tracked_label": NotTrackedReason.in_sentence(email.not_tracked_reason),
+            # Only a delivered email has copies in the development outbox.
+            "dev_outbox": settings.DEBUG and email.status == Email.Status.SENT,
             "can_retry": email.can_retry,
         },
     )

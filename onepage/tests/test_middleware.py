@@ -13,6 +13,7 @@ from onepage.decorators import admin_required, business_only
 from onepage.middleware import OrganizationMiddleware
 from onepage.models import Organization
 from onepage.plans import Features
+from onepage.services import organization_plan_change
 
 pytestmark = pytest.mark.django_db
 
@@ -105,16 +106,26 @@ def test_upgrade_page_tells_a_rep_to_ask_an_admin(rep_client, org):
     assert b"See plans" not in response.content
 
 
-def test_plan_banner_on_timelines_of_professional_organizations(rep_client, org):
+def test_plan_banner_on_timelines_of_professional_organizations(rep_client, org, admin_user):
     contact = ContactFactory(organization=org)
     url = reverse("contacts:detail", args=[contact.pk])
     assert b'id="plan-banner"' not in rep_client.get(url).content
 
-    Organization.objects.filter(pk=org.pk).update(plan=Organization.Plan.PROFESSIONAL)
+    organization_plan_change(organization=org, actor=admin_user, plan=Organization.Plan.PROFESSIONAL)
     response = rep_client.get(url)
     assert b'id="plan-banner"' in response.content
     assert b"so new emails are not tracked" in response.content
     assert b"Opens recorded before the switch stay visible" in response.content
+
+
+def test_an_organization_that_was_never_on_business_hears_nothing_about_earlier_opens(rep_client, org):
+    Organization.objects.filter(pk=org.pk).update(plan=Organization.Plan.PROFESSIONAL)
+    response = rep_client.get(reverse("emails:open_tracking"))
+    assert b"so new emails are not tracked" in response.content
+    assert b"before the switch" not in response.content
+    # Its empty folder speaks of the plan, not of a Track switch it does not have.
+    assert b"Open tracking is a Business plan feature" in response.content
+    assert b"<strong>Track</strong> on" not in response.content
 
 
 def test_plan_banner_on_the_email_page_not_on_the_contact_list(rep_client, rep_user, org):

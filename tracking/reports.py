@@ -38,6 +38,13 @@ class RecipientReport:
     def more_than_shown(self) -> bool:
         return self.recipient.open_count > len(self.recent_opens)
 
+    @property
+    def show_seconds(self) -> bool:
+        """Whether two of the opens shown fall in the same minute: then the
+        minute alone would show the same time twice."""
+        minutes = [at.replace(second=0, microsecond=0) for at in self.recent_opens]
+        return len(set(minutes)) < len(minutes)
+
 
 @dataclass
 class OpenSummary:

@@ -80,3 +80,18 @@ def test_contact_summary_is_that_contacts_own_opens(org, rep_user):
     assert reports.OpenSummary.of_recipients(email, [ann]).open_count == 2
     summary = reports.OpenSummary.of_recipients(email, [refused])
     assert reports.eye_title(summary) == "Not tracked: the contact refused open tracking"
+
+
+def test_opens_in_the_same_minute_show_their_seconds_and_the_exact_time_on_hover(rep_client, org, rep_user):
+    from django.urls import reverse
+
+    at = dt.datetime(2026, 3, 18, 7, 21, 5, tzinfo=dt.UTC)
+    same_minute = email_with_opens(organization=org, sender=rep_user, opens=[at, at + dt.timedelta(seconds=30)])
+    content = rep_client.get(reverse("emails:detail", args=[same_minute.pk])).content.decode()
+    assert "Wed 18 Mar 2026, 07:21:05" in content and "Wed 18 Mar 2026, 07:21:35" in content
+    assert 'title="Wednesday 18 March 2026, 07:21:35 UTC"' in content
+    assert "Last opened" in content and "First opened" in content
+
+    apart = email_with_opens(organization=org, sender=rep_user, opens=[at, at + dt.timedelta(hours=2)])
+    content = rep_client.get(reverse("emails:detail", args=[apart.pk])).content.decode()
+    assert "Wed 18 Mar 2026, 07:21<" in content  # whole minutes are enough

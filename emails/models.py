@@ -158,6 +158,11 @@ class Email(models.Model):
             ),
             models.Index(fields=["organization", "sender", "-created_at"], name="email_sender_idx"),
             models.Index(fields=["organization", "status", "-created_at"], name="email_status_idx"),
+            # The Sent folder, newest sent first: everyone's, and one sender's.
+            models.Index(fields=["organization", "-sent_at"], condition=Q(status="sent"), name="email_sent_idx"),
+            models.Index(
+                fields=["organization", "sender", "-sent_at"], condition=Q(status="sent"), name="email_sender_sent_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -56,7 +56,9 @@ def folder_emails(scope: QuerySet[Email], folder: str) -> QuerySet[Email]:
         return scope.filter(status=Email.Status.FAILED).order_by("-created_at", "-pk")
     if folder == Folder.QUEUED:
         return scope.filter(status__in=[Email.Status.QUEUED, Email.Status.SENDING]).order_by("-created_at", "-pk")
-    return scope.filter(status=Email.Status.SENT).order_by("-created_at", "-pk")
+    # By the time it went out, which is what the folder shows (a retried
+    # email goes out long after it was written).
+    return scope.filter(status=Email.Status.SENT).order_by("-sent_at", "-pk")
 
 
 def folder_badges(scope: QuerySet[Email]) -> dict[str, int]:

@@ -103,3 +103,16 @@ def test_scope_is_one_sender_or_the_whole_organization(org, other_org, rep_user)
     EmailFactory(organization=other_org)
     assert list(selectors.emails_in_scope(organization=org, sender=rep_user)) == [mine]
     assert set(selectors.emails_in_scope(organization=org, sender=None)) == {mine, theirs}
+
+
+def test_sent_folder_is_in_the_order_emails_went_out(org, rep_user):
+    now = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+    retried = EmailFactory(organization=org, sender=rep_user, subject="Written first, sent last")
+    on_time = EmailFactory(organization=org, sender=rep_user, subject="Written and sent")
+    Email.objects.filter(pk=retried.pk).update(sent_at=now)
+    Email.objects.filter(pk=on_time.pk).update(sent_at=now - dt.timedelta(days=2))
+    scope = selectors.emails_in_scope(organization=org, sender=rep_user)
+    assert [e.subject for e in selectors.folder_emails(scope, Folder.SENT)] == [
+        "Written first, sent last",
+        "Written and sent",
+    ]

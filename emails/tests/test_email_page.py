@@ -273,7 +273,9 @@ def test_open_tracking_says_whose_emails_an_admin_is_looking_at(admin_client, or
     url = reverse("emails:open_tracking")
     assert "Your tracked emails in order" in admin_client.get(url).content.decode()
     assert "Your team's tracked emails" in admin_client.get(url, {"sender": "all"}).content.decode()
-    assert f"{rep_user.display_name}'s tracked emails" in admin_client.get(url, {"sender": rep_user.pk}).content.decode()
+    assert (
+        f"{rep_user.display_name}'s tracked emails" in admin_client.get(url, {"sender": rep_user.pk}).content.decode()
+    )
 
 
 def test_a_failed_emails_page_offers_no_outbox_and_no_open_report(rep_client, org, rep_user, settings):

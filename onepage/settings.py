@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "contacts",
     "emails",
     "tracking",
+    "demo",
 ]
 
 MIDDLEWARE = [

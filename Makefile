@@ -12,8 +12,13 @@ $(VENV)/.runtime: requirements.txt
 	$(PIP) install -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime node_modules/.installed
 	$(PIP) install -r requirements-dev.txt
+	touch $@
+
+# axe-core, which the browser tests inject to check accessibility.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
 	touch $@
 
 migrate: $(VENV)/.runtime
@@ -72,4 +77,4 @@ worker: $(VENV)/.runtime
 	$(VENV)/bin/celery -A onepage worker -B -l info
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

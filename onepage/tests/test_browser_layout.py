@@ -4,8 +4,10 @@ without spaces, an email opened 15 times, a failed email). Screenshots go to
 var/screenshots/layout-<width>-<page>.png."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from conftest import screenshot, sign_in
@@ -83,3 +85,48 @@ def test_sign_in_page_fits_a_phone(page, db):
     page.goto("/accounts/login/")
     screenshot(page, "layout-390-login")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+
+
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")}`);
+}"""
+
+
+def test_no_page_has_a_serious_accessibility_violation(chromium, live_server, a_busy_day):
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: make test installs it (npm ci)")
+    # The checker is injected as a script of its own: past the pages' CSP.
+    context = chromium.new_context(base_url=live_server.url, bypass_csp=True)
+    page = context.new_page()
+    try:
+        sign_in(page, "rex")
+        found = {}
+        for name, url in {**_pages(a_busy_day), "sign-in": "/accounts/login/"}.items():
+            if name == "sign-in":
+                context.clear_cookies()
+            page.goto(url)
+            page.add_script_tag(path=str(AXE))
+            violations = page.evaluate(SERIOUS)
+            if violations:
+                found[name] = violations
+        assert found == {}
+    finally:
+        context.close()
+
+
+def test_the_open_report_opens_from_the_keyboard(page, a_busy_day):
+    sign_in(page, "rex")
+    page.goto("/email/open-tracking/")
+    for _ in range(40):  # Tab through the page until the report's summary has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.tagName") == "SUMMARY":
+            break
+    else:
+        pytest.fail("the open report cannot be reached with Tab")
+    assert "Opened 15 times" in page.evaluate("document.activeElement.textContent + document.activeElement.innerHTML")
+    page.keyboard.press("Enter")
+    assert page.locator(".report-pop .report-body").first.is_visible()

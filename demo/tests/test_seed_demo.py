@@ -1,7 +1,6 @@
 import pytest
-from django.core.management import call_command
-
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.core.validators import validate_email
 from django.db.models import F
 from django.urls import reverse

@@ -27,6 +27,21 @@ def _dev_outbox(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _loopback_mailboxes(settings):
+    """The SMTP servers of the tests listen on 127.0.0.1 on random ports:
+    allowed here, as in development. The guard's own tests empty the list."""
+    settings.MAILBOX_ALLOWED_HOSTS = ["127.0.0.0/8", "::1", "localhost"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters (kept in the cache) start from zero in each test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _own_open_stream(settings):
     """Every test records opens into a Redis stream of its own (deleted
     afterwards), so no test drains another's opens or an earlier run's."""

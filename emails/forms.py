@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from .configuration import SWITCHES
+from .connections import host_problem
 from .models import EmailConfiguration, Mailbox
 
 _LINE_BREAK = re.compile(r"[\r\n]")
@@ -80,6 +81,8 @@ class MailboxForm(forms.ModelForm):
             self.add_error("smtp_host", "Enter the SMTP server's host name.")
         elif _LINE_BREAK.search(data["smtp_host"]) or " " in data["smtp_host"]:
             self.add_error("smtp_host", "Enter a host name without spaces.")
+        elif problem := host_problem(data["smtp_host"]):
+            self.add_error("smtp_host", problem)
         if data.get("smtp_port") is None and "smtp_port" not in self.errors:
             self.add_error("smtp_port", "Enter the SMTP port.")
         if not data.get("security") and "security" not in self.errors:

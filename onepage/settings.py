@@ -5,6 +5,7 @@ eagerly in-process, no Redis, mail to the local development mailbox.
 Setting DATABASE_URL and REDIS_URL switches to the real services.
 """
 
+import ipaddress
 import zoneinfo
 from pathlib import Path
 from urllib.parse import urlparse
@@ -47,15 +48,34 @@ def envurl(name: str, default: str, schemes: tuple[str, ...]) -> str:
     return raw
 
 
+def is_loopback_host(host: str) -> bool:
+    """A host name of ALLOWED_HOSTS that only this machine can reach."""
+    name = host.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 DEBUG = envbool("DEBUG", True)
 
+DEVELOPMENT_SECRET_KEY = "onepage-development-only-not-secret"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "onepage-development-only-not-secret"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+# The development key is public: with it, anyone could forge pixel tokens and
+# sessions. DEBUG on a host others can reach needs a key of its own.
+if DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY and not all(is_loopback_host(h) for h in ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY must be set when DEBUG is on and ALLOWED_HOSTS={','.join(ALLOWED_HOSTS)!r} reaches "
+        "beyond this machine (the development key is public)."
+    )
 
 SITE_URL = envurl("SITE_URL", "http://127.0.0.1:8000", ("http", "https")).rstrip("/")
 
@@ -177,6 +197,17 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 # passwords at rest (derived from SECRET_KEY when not set).
 DEV_OUTBOX_DIR = Path(env.str("DEV_OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
 MAILBOX_ENCRYPTION_KEY = env.str("MAILBOX_ENCRYPTION_KEY", default="")
+
+# --- Outbound connections (emails.connections) -------------------------------
+# Mailbox servers are reached only at public addresses on mail ports (25, 465,
+# 587, 2525). Listed here: host names, addresses or networks (10.0.0.0/8) that
+# may be reached anyway, on any port. Development on this machine alone allows
+# loopback, for a local test mail server.
+_LOOPBACK = ["127.0.0.0/8", "::1", "localhost"]
+MAILBOX_ALLOWED_HOSTS = env.list(
+    "MAILBOX_ALLOWED_HOSTS", default=_LOOPBACK if DEBUG and all(is_loopback_host(h) for h in ALLOWED_HOSTS) else []
+)
+# --- end Outbound connections ------------------------------------------------
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from onepage.validators import RefuseControlCharacters, one_line
+
 from .configuration import SWITCHES
 from .connections import host_problem
 from .models import EmailConfiguration, Mailbox
@@ -21,13 +23,7 @@ DEVELOPMENT_ONLY = (
 )
 
 
-def _no_line_breaks(value: str) -> None:
-    # A line break in a header would let the text start a header of its own.
-    if _LINE_BREAK.search(value):
-        raise ValidationError("Line breaks are not allowed here.")
-
-
-class MailboxForm(forms.ModelForm):
+class MailboxForm(RefuseControlCharacters, forms.ModelForm):
     kind = forms.ChoiceField(
         label="Send through", choices=Mailbox.Kind.choices, widget=forms.RadioSelect, initial=Mailbox.Kind.SMTP
     )
@@ -61,11 +57,6 @@ class MailboxForm(forms.ModelForm):
         # Only an SMTP server needs these; clean() asks for them then.
         self.fields["smtp_port"].required = False
         self.fields["security"].required = False
-
-    def clean_from_name(self) -> str:
-        value = self.cleaned_data["from_name"]
-        _no_line_breaks(value)
-        return value
 
     def clean_smtp_port(self) -> int:
         port = self.cleaned_data["smtp_port"]
@@ -106,7 +97,8 @@ class AddressListField(forms.CharField):
 
     def to_python(self, value: str | None) -> list[str]:
         value = super().to_python(value)
-        _no_line_breaks(value)
+        # Checked before the split: a line break would start a header of its own.
+        one_line(value)
         addresses = [a.strip() for a in _ADDRESS_SEPARATOR.split(value) if a.strip()]
         bad = []
         for address in addresses:
@@ -120,18 +112,13 @@ class AddressListField(forms.CharField):
         return addresses
 
 
-class ComposeForm(forms.Form):
+class ComposeForm(RefuseControlCharacters, forms.Form):
     to = AddressListField(label="To", help_text="Separate several addresses with commas.")
     cc = AddressListField(label="Cc")
     bcc = AddressListField(label="Bcc", help_text="Bcc recipients are not shown to anyone else.")
     subject = forms.CharField(max_length=300)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), strip=False)
     track = forms.BooleanField(required=False, initial=True, label="Track")
-
-    def clean_subject(self) -> str:
-        subject = self.cleaned_data["subject"]
-        _no_line_breaks(subject)
-        return subject
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"]

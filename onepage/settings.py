@@ -7,6 +7,7 @@ Setting DATABASE_URL and REDIS_URL switches to the real services.
 
 import ipaddress
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -114,6 +115,48 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "onepage.middleware.OrganizationMiddleware",
 ]
+
+# --- Sign-in throttling (django-axes) -----------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords in a row for one user name, or from
+# one address, further sign-ins (even with the right password) are refused
+# without checking it, for SIGN_IN_LOCKOUT_MINUTES. An admin lifts a lockout
+# sooner in the admin (Axes > Access attempts: delete) or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=envint("SIGN_IN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "onepage.views.signed_in_locked_out"
+# Attempts are kept in the database (the default handler): no cache needed.
+AXES_VERBOSE = False
+# --- end Sign-in throttling ---------------------------------------------------
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------
+# Scripts and styles come from our static files only: no inline script, style
+# or event handler anywhere. The development outbox's raw message sets a
+# stricter policy of its own, which the middleware leaves alone.
+MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    },
+}
+# --- end Content-Security-Policy ----------------------------------------------
 
 ROOT_URLCONF = "onepage.urls"
 WSGI_APPLICATION = "onepage.wsgi.application"

@@ -1,7 +1,8 @@
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -70,3 +71,17 @@ def plan_change(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, "You are on the Professional plan. Emails sent from now on are not tracked.")
     return redirect("plan")
+
+
+def signed_in_locked_out(
+    request: HttpRequest, original_response: HttpResponseBase | None = None, credentials: dict | None = None
+) -> HttpResponse:
+    """What django-axes answers to a locked-out sign-in (settings:
+    AXES_LOCKOUT_CALLABLE): the login page's layout, and when to try again."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes},
+        status=429,
+    )

@@ -12,6 +12,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.deconstruct import deconstructible
 
 LINE_BREAKS = "Line breaks are not allowed here."
@@ -52,4 +53,6 @@ class RefuseControlCharacters:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, forms.CharField):
-                field.validators.append(lines if isinstance(field.widget, forms.Textarea) else one_line)
+                # Ours covers NUL too: one message, not two.
+                kept = [v for v in field.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+                field.validators = [*kept, lines if isinstance(field.widget, forms.Textarea) else one_line]

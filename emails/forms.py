@@ -23,6 +23,13 @@ DEVELOPMENT_ONLY = (
 )
 
 
+def _ascii_login(value: str) -> str:
+    # smtplib sends the login as ASCII: anything else failed as a 500.
+    if not value.isascii():
+        raise ValidationError("Use letters, digits and symbols of ASCII only: SMTP logins cannot carry others.")
+    return value
+
+
 class MailboxForm(RefuseControlCharacters, forms.ModelForm):
     kind = forms.ChoiceField(
         label="Send through", choices=Mailbox.Kind.choices, widget=forms.RadioSelect, initial=Mailbox.Kind.SMTP
@@ -58,6 +65,12 @@ class MailboxForm(RefuseControlCharacters, forms.ModelForm):
         self.fields["smtp_port"].required = False
         self.fields["security"].required = False
 
+    def clean_username(self) -> str:
+        return _ascii_login(self.cleaned_data["username"])
+
+    def clean_password(self) -> str:
+        return _ascii_login(self.cleaned_data["password"])
+
     def clean_smtp_port(self) -> int:
         port = self.cleaned_data["smtp_port"]
         if port is not None and not 1 <= port <= 65535:
@@ -78,7 +91,12 @@ class MailboxForm(RefuseControlCharacters, forms.ModelForm):
             self.add_error("smtp_port", "Enter the SMTP port.")
         if not data.get("security") and "security" not in self.errors:
             self.add_error("security", "Choose how the connection is secured.")
-        if data.get("username") and not data.get("password") and not self.has_password:
+        if (
+            data.get("username")
+            and not data.get("password")
+            and not self.has_password
+            and "password" not in self.errors
+        ):
             self.add_error("password", "Enter the password for this user name.")
         return data
 

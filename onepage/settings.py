@@ -256,6 +256,12 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 
+# --- Error reports -------------------------------------------------------------
+# Variables and POST fields marked sensitive (mailbox passwords) are hidden in
+# error reports even when DEBUG is on.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "onepage.exception_filter.SecretsHiddenFilter"
+# --- end Error reports ----------------------------------------------------------
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -285,3 +285,13 @@ def test_seed_demo_connects_no_mailbox_outside_debug(settings):
     settings.DEBUG = False
     call_command("seed_demo")
     assert not Mailbox.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_a_login_smtp_cannot_send_is_a_field_error_not_a_500(rep_client, smtp_server, field):
+    response = rep_client.post(reverse("mailbox_test"), smtp_form(smtp_server, **{field: "pässwörd"}))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [
+        "Use letters, digits and symbols of ASCII only: SMTP logins cannot carry others."
+    ]

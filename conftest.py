@@ -198,13 +198,22 @@ def chromium():
     pw.stop()
 
 
+def csp_violations(messages: list[str]) -> list[str]:
+    return [m for m in messages if "Content Security Policy" in m]
+
+
 @pytest.fixture
 def page(chromium, live_server, transactional_db):
+    """A Chromium tab. Its console is kept (`page.console_messages`), and a
+    test whose pages broke the Content-Security-Policy fails at teardown."""
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    page.console_messages = []
+    page.on("console", lambda message: page.console_messages.append(message.text))
     yield page
     context.close()
+    assert not csp_violations(page.console_messages), "Content-Security-Policy violations in Chromium's console"
 
 
 def sign_in(page, username: str, password: str = "secret-pass-123") -> None:

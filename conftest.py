@@ -45,11 +45,12 @@ def _empty_cache():
 def _own_open_stream(settings):
     """Every test records opens into a Redis stream of its own (deleted
     afterwards), so no test drains another's opens or an earlier run's."""
-    from tracking import recording
+    from tracking import ratelimit, recording
 
     # record_open leaves a failing Redis alone for a few seconds; each test
     # starts from a clean slate.
     recording.forget_redis_outages()
+    ratelimit.forget_redis_outages()
     settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
     redis_url = settings.REDIS_URL  # a test may point it elsewhere
     yield settings.OPEN_STREAM

@@ -252,6 +252,11 @@ MAILBOX_ALLOWED_HOSTS = env.list(
 )
 # --- end Outbound connections ------------------------------------------------
 
+# --- Pixel rate limit (tracking.ratelimit) ------------------------------------
+# Opens of one recipient counted per minute; the rest are served, not recorded.
+OPENS_PER_RECIPIENT_PER_MINUTE = envint("OPENS_PER_RECIPIENT_PER_MINUTE", 10)
+# --- end Pixel rate limit -----------------------------------------------------
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

@@ -27,14 +27,30 @@ def _dev_outbox(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _loopback_mailboxes(settings):
+    """The SMTP servers of the tests listen on 127.0.0.1 on random ports:
+    allowed here, as in development. The guard's own tests empty the list."""
+    settings.MAILBOX_ALLOWED_HOSTS = ["127.0.0.0/8", "::1", "localhost"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters (kept in the cache) start from zero in each test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _own_open_stream(settings):
     """Every test records opens into a Redis stream of its own (deleted
     afterwards), so no test drains another's opens or an earlier run's."""
-    from tracking import recording
+    from tracking import ratelimit, recording
 
     # record_open leaves a failing Redis alone for a few seconds; each test
     # starts from a clean slate.
     recording.forget_redis_outages()
+    ratelimit.forget_redis_outages()
     settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
     redis_url = settings.REDIS_URL  # a test may point it elsewhere
     yield settings.OPEN_STREAM
@@ -183,13 +199,22 @@ def chromium():
     pw.stop()
 
 
+def csp_violations(messages: list[str]) -> list[str]:
+    return [m for m in messages if "Content Security Policy" in m]
+
+
 @pytest.fixture
 def page(chromium, live_server, transactional_db):
+    """A Chromium tab. Its console is kept (`page.console_messages`), and a
+    test whose pages broke the Content-Security-Policy fails at teardown."""
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    page.console_messages = []
+    page.on("console", lambda message: page.console_messages.append(message.text))
     yield page
     context.close()
+    assert not csp_violations(page.console_messages), "Content-Security-Policy violations in Chromium's console"
 
 
 def sign_in(page, username: str, password: str = "secret-pass-123") -> None:

@@ -87,7 +87,8 @@ def run(requests: int) -> None:
 
     print(f"{requests} requests of each kind, {connection.vendor}, Redis: {redis_url or 'none'}")
     try:
-        with override_settings(OPEN_STREAM=stream):
+        # The rate limit is checked (its cost measured) but never reached.
+        with override_settings(OPEN_STREAM=stream, OPENS_PER_RECIPIENT_PER_MINUTE=10**9):
             timings = _measure(kinds, requests)
             _print_timings(timings)
             if "stream" in timings:

@@ -1,9 +1,11 @@
 from django import forms
 
+from onepage.validators import RefuseControlCharacters
+
 from .models import Contact
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(RefuseControlCharacters, forms.ModelForm):
     class Meta:
         model = Contact
         fields = ("first_name", "last_name", "email", "company", "phone", "country", "open_tracking")

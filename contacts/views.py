@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from onepage.forms import SearchForm
+
 from . import timeline
 from .forms import ContactForm
 from .models import Contact
@@ -24,7 +26,8 @@ def _get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
 
 
 def contact_list(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()
+    search = SearchForm(request.GET)
+    q = search.query()
     contacts = _contacts_for(request)
     if q:
         for word in q.split():
@@ -35,7 +38,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
                 | Q(company__icontains=word)
             )
     page = Paginator(contacts, CONTACTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "contacts/contact_list.html", {"page": page, "q": q})
+    return render(request, "contacts/contact_list.html", {"page": page, "q": q, "search": search})
 
 
 @require_http_methods(["GET", "POST"])

@@ -5,7 +5,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from onepage.validators import RefuseControlCharacters, one_line
+
 from .configuration import SWITCHES
+from .connections import host_problem
 from .models import EmailConfiguration, Mailbox
 
 _LINE_BREAK = re.compile(r"[\r\n]")
@@ -20,13 +23,14 @@ DEVELOPMENT_ONLY = (
 )
 
 
-def _no_line_breaks(value: str) -> None:
-    # A line break in a header would let the text start a header of its own.
-    if _LINE_BREAK.search(value):
-        raise ValidationError("Line breaks are not allowed here.")
+def _ascii_login(value: str) -> str:
+    # smtplib sends the login as ASCII: anything else failed as a 500.
+    if not value.isascii():
+        raise ValidationError("Use letters, digits and symbols of ASCII only: SMTP logins cannot carry others.")
+    return value
 
 
-class MailboxForm(forms.ModelForm):
+class MailboxForm(RefuseControlCharacters, forms.ModelForm):
     kind = forms.ChoiceField(
         label="Send through", choices=Mailbox.Kind.choices, widget=forms.RadioSelect, initial=Mailbox.Kind.SMTP
     )
@@ -61,10 +65,11 @@ class MailboxForm(forms.ModelForm):
         self.fields["smtp_port"].required = False
         self.fields["security"].required = False
 
-    def clean_from_name(self) -> str:
-        value = self.cleaned_data["from_name"]
-        _no_line_breaks(value)
-        return value
+    def clean_username(self) -> str:
+        return _ascii_login(self.cleaned_data["username"])
+
+    def clean_password(self) -> str:
+        return _ascii_login(self.cleaned_data["password"])
 
     def clean_smtp_port(self) -> int:
         port = self.cleaned_data["smtp_port"]
@@ -80,11 +85,18 @@ class MailboxForm(forms.ModelForm):
             self.add_error("smtp_host", "Enter the SMTP server's host name.")
         elif _LINE_BREAK.search(data["smtp_host"]) or " " in data["smtp_host"]:
             self.add_error("smtp_host", "Enter a host name without spaces.")
+        elif problem := host_problem(data["smtp_host"]):
+            self.add_error("smtp_host", problem)
         if data.get("smtp_port") is None and "smtp_port" not in self.errors:
             self.add_error("smtp_port", "Enter the SMTP port.")
         if not data.get("security") and "security" not in self.errors:
             self.add_error("security", "Choose how the connection is secured.")
-        if data.get("username") and not data.get("password") and not self.has_password:
+        if (
+            data.get("username")
+            and not data.get("password")
+            and not self.has_password
+            and "password" not in self.errors
+        ):
             self.add_error("password", "Enter the password for this user name.")
         return data
 
@@ -103,7 +115,8 @@ class AddressListField(forms.CharField):
 
     def to_python(self, value: str | None) -> list[str]:
         value = super().to_python(value)
-        _no_line_breaks(value)
+        # Checked before the split: a line break would start a header of its own.
+        one_line(value)
         addresses = [a.strip() for a in _ADDRESS_SEPARATOR.split(value) if a.strip()]
         bad = []
         for address in addresses:
@@ -117,18 +130,13 @@ class AddressListField(forms.CharField):
         return addresses
 
 
-class ComposeForm(forms.Form):
+class ComposeForm(RefuseControlCharacters, forms.Form):
     to = AddressListField(label="To", help_text="Separate several addresses with commas.")
     cc = AddressListField(label="Cc")
     bcc = AddressListField(label="Bcc", help_text="Bcc recipients are not shown to anyone else.")
     subject = forms.CharField(max_length=300)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), strip=False)
     track = forms.BooleanField(required=False, initial=True, label="Track")
-
-    def clean_subject(self) -> str:
-        subject = self.cleaned_data["subject"]
-        _no_line_breaks(subject)
-        return subject
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"]

@@ -2,6 +2,7 @@
 changing it and disconnecting it."""
 
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from onepage.models import Organization, User
 
@@ -28,6 +29,7 @@ def mailbox_of(*, user: User, organization: Organization) -> Mailbox | None:
     return Mailbox.objects.filter(user=user, organization=organization).first()
 
 
+@sensitive_variables("password")
 def mailbox_connect(
     *,
     user: User,

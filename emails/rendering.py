@@ -16,6 +16,15 @@ from .models import Email, EmailRecipient, Mailbox
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+# What Python's email package takes for a line break, and other controls.
+# The forms refuse them (onepage.validators); rows saved before they did
+# still hold some, and one in a from name used to fail every send.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def _header_text(value: str) -> str:
+    return _CONTROLS.sub(" ", value).strip()
+
 
 HTML_DOCUMENT = (
     '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
@@ -92,10 +101,11 @@ def build_message(
     html = html_document(subject=email.subject, body_html=email.body_html)
     if pixel_url:
         html = inject_pixel(html, pixel_url)
+    from_name = _header_text(mailbox.from_name)
     message = OutgoingMessage(
-        subject=email.subject,
+        subject=_header_text(email.subject),
         body=email.body_text,
-        from_email=formataddr((mailbox.from_name, mailbox.from_address)) if mailbox.from_name else mailbox.from_address,
+        from_email=formataddr((from_name, mailbox.from_address)) if from_name else mailbox.from_address,
         to=to,
         cc=cc,
         headers=headers,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db.models import F
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from tracking import policy
 from tracking.tokens import pixel_url
@@ -185,6 +186,7 @@ def _finish(email: Email, status: str, **fields) -> None:
     Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(status=status, **fields)
 
 
+@sensitive_variables()
 def mailbox_connection(mailbox: Mailbox, *, email_id: int | None = None) -> BaseEmailBackend:
     """The backend that delivers through this mailbox (not yet opened)."""
     if mailbox.kind == Mailbox.Kind.DEVELOPMENT:

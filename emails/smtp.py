@@ -5,11 +5,13 @@ can act on (and whether they are worth retrying)."""
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
+from .connections import GuardedSMTPBackend, RefusedDestination
 from .models import Mailbox
 
 # Long enough for a slow server, short enough that a worker (or the person
@@ -25,9 +27,11 @@ class SMTPSettings:
     port: int
     security: str
     username: str
-    password: str
+    # Never in a repr: an error report listing local variables shows reprs.
+    password: str = field(repr=False)
 
     @classmethod
+    @sensitive_variables("password")
     def of(cls, mailbox: Mailbox, *, password: str | None = None) -> "SMTPSettings":
         if password is None:
             password = crypto.decrypt(mailbox.password_encrypted) if mailbox.password_encrypted else ""
@@ -38,8 +42,10 @@ class SMTPSettings:
         return f"{self.host}:{self.port}"
 
 
+@sensitive_variables()
 def smtp_backend(smtp: SMTPSettings, *, timeout: float | None = None) -> SMTPBackend:
-    return SMTPBackend(
+    # Guarded: user-given hosts are reached only as emails.connections allows.
+    return GuardedSMTPBackend(
         host=smtp.host,
         port=smtp.port,
         username=smtp.username,
@@ -73,7 +79,7 @@ def _is_4xx(code: int) -> bool:
 
 def describe_failure(exc: BaseException, *, where: str = "the mail server") -> SMTPFailure:
     """What went wrong, in words a user can act on, and whether to retry."""
-    if isinstance(exc, crypto.UnreadablePassword):
+    if isinstance(exc, crypto.UnreadablePassword | RefusedDestination):
         return SMTPFailure(str(exc), transient=False)
     if isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
         return _refusal(exc, where=where)
@@ -82,6 +88,13 @@ def describe_failure(exc: BaseException, *, where: str = "the mail server") -> S
 
 def _refusal(exc: smtplib.SMTPException, *, where: str) -> SMTPFailure:
     """The server answered, and said no."""
+    if isinstance(exc, smtplib.SMTPResponseException) and not 200 <= exc.smtp_code <= 599:
+        # Not a mail server (smtplib could not read a reply code): its banner
+        # is not repeated, it is none of the user's business.
+        return SMTPFailure(
+            f"The server at {where} did not answer like a mail server. Check the host name and the port.",
+            transient=False,
+        )
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return SMTPFailure(
             f"The server refused the user name or password: {_reply(exc.smtp_code, exc.smtp_error)}", transient=False
@@ -155,6 +168,7 @@ class CheckResult:
     message: str
 
 
+@sensitive_variables()
 def check_connection(smtp: SMTPSettings) -> CheckResult:
     """Really connect (and log in when there is a user name): the "Test
     connection" button."""

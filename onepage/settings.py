@@ -8,6 +8,7 @@ is production, with the checks below (deploy/env.example lists every variable).
 
 import ipaddress
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -50,21 +51,24 @@ def envurl(name: str, default: str, schemes: tuple[str, ...]) -> str:
 
 
 def is_loopback_host(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+    """A host name of ALLOWED_HOSTS that only this machine can reach."""
+    name = host.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
 
 
 DEBUG = envbool("DEBUG", True)
 
+DEVELOPMENT_SECRET_KEY = "onepage-development-only-not-secret"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "onepage-development-only-not-secret"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
     # It signs sessions and pixel tokens: a short key can be guessed.
     raise ImproperlyConfigured(
@@ -82,6 +86,13 @@ if not DEBUG and (_site.scheme != "https" or is_loopback_host(_site.hostname or 
     )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [_site.hostname])
+# The development key is public: with it, anyone could forge pixel tokens and
+# sessions. DEBUG on a host others can reach needs a key of its own.
+if DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY and not all(is_loopback_host(h) for h in ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY must be set when DEBUG is on and ALLOWED_HOSTS={','.join(ALLOWED_HOSTS)!r} reaches "
+        "beyond this machine (the development key is public)."
+    )
 
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 try:
@@ -124,6 +135,47 @@ if not DEBUG:
     # Static files from the app process (collectstatic's output), before
     # anything that reads the session. In development runserver serves them.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+# --- Sign-in throttling (django-axes) -----------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords in a row for one user name, or from
+# one address, further sign-ins (even with the right password) are refused
+# without checking it, for SIGN_IN_LOCKOUT_MINUTES. An admin lifts a lockout
+# sooner in the admin (Axes > Access attempts: delete) or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=envint("SIGN_IN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "onepage.views.signed_in_locked_out"
+# Attempts are kept in the database (the default handler): no cache needed.
+AXES_VERBOSE = False
+# --- end Sign-in throttling ---------------------------------------------------
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------
+# Scripts and styles come from our static files only: no inline script, style
+# or event handler anywhere. The development outbox's raw message sets a
+# stricter policy of its own, which the middleware leaves alone.
+MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    },
+}
+# --- end Content-Security-Policy ----------------------------------------------
 
 ROOT_URLCONF = "onepage.urls"
 WSGI_APPLICATION = "onepage.wsgi.application"
@@ -228,6 +280,22 @@ DEV_OUTBOX_DIR = Path(env.str("DEV_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
 MAILBOX_ENCRYPTION_KEY = env.str("MAILBOX_ENCRYPTION_KEY", default="")
 
 # --- HTTPS, behind a reverse proxy -------------------------------------------
+# --- Outbound connections (emails.connections) -------------------------------
+# Mailbox servers are reached only at public addresses on mail ports (25, 465,
+# 587, 2525). Listed here: host names, addresses or networks (10.0.0.0/8) that
+# may be reached anyway, on any port. Development on this machine alone allows
+# loopback, for a local test mail server.
+_LOOPBACK = ["127.0.0.0/8", "::1", "localhost"]
+MAILBOX_ALLOWED_HOSTS = env.list(
+    "MAILBOX_ALLOWED_HOSTS", default=_LOOPBACK if DEBUG and all(is_loopback_host(h) for h in ALLOWED_HOSTS) else []
+)
+# --- end Outbound connections ------------------------------------------------
+
+# --- Pixel rate limit (tracking.ratelimit) ------------------------------------
+# Opens of one recipient counted per minute; the rest are served, not recorded.
+OPENS_PER_RECIPIENT_PER_MINUTE = envint("OPENS_PER_RECIPIENT_PER_MINUTE", 10)
+# --- end Pixel rate limit -----------------------------------------------------
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
@@ -250,6 +318,12 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be text or json.")
+# --- Error reports -------------------------------------------------------------
+# Variables and POST fields marked sensitive (mailbox passwords) are hidden in
+# error reports even when DEBUG is on.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "onepage.exception_filter.SecretsHiddenFilter"
+# --- end Error reports ----------------------------------------------------------
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,13 +1,16 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import views
+from .forms import SignInForm
 
 # Every app's pages are included by name: onepage imports no app (see
 # docs/architecture.md).
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="contacts:list", permanent=False), name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/", views.settings_index, name="settings"),
     path("settings/profile/", views.profile, name="profile"),

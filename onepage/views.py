@@ -1,8 +1,9 @@
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
@@ -109,3 +110,17 @@ def system(request: HttpRequest) -> HttpResponse:
         "stale_after": health.HEARTBEAT_STALE,
     }
     return render(request, "onepage/system.html", context)
+
+
+def signed_in_locked_out(
+    request: HttpRequest, original_response: HttpResponseBase | None = None, credentials: dict | None = None
+) -> HttpResponse:
+    """What django-axes answers to a locked-out sign-in (settings:
+    AXES_LOCKOUT_CALLABLE): the login page's layout, and when to try again."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes},
+        status=429,
+    )

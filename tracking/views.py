@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from .ratelimit import may_count_open
 from .recording import record_open
 from .tokens import read_token
 
@@ -19,8 +20,9 @@ def pixel(request: HttpRequest, token: str) -> HttpResponse:
     gets the same GIF, so a forged one learns nothing; only a valid signature
     reaches the recording pipeline. Nothing about the client is read."""
     recipient_id = read_token(token)
-    # A HEAD is a probe (link checkers, proxies): no image was shown.
-    if recipient_id is not None and request.method == "GET":
+    # A HEAD is a probe (link checkers, proxies): no image was shown. Past
+    # the per-recipient limit the GIF is served and nothing recorded.
+    if recipient_id is not None and request.method == "GET" and may_count_open(recipient_id=recipient_id):
         record_open(recipient_id=recipient_id, opened_at=timezone.now())
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     # Every open must reach us, not a cache between us and the client.

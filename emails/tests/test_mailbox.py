@@ -288,3 +288,13 @@ def test_seed_demo_refuses_to_run_outside_debug(settings):
     with pytest.raises(CommandError, match="only runs with DEBUG on"):
         call_command("seed_demo")
     assert not User.objects.exists() and not Mailbox.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_a_login_smtp_cannot_send_is_a_field_error_not_a_500(rep_client, smtp_server, field):
+    response = rep_client.post(reverse("mailbox_test"), smtp_form(smtp_server, **{field: "pässwörd"}))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [
+        "Use letters, digits and symbols of ASCII only: SMTP logins cannot carry others."
+    ]

@@ -369,3 +369,19 @@ def test_a_send_in_progress_cannot_be_retried(sender, rep_client, smtp_server, d
     assert callbacks == []
     email.refresh_from_db()
     assert email.status == Email.Status.SENDING
+
+
+def test_a_from_name_and_subject_saved_with_control_characters_no_longer_break_sending(
+    sender, smtp_server, django_capture_on_commit_callbacks
+):
+    # Saved before the forms refused them: a vertical tab, a form feed, a file separator.
+    sender.mailbox.from_name = "Rex\x0bRep"
+    sender.mailbox.save()
+    email = create(sender, django_capture_on_commit_callbacks, subject="Our\x0coffer\x1ctoday")
+
+    email = run(email)
+
+    assert email.status == Email.Status.SENT, email.error
+    [received] = smtp_server.received
+    assert received.message["Subject"] == "Our offer today"
+    assert received.message["From"] == "Rex Rep <rex@acme.example>"

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from onepage.forms import SearchForm
 from onepage.models import User
 from onepage.paging import page_number, slice_page
 from tracking.reports import attach_open_reports, recipients_prefetch
@@ -50,7 +51,8 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
     scope = selectors.emails_in_scope(organization=request.organization, sender=sender)
     badges = selectors.folder_badges(scope)
 
-    q = request.GET.get("q", "").strip()[:200]
+    search = SearchForm(request.GET)
+    q = search.query(max_length=200)
     filters = selectors.parse_open_filters(request.GET) if folder == Folder.OPEN_TRACKING else selectors.OpenFilters()
     emails = selectors.folder_emails(scope, folder).select_related("sender")
     emails = emails.prefetch_related(recipients_prefetch())
@@ -81,6 +83,7 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
             "folders": folders,
             "page": page,
             "q": q,
+            "search": search,
             "filters": filters,
             "teammates": teammates,
             "sender": sender,

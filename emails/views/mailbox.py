@@ -2,10 +2,12 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import crypto
@@ -13,6 +15,11 @@ from ..forms import MailboxForm
 from ..mailboxes import mailbox_connect, mailbox_disconnect, mailbox_of
 from ..models import Mailbox
 from ..smtp import CheckResult, SMTPSettings, check_connection
+
+# Each test holds a web thread while it waits for a server: a few a minute
+# per user is plenty to fix a typo, and too few to scan a network with.
+CONNECTION_TESTS_PER_MINUTE = 5
+TOO_MANY_TESTS = "Too many connection tests in a row: wait a minute, then try again."
 
 
 def _get_mailbox_for_user(request: HttpRequest) -> Mailbox | None:
@@ -43,6 +50,18 @@ def _render(
     )
 
 
+def _may_test_connection(request: HttpRequest) -> bool:
+    key = f"mailbox-test:{request.user.pk}"
+    cache.add(key, 0, timeout=60)  # the minute starts at the first test
+    try:
+        return cache.incr(key) <= CONNECTION_TESTS_PER_MINUTE
+    except ValueError:  # expired between add and incr: a new minute
+        cache.add(key, 1, timeout=60)
+        return True
+
+
+@sensitive_post_parameters("password")
+@sensitive_variables("data")
 @require_http_methods(["GET", "POST"])
 def mailbox(request: HttpRequest) -> HttpResponse:
     current = _get_mailbox_for_user(request)
@@ -66,6 +85,8 @@ def mailbox(request: HttpRequest) -> HttpResponse:
     return _render(request, form, current)
 
 
+@sensitive_post_parameters("password")
+@sensitive_variables("data", "password")
 @require_POST
 def mailbox_test(request: HttpRequest) -> HttpResponse:
     """Try the settings in the form (saved or not) against the real server.
@@ -74,6 +95,8 @@ def mailbox_test(request: HttpRequest) -> HttpResponse:
     form = MailboxForm(request.POST, instance=current)
     if not form.is_valid():
         return _render(request, form, current)
+    if form.cleaned_data["kind"] == Mailbox.Kind.SMTP and not _may_test_connection(request):
+        return _render(request, form, current, check=CheckResult(False, TOO_MANY_TESTS), status=429)
     data = form.cleaned_data
     if form.new_password() is not None:
         # The password typed is not sent back to the browser, not even now.

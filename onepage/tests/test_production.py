@@ -48,6 +48,7 @@ def production(transactional_db, tmp_path):
         SITE_URL=SITE,
         ALLOWED_HOSTS="127.0.0.1",
         TRUST_X_FORWARDED_PROTO="true",
+        MAILBOX_ALLOWED_HOSTS="127.0.0.1",  # the test's SMTP server
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
         REDIS_URL=settings.REDIS_URL,
         OPEN_STREAM=settings.OPEN_STREAM,  # this test's own stream

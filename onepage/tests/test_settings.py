@@ -83,3 +83,35 @@ def test_production_derives_hosts_origins_and_https_from_site_url():
 
     behind_proxy = _run(["-c", code], **PRODUCTION, TRUST_X_FORWARDED_PROTO="true")
     assert behind_proxy.stdout.strip().endswith("('HTTP_X_FORWARDED_PROTO', 'https')")
+
+
+def test_debug_beyond_this_machine_needs_a_secret_key_of_its_own():
+    # The development key is public: pixel tokens and sessions would be forgeable.
+    for hosts in ("crm.example.com", "127.0.0.1,*", "10.0.0.5"):
+        result = _start(ALLOWED_HOSTS=hosts)
+        assert result.returncode != 0
+        assert "SECRET_KEY must be set when DEBUG is on" in result.stderr.splitlines()[-1]
+    assert _start(ALLOWED_HOSTS="crm.example.com", SECRET_KEY="a-real-secret-of-this-deployment").returncode == 0
+    assert _start(ALLOWED_HOSTS="localhost,127.0.0.1,[::1],app.localhost").returncode == 0
+
+
+def _setting(name: str, **env: str) -> str:
+    result = _run(
+        ["-c", f"import django; django.setup(); from django.conf import settings; print(settings.{name})"], **env
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_mailbox_servers_on_loopback_are_allowed_only_in_development_on_this_machine():
+    assert _setting("MAILBOX_ALLOWED_HOSTS") == "['127.0.0.0/8', '::1', 'localhost']"
+    assert _setting("MAILBOX_ALLOWED_HOSTS", **PRODUCTION) == "[]"
+    assert _setting("MAILBOX_ALLOWED_HOSTS", ALLOWED_HOSTS="crm.example.com", SECRET_KEY="s" * 50) == "[]"
+    assert (
+        _setting(
+            "MAILBOX_ALLOWED_HOSTS",
+            **PRODUCTION,
+            MAILBOX_ALLOWED_HOSTS="10.0.0.0/8,mail.internal",
+        )
+        == "['10.0.0.0/8', 'mail.internal']"
+    )

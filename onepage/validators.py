@@ -1,0 +1,58 @@
+"""The one validator for control characters, used by every form field and
+search box of every app.
+
+NUL makes PostgreSQL refuse a query (a 500); a vertical tab, form feed or
+file separator is a line break to Python's email package, so in a subject or
+a from name it broke every send of that email or of that sender. Typed text
+has no use for any of them: C0 and C1 controls, DEL, and the Unicode line and
+paragraph separators are refused, apart from tab everywhere and line breaks
+(CR, LF) where several lines are legitimate (a Textarea, such as a body)."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from django.utils.deconstruct import deconstructible
+
+LINE_BREAKS = "Line breaks are not allowed here."
+CONTROL_CHARACTERS = "Control characters (such as NUL, a vertical tab or a form feed) are not allowed here."
+
+_LINE_BREAK = re.compile(r"[\r\n]")
+_ONE_LINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@deconstructible
+class ControlCharacterValidator:
+    def __init__(self, *, line_breaks: bool = False) -> None:
+        self.line_breaks = line_breaks
+
+    def __call__(self, value: object) -> None:
+        if not isinstance(value, str):
+            return
+        if (_LINES if self.line_breaks else _ONE_LINE).search(value) is None:
+            return
+        if not self.line_breaks and _LINE_BREAK.search(value) and _LINES.search(value) is None:
+            raise ValidationError(LINE_BREAKS, code="line_break")
+        raise ValidationError(CONTROL_CHARACTERS, code="control_character")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ControlCharacterValidator) and other.line_breaks == self.line_breaks
+
+
+one_line = ControlCharacterValidator()
+lines = ControlCharacterValidator(line_breaks=True)
+
+
+class RefuseControlCharacters:
+    """Form mixin: each text field gets the validator, allowing line breaks
+    only in a Textarea."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                # Ours covers NUL too: one message, not two.
+                kept = [v for v in field.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+                field.validators = [*kept, lines if isinstance(field.widget, forms.Textarea) else one_line]

@@ -7,7 +7,7 @@ from conftest import free_port
 from emails import crypto, smtp
 from emails.forms import DEVELOPMENT_ONLY
 from emails.models import EmailConfiguration, Mailbox
-from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
+from emails.tests.factories import EmailConfigurationFactory, MailboxFactory, SMTPMailboxFactory
 from onepage.models import SettingChange
 from onepage.tests.factories import MembershipFactory
 
@@ -298,3 +298,18 @@ def test_a_login_smtp_cannot_send_is_a_field_error_not_a_500(rep_client, smtp_se
     assert response.context["form"].errors[field] == [
         "Use letters, digits and symbols of ASCII only: SMTP logins cannot carry others."
     ]
+
+
+def test_the_connected_card_shows_what_is_saved_not_what_was_typed(rep_client, rep_user, smtp_server):
+    SMTPMailboxFactory(user=rep_user, server=smtp_server, from_address="rex@acme.example")
+    saved = f"127.0.0.1:{smtp_server.port}"
+    typed = smtp_form(smtp_server, smtp_host="untested.example", from_address="typed@acme.example")
+
+    for url, data in [
+        (reverse("mailbox_test"), typed),  # Test connection never saves
+        (reverse("mailbox"), {**typed, "from_address": "not an address"}),  # a save with errors
+    ]:
+        page = rep_client.post(url, data).content.decode()
+        card = page.split('class="card narrow mailbox-summary"')[1].split("</section>")[0]
+        assert saved in card and "rex@acme.example" in card, url
+        assert "untested.example" not in card and "typed@acme.example" not in card, url

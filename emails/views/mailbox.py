@@ -1,5 +1,7 @@
 """Settings -> Email sync: each user connects the mailbox they send from."""
 
+import copy
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
@@ -24,6 +26,12 @@ TOO_MANY_TESTS = "Too many connection tests in a row: wait a minute, then try ag
 
 def _get_mailbox_for_user(request: HttpRequest) -> Mailbox | None:
     return mailbox_of(user=request.user, organization=request.organization)
+
+
+def _draft(current: Mailbox | None) -> Mailbox | None:
+    """A copy for the form: validating writes the typed values onto its
+    instance, and the "Connected" card must keep showing what is saved."""
+    return copy.copy(current) if current is not None else None
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -65,7 +73,7 @@ def _may_test_connection(request: HttpRequest) -> bool:
 @require_http_methods(["GET", "POST"])
 def mailbox(request: HttpRequest) -> HttpResponse:
     current = _get_mailbox_for_user(request)
-    form = MailboxForm(request.POST or None, instance=current)
+    form = MailboxForm(request.POST or None, instance=_draft(current))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         mailbox_connect(
@@ -92,7 +100,7 @@ def mailbox_test(request: HttpRequest) -> HttpResponse:
     """Try the settings in the form (saved or not) against the real server.
     Nothing is saved: the form comes back as it was, with the result."""
     current = _get_mailbox_for_user(request)
-    form = MailboxForm(request.POST, instance=current)
+    form = MailboxForm(request.POST, instance=_draft(current))
     if not form.is_valid():
         return _render(request, form, current)
     if form.cleaned_data["kind"] == Mailbox.Kind.SMTP and not _may_test_connection(request):

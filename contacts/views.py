@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from onepage.forms import SearchForm
+from onepage.search import unaccented
 
 from . import timeline
 from .forms import ContactForm
@@ -30,12 +31,12 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     q = search.query()
     contacts = _contacts_for(request)
     if q:
-        for word in q.split():
+        for word in unaccented(q).split():
             contacts = contacts.filter(
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(email__icontains=word)
-                | Q(company__icontains=word)
+                Q(first_name__unaccent__icontains=word)
+                | Q(last_name__unaccent__icontains=word)
+                | Q(email__unaccent__icontains=word)
+                | Q(company__unaccent__icontains=word)
             )
     page = Paginator(contacts, CONTACTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "contacts/contact_list.html", {"page": page, "q": q, "search": search})

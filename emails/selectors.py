@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from onepage.models import Organization, User
+from onepage.search import unaccented
 from tracking import reports
 
 from .models import Email, EmailRecipient
@@ -80,12 +81,14 @@ def folder_badges(scope: QuerySet[Email]) -> dict[str, int]:
 
 def search_emails(emails: QuerySet[Email], q: str) -> QuerySet[Email]:
     """Every word must match the subject or one recipient's address or
-    contact name."""
-    for word in q.split():
+    contact name, accents and case aside."""
+    for word in unaccented(q).split():
         recipient_matches = EmailRecipient.objects.filter(email=OuterRef("pk")).filter(
-            Q(address__icontains=word) | Q(contact__first_name__icontains=word) | Q(contact__last_name__icontains=word)
+            Q(address__unaccent__icontains=word)
+            | Q(contact__first_name__unaccent__icontains=word)
+            | Q(contact__last_name__unaccent__icontains=word)
         )
-        emails = emails.filter(Q(subject__icontains=word) | Exists(recipient_matches))
+        emails = emails.filter(Q(subject__unaccent__icontains=word) | Exists(recipient_matches))
     return emails
 
 

@@ -151,3 +151,12 @@ def test_timeline_tabs(rep_client, org, rep_user):
     assert b"Contact created" in all_tab.content
     email_tab = rep_client.get(reverse("contacts:detail", args=[contact.pk]), {"tab": "email"})
     assert b"No emails to Isla yet" in email_tab.content
+
+
+@pytest.mark.parametrize("q", ["chloe", "CHLOÉ", "garcia", "García", "chloé garcía"])
+def test_search_ignores_accents_and_case(rep_client, org, q):
+    ContactFactory(organization=org, first_name="Chloé", last_name="García", email="chloe@bluepeak.example")
+    ContactFactory(organization=org, first_name="Bruno", last_name="Rossi")
+    response = rep_client.get(reverse("contacts:list"), {"q": q})
+    names = [c.full_name for c in response.context["page"].object_list]
+    assert names == ["Chloé García"]

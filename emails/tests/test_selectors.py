@@ -116,3 +116,13 @@ def test_sent_folder_is_in_the_order_emails_went_out(org, rep_user):
         "Written first, sent last",
         "Written and sent",
     ]
+
+
+@pytest.mark.parametrize("q", ["chloe", "CHLOÉ", "resume", "Résumé"])
+def test_email_search_ignores_accents_and_case(org, rep_user, q):
+    chloe = ContactFactory(organization=org, first_name="Chloé", last_name="Dubois", email="cd@bluepeak.example")
+    to_chloe = email_with_opens(organization=org, sender=rep_user, contact=chloe, subject="Hello")
+    resume = email_with_opens(organization=org, sender=rep_user, subject="Your résumé")
+    scope = selectors.emails_in_scope(organization=org, sender=rep_user)
+    expected = to_chloe if "chlo" in q.lower() else resume
+    assert list(selectors.search_emails(scope, q)) == [expected]

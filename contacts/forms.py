@@ -1,6 +1,7 @@
 from django import forms
+from django.core.validators import validate_email
 
-from onepage.validators import RefuseControlCharacters
+from onepage.validators import RefuseControlCharacters, validate_address
 
 from .models import Contact
 
@@ -14,6 +15,9 @@ class ContactForm(RefuseControlCharacters, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.instance.organization = organization
+        # The same address rule and words as the composer's.
+        email = self.fields["email"]
+        email.validators = [validate_address if v is validate_email else v for v in email.validators]
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()

@@ -3,9 +3,8 @@ import re
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
-from onepage.validators import RefuseControlCharacters, one_line
+from onepage.validators import NON_ASCII_ADDRESS, RefuseControlCharacters, one_line, validate_address
 
 from .configuration import SWITCHES
 from .connections import host_problem
@@ -121,13 +120,18 @@ class AddressListField(forms.CharField):
         bad = []
         for address in addresses:
             try:
-                validate_email(address)
+                validate_address(address)
             except ValidationError:
                 bad.append(address)
         if bad:
             label = "Not a valid email address" if len(bad) == 1 else "Not valid email addresses"
-            raise ValidationError(f"{label}: {', '.join(bad)}")
+            hint = f" ({NON_ASCII_ADDRESS[0].lower()}{NON_ASCII_ADDRESS[1:-1]})" if _accented(bad) else ""
+            raise ValidationError(f"{label}: {', '.join(bad)}{hint}")
         return addresses
+
+
+def _accented(addresses: list[str]) -> bool:
+    return any(not address.rpartition("@")[0].isascii() for address in addresses)
 
 
 class ComposeForm(RefuseControlCharacters, forms.Form):

@@ -12,7 +12,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.validators import ProhibitNullCharactersValidator, validate_email
 from django.utils.deconstruct import deconstructible
 
 LINE_BREAKS = "Line breaks are not allowed here."
@@ -56,3 +56,18 @@ class RefuseControlCharacters:
                 # Ours covers NUL too: one message, not two.
                 kept = [v for v in field.validators if not isinstance(v, ProhibitNullCharactersValidator)]
                 field.validators = [*kept, lines if isinstance(field.widget, forms.Textarea) else one_line]
+
+
+NON_ASCII_ADDRESS = (
+    "Accents and other letters beyond plain ASCII are not supported before the @ of an email address: "
+    "most mail servers would refuse it."
+)
+
+
+def validate_address(value: str) -> None:
+    """An email address as every form takes it: Django's check, with words of
+    its own for the accented local part that check refuses (chloé@...)."""
+    local = value.rpartition("@")[0]
+    if local and not local.isascii():
+        raise ValidationError(NON_ASCII_ADDRESS, code="invalid")
+    validate_email(value)

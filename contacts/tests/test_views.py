@@ -160,3 +160,34 @@ def test_search_ignores_accents_and_case(rep_client, org, q):
     response = rep_client.get(reverse("contacts:list"), {"q": q})
     names = [c.full_name for c in response.context["page"].object_list]
     assert names == ["Chloé García"]
+
+
+def test_an_accented_address_is_refused_with_the_same_words_in_both_forms(rep_client, rep_user, org):
+    from emails.tests.factories import MailboxFactory
+
+    response = rep_client.post(
+        reverse("contacts:create"),
+        {"first_name": "Chloé", "last_name": "Rossi", "email": "chloé.rossi@bluepeak.example"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"] == [
+        "Accents and other letters beyond plain ASCII are not supported before the @ of an email address: "
+        "most mail servers would refuse it."
+    ]
+    MailboxFactory(user=rep_user)
+    response = rep_client.post(
+        reverse("emails:compose"), {"to": "chloé.rossi@bluepeak.example", "subject": "Hi", "body": "Hello"}
+    )
+    (error,) = response.context["form"].errors["to"]
+    assert error.startswith("Not a valid email address: chloé.rossi@bluepeak.example (accents and other letters")
+    # The name may carry accents; the address must not.
+    response = rep_client.post(
+        reverse("contacts:create"),
+        {
+            "first_name": "Chloé",
+            "last_name": "Rossi",
+            "email": "chloe.rossi@bluepeak.example",
+            "open_tracking": "not_asked",
+        },
+    )
+    assert response.status_code == 302

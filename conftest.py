@@ -115,10 +115,11 @@ def rep_client(client, rep_user):
 class Received:
     """What the SMTP server was handed: envelope and parsed message."""
 
-    def __init__(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> None:
+    def __init__(self, mail_from: str, rcpt_tos: list[str], content: bytes, helo: str = "") -> None:
         self.mail_from = mail_from
         self.rcpt_tos = rcpt_tos
         self.content = content
+        self.helo = helo  # the name the client gave in EHLO
         self.message: Message = message_from_bytes(content)
 
     def part(self, content_type: str) -> str:
@@ -139,7 +140,9 @@ class SMTPRecorder:
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.reply:
             return self.reply
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content, helo=session.host_name)
+        )
         return "250 Message accepted for delivery"
 
 

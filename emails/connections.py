@@ -18,9 +18,11 @@ import ipaddress
 import smtplib
 import socket
 from collections.abc import Iterable
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.mail.backends.smtp import EmailBackend
+from django.views.decorators.debug import sensitive_variables
 
 # Submission (587), SMTPS (465), relay (25) and the common alternative (2525).
 MAIL_PORTS = frozenset({25, 465, 587, 2525})
@@ -156,12 +158,42 @@ def connect(host: str, port: int, *, timeout: float | None, source_address=None)
     raise error
 
 
-class _SMTP(smtplib.SMTP):
+def ehlo_name() -> str:
+    """How OnePage introduces itself to mail servers: its own public name
+    (from SITE_URL), an address literal for an IP, never "localhost"."""
+    host = urlparse(settings.SITE_URL).hostname or "localhost"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return f"[{host}]"
+
+
+class _OneLogin:
+    """smtplib tries every mechanism the server offers until one works: a
+    wrong password then costs one failed login per mechanism (and the server's
+    delay after each). One mechanism, one attempt."""
+
+    @sensitive_variables("password")
+    def login(self, user: str, password: str, *, initial_response_ok: bool = True) -> tuple[int, bytes]:
+        self.ehlo_or_helo_if_needed()
+        if not self.has_extn("auth"):
+            raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+        offered = self.esmtp_features["auth"].upper().split()
+        mechanism = next((m for m in ("CRAM-MD5", "PLAIN", "LOGIN") if m in offered), None)
+        if mechanism is None:
+            raise smtplib.SMTPException("No suitable authentication method found.")
+        self.user, self.password = user, password
+        method = getattr(self, "auth_" + mechanism.lower().replace("-", "_"))
+        return self.auth(mechanism, method, initial_response_ok=initial_response_ok)
+
+
+class _SMTP(_OneLogin, smtplib.SMTP):
     def _get_socket(self, host, port, timeout):
         return connect(host, port, timeout=timeout, source_address=self.source_address)
 
 
-class _SMTP_SSL(smtplib.SMTP_SSL):
+class _SMTP_SSL(_OneLogin, smtplib.SMTP_SSL):
     def _get_socket(self, host, port, timeout):
         sock = connect(host, port, timeout=timeout, source_address=self.source_address)
         # The certificate is checked against the name typed, not the address.
@@ -174,4 +206,9 @@ class GuardedSMTPBackend(EmailBackend):
 
     @property
     def connection_class(self):
-        return _SMTP_SSL if self.use_ssl else _SMTP
+        smtp = _SMTP_SSL if self.use_ssl else _SMTP
+
+        def introduced(host: str, port: int, **params) -> smtplib.SMTP:
+            return smtp(host, port, **{**params, "local_hostname": ehlo_name()})
+
+        return introduced

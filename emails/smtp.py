@@ -136,6 +136,12 @@ def _connection_failure(exc: BaseException, *, where: str) -> SMTPFailure:
         if isinstance(exc.__context__, TimeoutError):
             return _timed_out(where)
         return SMTPFailure(f"The server at {where} closed the connection unexpectedly.", transient=True)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return SMTPFailure(
+            f"The certificate of {where} could not be verified ({exc.verify_message or exc.reason}). "
+            "Check the host name: it must be the one on the server's certificate, as your mail provider gives it.",
+            transient=False,
+        )
     if isinstance(exc, ssl.SSLError):
         return SMTPFailure(
             f"The secure connection to {where} failed ({exc.reason or exc}). "

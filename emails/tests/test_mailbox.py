@@ -41,13 +41,16 @@ def refusing_server():
         async def handle_DATA(self, server, session, envelope):
             return "250 OK"
 
+    attempts = []
+
+    def refuse(*args):
+        attempts.append(args[3])  # the mechanism tried
+        return AuthResult(success=False, handled=False)
+
     controller = Controller(
-        Handler(),
-        hostname="127.0.0.1",
-        port=free_port(),
-        auth_require_tls=False,
-        authenticator=lambda *args: AuthResult(success=False, handled=False),
+        Handler(), hostname="127.0.0.1", port=free_port(), auth_require_tls=False, authenticator=refuse
     )
+    controller.attempts = attempts
     controller.start()
     try:
         yield controller
@@ -313,3 +316,72 @@ def test_the_connected_card_shows_what_is_saved_not_what_was_typed(rep_client, r
         card = page.split('class="card narrow mailbox-summary"')[1].split("</section>")[0]
         assert saved in card and "rex@acme.example" in card, url
         assert "untested.example" not in card and "typed@acme.example" not in card, url
+
+
+def test_a_wrong_password_costs_one_failed_login_not_one_per_mechanism(rep_client, refusing_server):
+    response = rep_client.post(
+        reverse("mailbox_test"),
+        smtp_form(None, smtp_host="127.0.0.1", smtp_port=refusing_server.port, security="none"),
+    )
+    assert "refused the user name or password" in response.content.decode()
+    assert len(refusing_server.attempts) == 1
+
+
+@pytest.fixture
+def self_signed_smtps(tmp_path):
+    """An SMTP server on implicit TLS whose certificate nobody vouches for."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    from onepage.tests.tls_proxy import self_signed_certificate
+
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port(), ssl_context=context)
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
+
+
+def test_an_unverifiable_certificate_says_so_not_which_port_is_which(rep_client, self_signed_smtps):
+    response = rep_client.post(
+        reverse("mailbox_test"),
+        smtp_form(None, smtp_host="127.0.0.1", smtp_port=self_signed_smtps, security="ssl"),
+    )
+    content = response.content.decode()
+    assert f"The certificate of 127.0.0.1:{self_signed_smtps} could not be verified" in content
+    assert "port 465 is usually" not in content
+
+
+def test_onepage_introduces_itself_by_its_public_name(
+    sender, smtp_server, settings, django_capture_on_commit_callbacks
+):
+    from emails.services import email_create
+
+    settings.SITE_URL = "https://crm.acme.example"
+    with django_capture_on_commit_callbacks(execute=True):
+        email_create(
+            organization=sender.membership.organization,
+            sender=sender,
+            subject="Hi",
+            body_text="Hello",
+            to=["ann@ex.org"],
+        )
+    (received,) = smtp_server.received
+    assert received.helo == "crm.acme.example"
+
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    with django_capture_on_commit_callbacks(execute=True):
+        email_create(
+            organization=sender.membership.organization, sender=sender, subject="Hi", body_text="Hi", to=["b@ex.org"]
+        )
+    assert smtp_server.received[1].helo == "[127.0.0.1]"

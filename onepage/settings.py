@@ -151,12 +151,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 
 # Recording opens (tracking.recording): with Redis, the pixel view appends each
-# open to this stream and beat runs the drain that writes them in batches.
+# open to this stream and the recorder (manage.py record_opens) writes them in
+# batches; beat's drain does the same as a fallback.
 OPEN_STREAM = env.str("OPEN_STREAM", default="onepage:opens")
 OPEN_BATCH_SIZE = envint("OPEN_BATCH_SIZE", 500)
-# A cap on the stream if no worker drains it: past it the oldest opens are
-# dropped rather than Redis running out of memory.
-OPEN_STREAM_MAXLEN = envint("OPEN_STREAM_MAXLEN", 1_000_000)
+# The stream is never trimmed. Past this many undrained opens (no recorder
+# running, or far behind) the pixel writes directly and says so in the log and
+# on the health page, rather than Redis running out of memory.
+OPEN_STREAM_LIMIT = envint("OPEN_STREAM_LIMIT", 1_000_000)
+# Opens a recorder has held this long without acknowledging them belong to
+# one that died: another takes them over.
+OPEN_RECLAIM_IDLE_MS = envint("OPEN_RECLAIM_IDLE_MS", 60_000)
+# When neither Redis nor the database can take an open: one JSON line per open
+# here, replayed by the recorder, up to this many bytes.
+OPEN_SPOOL_DIR = Path(env.str("OPEN_SPOOL_DIR", default=str(VAR_DIR / "spool")))
+OPEN_SPOOL_MAX_BYTES = envint("OPEN_SPOOL_MAX_BYTES", 64 * 1024 * 1024)
 OPEN_DRAIN_INTERVAL = envint("OPEN_DRAIN_INTERVAL", 5)
 CELERY_BEAT_SCHEDULE = {
     "drain-opens": {

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from .recording import record_open
+from .recording import new_hit_key, record_open
 from .tokens import read_token
 
 # A 1x1 transparent GIF89a.
@@ -21,7 +21,9 @@ def pixel(request: HttpRequest, token: str) -> HttpResponse:
     recipient_id = read_token(token)
     # A HEAD is a probe (link checkers, proxies): no image was shown.
     if recipient_id is not None and request.method == "GET":
-        record_open(recipient_id=recipient_id, opened_at=timezone.now())
+        # One key per hit, made here: whichever paths write it, and however
+        # often, it counts once.
+        record_open(recipient_id=recipient_id, opened_at=timezone.now(), key=new_hit_key())
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     # Every open must reach us, not a cache between us and the client.
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"

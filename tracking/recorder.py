@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, connections
 
 from . import recording
 
@@ -139,14 +139,15 @@ class Recorder:
         self.check_durability()
         outage = _Outage()
         while not should_stop():
-            # A connection the database dropped is replaced, not reused.
-            close_old_connections()
             try:
                 self.step()
             except redis.RedisError as exc:
                 wait(outage.failed("Redis", exc))
                 continue
             except DatabaseError as exc:
+                # The connection may be broken for good: the next try opens
+                # a new one.
+                connections.close_all()
                 wait(outage.failed("the database", exc))
                 continue
             outage.over()

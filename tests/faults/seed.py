@@ -11,12 +11,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onepage.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory  # noqa: E402
 from contacts.tests.factories import ContactFactory  # noqa: E402
+from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory  # noqa: E402
 from onepage.tests.factories import OrganizationFactory, UserFactory  # noqa: E402
 
 emails, per_email = int(sys.argv[1]), int(sys.argv[2])

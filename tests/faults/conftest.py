@@ -11,6 +11,7 @@ from django.conf import settings
 from .processes import Services, available
 
 RESULTS: list[tuple[str, int, int, int, int]] = []
+SENDS: list[tuple[str, int, int, int, int, int]] = []
 SUMMARY = Path(settings.BASE_DIR) / "var" / "faults-summary.txt"
 
 
@@ -40,14 +41,26 @@ def record_result(scenario: str, hits: int, recorded: int, lost: int, doubled: i
     RESULTS.append((scenario, hits, recorded, lost, doubled))
 
 
+def record_send(scenario: str, recipients: int, received: int, uncertain: int, lost: int, doubled: int) -> None:
+    SENDS.append((scenario, recipients, received, uncertain, lost, doubled))
+
+
 def table() -> str:
-    lines = [f"{'scenario':44} {'hits':>6} {'recorded':>9} {'lost':>5} {'doubled':>8}"]
-    lines += [f"{s:44} {h:>6} {r:>9} {lo:>5} {d:>8}" for s, h, r, lo, d in RESULTS]
+    lines = []
+    if RESULTS:
+        lines += [f"{'opens: scenario':50} {'hits':>6} {'recorded':>9} {'lost':>5} {'doubled':>8}"]
+        lines += [f"{s:50} {h:>6} {r:>9} {lo:>5} {d:>8}" for s, h, r, lo, d in RESULTS]
+    if SENDS:
+        lines += [
+            "",
+            f"{'sending: scenario':50} {'recipients':>10} {'copies':>7} {'uncertain':>9} {'lost':>5} {'doubled':>8}",
+        ]
+        lines += [f"{s:50} {n:>10} {c:>7} {u:>9} {lo:>5} {d:>8}" for s, n, c, u, lo, d in SENDS]
     return "\n".join(lines)
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not RESULTS:
+    if not RESULTS and not SENDS:
         return
     terminalreporter.section("fault suite: opens and emails under faults")
     terminalreporter.write_line(table())

@@ -81,6 +81,11 @@ class Redis:
         self.process.kill()
         self.process.wait(10)
 
+    def forget(self) -> None:
+        """Delete its data, as a Redis without persistence loses it."""
+        shutil.rmtree(self.folder / "appendonlydir", ignore_errors=True)
+        (self.folder / "dump.rdb").unlink(missing_ok=True)
+
     def close(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGCONT)
@@ -224,6 +229,13 @@ class Services:
             raise RuntimeError(f"seeding failed: {out.stderr[-3000:]}")
         return json.loads(out.stdout.strip().splitlines()[-1])
 
+    def seed_email(self, smtp_port: int, recipients: int) -> int:
+        out = subprocess.run([sys.executable, "tests/faults/seed_email.py", str(smtp_port), str(recipients)],
+                             cwd=ROOT, env=self.env(), timeout=120, capture_output=True, text=True)  # fmt: skip
+        if out.returncode:
+            raise RuntimeError(f"seeding failed: {out.stderr[-3000:]}")
+        return int(out.stdout.strip().splitlines()[-1])
+
     def spawn(self, name: str, argv: list[str], **env: str) -> Process:
         process = Process(name, argv, self.env(**env), self.folder)
         self.processes.append(process)
@@ -239,12 +251,12 @@ class Services:
     def recorder(self) -> Process:
         return self.spawn("recorder", [sys.executable, "manage.py", "record_opens", "--block-ms", "500"])
 
-    def worker(self, *, beat: bool = False) -> Process:
+    def worker(self, *, beat: bool = False, **env: str) -> Process:
         argv = [sys.executable, "-m", "celery", "-A", "onepage", "worker", "-l", "info", "--concurrency", "1",
                 "--without-gossip", "--without-mingle", "-n", f"faults{len(self.processes)}@%h"]  # fmt: skip
         if beat:
             argv += ["-B", "-s", str(self.folder / "beat" / "celerybeat-schedule")]
-        return self.spawn("worker", argv)
+        return self.spawn("worker", argv, **env)
 
     def close(self) -> None:
         for process in reversed(self.processes):

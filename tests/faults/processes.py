@@ -18,7 +18,15 @@ import psycopg2
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _postgres_bin() -> Path:
+    """The newest PostgreSQL server binaries installed (Debian's layout)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _postgres_bin()
 
 
 def free_port() -> int:
@@ -253,7 +261,7 @@ class Services:
 
     def worker(self, *, beat: bool = False, **env: str) -> Process:
         argv = [sys.executable, "-m", "celery", "-A", "onepage", "worker", "-l", "info", "--concurrency", "1",
-                "--without-gossip", "--without-mingle", "-n", f"faults{len(self.processes)}@%h"]  # fmt: skip
+                "-n", f"faults{len(self.processes)}@%h"]  # fmt: skip
         if beat:
             argv += ["-B", "-s", str(self.folder / "beat" / "celerybeat-schedule")]
         return self.spawn("worker", argv, **env)

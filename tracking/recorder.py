@@ -31,6 +31,9 @@ BACKOFF_FIRST = 0.2
 BACKOFF_MAX = 5.0
 # How often to look for entries a dead recorder left pending.
 RECLAIM_EVERY = 1.0
+# Each recorder joins the group under a name of its own; the names of those
+# long gone, holding nothing, are removed so the group does not grow forever.
+FORGET_CONSUMERS_IDLE_MS = 24 * 3600 * 1000
 
 
 def consumer_name() -> str:
@@ -89,6 +92,15 @@ class Recorder:
                 "if Redis restarts. Set appendonly yes and appendfsync everysec (README: Running in production)."
             )
 
+    def forget_dead_consumers(self) -> None:
+        try:
+            recording.ensure_group(self.client)
+            for consumer in self.client.xinfo_consumers(settings.OPEN_STREAM, recording.GROUP):
+                if consumer["pending"] == 0 and consumer["idle"] > FORGET_CONSUMERS_IDLE_MS:
+                    self.client.xgroup_delconsumer(settings.OPEN_STREAM, recording.GROUP, consumer["name"])
+        except redis.RedisError as exc:
+            logger.warning("Recorder: could not tidy the consumer group (%s)", exc)
+
     def step(self) -> int:
         """Replay the spool if it holds anything, then record one batch from
         the stream (waiting up to block_ms for one). Raises on a store failure."""
@@ -137,6 +149,7 @@ class Recorder:
         recorded."""
         logger.info("Recorder %s draining %s", self.consumer, settings.OPEN_STREAM)
         self.check_durability()
+        self.forget_dead_consumers()
         outage = _Outage()
         while not should_stop():
             try:

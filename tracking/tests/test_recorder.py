@@ -88,3 +88,17 @@ def test_the_recorder_warns_when_redis_does_not_persist_the_stream(redis_stream,
         Recorder().check_durability()
     warned = "does not persist the open stream" in caplog.text
     assert warned == (not redis.info("persistence")["aof_enabled"])
+
+
+def test_recorders_long_gone_and_holding_nothing_leave_the_group(redis_stream, monkeypatch):
+    redis, stream = redis_stream
+    recipient = EmailRecipientFactory()
+    record_open(recipient_id=recipient.pk, opened_at=T0)
+    recording.ensure_group(redis)
+    redis.xreadgroup(GROUP, "holds-an-open", {stream: ">"}, count=1)
+    redis.xgroup_createconsumer(stream, GROUP, "gone")
+    monkeypatch.setattr("tracking.recorder.FORGET_CONSUMERS_IDLE_MS", -1)
+
+    Recorder().forget_dead_consumers()
+
+    assert [c["name"] for c in redis.xinfo_consumers(stream, GROUP)] == ["holds-an-open"]

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run serve test lint format bench worker beat migrate seed clean
+.PHONY: run serve test lint format bench worker recorder beat migrate seed clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ bench: $(VENV)/.dev
 ## With REDIS_URL set: a Celery worker (sending, draining opens) and its beat
 worker: $(VENV)/.runtime
 	$(VENV)/bin/celery -A onepage worker -B -l info
+
+## With REDIS_URL set: the open recorder (drains the pixel stream into the database)
+recorder: $(VENV)/.runtime
+	$(PY) manage.py record_opens
 
 clean:
 	rm -rf $(VENV) var node_modules

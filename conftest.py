@@ -42,6 +42,12 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _own_open_spool(settings, tmp_path):
+    # Each test gets its own spool of opens (tracking.spool).
+    settings.OPEN_SPOOL_DIR = tmp_path / "spool"
+
+
+@pytest.fixture(autouse=True)
 def _own_open_stream(settings):
     """Every test records opens into a Redis stream of its own (deleted
     afterwards), so no test drains another's opens or an earlier run's."""

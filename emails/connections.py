@@ -188,12 +188,12 @@ class _OneLogin:
         return self.auth(mechanism, method, initial_response_ok=initial_response_ok)
 
 
-class _SMTP(_OneLogin, smtplib.SMTP):
+class GuardedSMTP(_OneLogin, smtplib.SMTP):
     def _get_socket(self, host, port, timeout):
         return connect(host, port, timeout=timeout, source_address=self.source_address)
 
 
-class _SMTP_SSL(_OneLogin, smtplib.SMTP_SSL):
+class GuardedSMTP_SSL(_OneLogin, smtplib.SMTP_SSL):
     def _get_socket(self, host, port, timeout):
         sock = connect(host, port, timeout=timeout, source_address=self.source_address)
         # The certificate is checked against the name typed, not the address.
@@ -204,9 +204,12 @@ class GuardedSMTPBackend(EmailBackend):
     """Django's SMTP backend, connecting only through `connect` above.
     STARTTLS keeps checking the certificate against the host name."""
 
+    smtp_class: type[smtplib.SMTP] = GuardedSMTP
+    smtp_ssl_class: type[smtplib.SMTP_SSL] = GuardedSMTP_SSL
+
     @property
     def connection_class(self):
-        smtp = _SMTP_SSL if self.use_ssl else _SMTP
+        smtp = self.smtp_ssl_class if self.use_ssl else self.smtp_class
 
         def introduced(host: str, port: int, **params) -> smtplib.SMTP:
             return smtp(host, port, **{**params, "local_hostname": ehlo_name()})

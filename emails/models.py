@@ -97,17 +97,20 @@ class EmailConfiguration(models.Model):
         return f"Email configuration of {self.organization}"
 
 
-# A send takes seconds; a claim older than this belongs to a worker that died
-# mid-send (the task is acknowledged late, but a redelivered task finds the
-# email claimed and leaves it alone).
-STALE_CLAIM = timedelta(minutes=15)
+def stale_claims() -> Q:
+    """Sends that made no progress for EMAIL_CLAIM_TIMEOUT: their worker died
+    (a live one renews the claim after each copy, and waits at most
+    SMTP_DATA_TIMEOUT for one). A redelivered task finds the email claimed
+    and leaves it alone; the sweep takes these over."""
+    cutoff = timezone.now() - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT)
+    return Q(status=Email.Status.SENDING, claimed_at__lt=cutoff)
 
 
 def retryable() -> Q:
     """The one retry rule: a failed email, or one whose sending was abandoned
     by a dead worker. Used by the retry itself (a conditional UPDATE) and,
     as an annotation, by the page that offers the Retry button."""
-    return Q(status=Email.Status.FAILED) | Q(status=Email.Status.SENDING, claimed_at__lt=timezone.now() - STALE_CLAIM)
+    return Q(status=Email.Status.FAILED) | stale_claims()
 
 
 class Email(models.Model):
@@ -134,6 +137,10 @@ class Email(models.Model):
     # When a send task last claimed it (status SENDING). A claim that old was
     # abandoned by a worker that died: the email may then be retried.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # While queued: when it is due to be sent (now, or after the backoff of
+    # a transient failure). Queued well past it, its task was lost (Redis
+    # lost it, or it could not be published): the sweep queues it again.
+    send_after = models.DateTimeField(default=timezone.now)
     message_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -187,6 +194,14 @@ class EmailRecipient(models.Model):
     # Set once this recipient's copy was handed to the SMTP server, so that a
     # retry after a partial failure never sends it twice.
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Set when this recipient's copy is handed to the SMTP server, cleared
+    # when the server refuses it: set without delivered_at, the copy is in
+    # flight, or was when its worker died.
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    # The copy was handed over whole but the server's reply never came (or
+    # its worker died with it in flight): it may have been delivered, so it
+    # is never sent again automatically; the rep may resend it.
+    delivery_uncertain_at = models.DateTimeField(null=True, blank=True)
 
     open_count = models.PositiveIntegerField(default=0)
     first_opened_at = models.DateTimeField(null=True, blank=True)

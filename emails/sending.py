@@ -8,7 +8,9 @@ task holding the claim moves the email on."""
 import logging
 import smtplib
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db.models import F
 from django.utils import timezone
@@ -21,9 +23,13 @@ from . import crypto, rendering
 from .mailboxes import mailbox_of
 from .models import Email, EmailConfiguration, EmailRecipient, Mailbox
 from .outbox import DevelopmentOutboxBackend
-from .smtp import SMTPFailure, SMTPSettings, describe_failure, smtp_backend
+from .smtp import SMTPFailure, SMTPSettings, delivery_unconfirmed, describe_failure, smtp_backend
 
 logger = logging.getLogger(__name__)
+
+# The send task retries a transient failure within this (its longest backoff,
+# jitter included): the sweep leaves the email alone until then.
+RETRY_WITHIN = 180
 
 
 class TransientSendError(Exception):
@@ -88,17 +94,12 @@ def _send_claimed(email: Email, *, last_attempt: bool) -> None:
         connection = mailbox_connection(mailbox, email_id=email.pk)
         with connection:
             for batch in batches:
-                try:
-                    connection.send_messages([batch.message])
-                except (smtplib.SMTPException, OSError) as exc:
-                    batch.failure = describe_failure(exc, where=where)
-                    if not batch.failure.per_copy:
-                        raise
-                    continue
-                # Recorded at once: a retry after a later failure skips it.
-                EmailRecipient.objects.filter(
-                    pk__in=[r.pk for r in batch.recipients], delivered_at__isnull=True
-                ).update(delivered_at=timezone.now())
+                _send_batch(email, connection, batch, where=where)
+    except _DeliveryUncertain as uncertain:
+        # The connection is gone with the reply: the copies still missing
+        # go out on the retry, the uncertain one never automatically.
+        _failed(email, uncertain.failure, last_attempt=last_attempt)
+        return
     except (smtplib.SMTPException, OSError, crypto.UnreadablePassword) as exc:
         _failed(email, describe_failure(exc, where=where), last_attempt=last_attempt)
         return
@@ -110,6 +111,47 @@ def _send_claimed(email: Email, *, last_attempt: bool) -> None:
     transient = all(b.failure.transient for b in failed)
     message = _summary(failed, delivered_any=len(failed) < len(batches))
     _failed(email, SMTPFailure(message, transient=transient), last_attempt=last_attempt)
+
+
+class _DeliveryUncertain(Exception):
+    def __init__(self, failure: SMTPFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def _send_batch(email: Email, connection: BaseEmailBackend, batch: _Batch, *, where: str) -> None:
+    """Hand one message to the server and record the outcome at once, so
+    that nothing after it (a failure, a dead worker) can send it twice."""
+    copies = EmailRecipient.objects.filter(pk__in=[r.pk for r in batch.recipients], delivered_at__isnull=True)
+    now = timezone.now()
+    # Marked before the server sees it: a worker that dies from here until
+    # the outcome is recorded leaves the copy "in flight" for the sweep.
+    copies.update(attempted_at=now)
+    # The claim's heartbeat: a send that progresses is never taken for dead.
+    Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(claimed_at=now)
+    try:
+        connection.send_messages([batch.message])
+    except (smtplib.SMTPException, OSError) as exc:
+        if delivery_unconfirmed(connection):
+            copies.update(delivery_uncertain_at=timezone.now())
+            raise _DeliveryUncertain(_uncertain(batch, where=where)) from exc
+        copies.update(attempted_at=None)
+        batch.failure = describe_failure(exc, where=where)
+        if not batch.failure.per_copy:
+            raise
+        return
+    # Recorded at once: a retry after a later failure skips it.
+    copies.update(delivered_at=timezone.now())
+
+
+def _uncertain(batch: _Batch, *, where: str) -> SMTPFailure:
+    seconds = settings.SMTP_DATA_TIMEOUT
+    return SMTPFailure(
+        f"The server at {where} received the message for {', '.join(r.address for r in batch.recipients)} "
+        f"but did not confirm it within {seconds:g} s: it may have been delivered, so OnePage does not send "
+        "it again by itself (the email's page lets you resend it).",
+        transient=True,
+    )
 
 
 def _recheck_tracking(email: Email, recipients: list[EmailRecipient]) -> None:
@@ -139,7 +181,7 @@ def _recheck_tracking(email: Email, recipients: list[EmailRecipient]) -> None:
 
 
 def _batches(email: Email, mailbox: Mailbox, recipients: list[EmailRecipient]) -> list[_Batch]:
-    pending = [r for r in recipients if r.delivered_at is None]
+    pending = [r for r in recipients if r.delivered_at is None and r.delivery_uncertain_at is None]
     if not pending:
         return []
     if not email.track_opens:
@@ -176,7 +218,12 @@ def _summary(failed: list[_Batch], *, delivered_any: bool) -> str:
 
 def _failed(email: Email, failure: SMTPFailure, *, last_attempt: bool) -> None:
     if failure.transient and not last_attempt:
-        _finish(email, Email.Status.QUEUED, error=failure.message)
+        _finish(
+            email,
+            Email.Status.QUEUED,
+            error=failure.message,
+            send_after=timezone.now() + timedelta(seconds=RETRY_WITHIN),
+        )
         raise TransientSendError(failure.message)
     _finish(email, Email.Status.FAILED, error=failure.message)
 

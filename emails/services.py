@@ -1,10 +1,12 @@
-"""Creating an email (the composer's Send) and queueing it again (Retry).
-Sending it is emails.sending."""
+"""Creating an email (the composer's Send), queueing it again (Retry), and
+resending one copy whose delivery is uncertain. Sending it is emails.sending."""
 
+import logging
 from collections.abc import Sequence
 
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from contacts.models import Contact
 from onepage.models import Organization, User
@@ -12,6 +14,8 @@ from tracking import policy
 
 from . import rendering
 from .models import Email, EmailConfiguration, EmailRecipient, retryable
+
+logger = logging.getLogger(__name__)
 
 
 def email_create(
@@ -76,18 +80,53 @@ def _contacts_by_address(organization: Organization, addresses: list[str]) -> di
 
 
 def email_enqueue(*, email: Email) -> None:
-    from .tasks import send_email
-
     # After commit: the worker must find the row, and a rolled-back email
     # must never go out.
-    transaction.on_commit(lambda: send_email.delay(email.pk))
+    transaction.on_commit(lambda: publish_send(email_id=email.pk))
+
+
+def publish_send(*, email_id: int) -> bool:
+    """Hand the send task to the broker. With Redis down the email stays
+    queued and the sweep (emails.recovery) queues it again: the person who
+    clicked Send sees "Queued", not an error page."""
+    from .tasks import send_email
+
+    try:
+        send_email.delay(email_id)
+    except Exception as exc:
+        logger.warning("Could not queue email %s (%s): the sweep will queue it again", email_id, exc)
+        return False
+    return True
 
 
 def email_retry(*, email: Email) -> bool:
     """Queue a failed (or abandoned) email again; False when there is nothing
-    to retry. Copies already delivered are not sent again."""
+    to retry. Copies already delivered, or whose delivery is uncertain, are
+    not sent again."""
     with transaction.atomic():
-        requeued = Email.objects.filter(retryable(), pk=email.pk).update(status=Email.Status.QUEUED, error="")
+        requeued = Email.objects.filter(retryable(), pk=email.pk).update(
+            status=Email.Status.QUEUED, error="", send_after=timezone.now()
+        )
         if requeued:
             email_enqueue(email=email)
     return bool(requeued)
+
+
+def recipient_resend(*, email: Email, recipient_id: int) -> bool:
+    """The rep's explicit choice to send again a copy whose delivery is
+    uncertain (it may have arrived). False when that copy is not uncertain,
+    or the email is still queued or sending (its send would not see it)."""
+    with transaction.atomic():
+        locked = Email.objects.select_for_update().filter(
+            pk=email.pk, status__in=[Email.Status.SENT, Email.Status.FAILED]
+        )
+        if not locked.exists():
+            return False
+        cleared = EmailRecipient.objects.filter(
+            pk=recipient_id, email_id=email.pk, delivery_uncertain_at__isnull=False, delivered_at__isnull=True
+        ).update(delivery_uncertain_at=None, attempted_at=None)
+        if not cleared:
+            return False
+        locked.update(status=Email.Status.QUEUED, error="", send_after=timezone.now())
+        email_enqueue(email=email)
+    return True

@@ -3,7 +3,9 @@ import random
 from celery import shared_task
 
 from .models import Email
+from .recovery import sweep_stuck_emails
 from .sending import TransientSendError, email_send
+from .services import publish_send
 
 MAX_RETRIES = 3
 RETRY_BASE_SECONDS = 30
@@ -25,3 +27,12 @@ def send_email(self, email_id: int) -> None:
         email_send(email=email, last_attempt=self.request.retries >= self.max_retries)
     except TransientSendError as exc:
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
+
+
+@shared_task(ignore_result=True)
+def sweep_emails() -> int:
+    """Run by beat every EMAIL_SWEEP_INTERVAL seconds; see emails.recovery."""
+    sweep = sweep_stuck_emails()
+    for email_id in sweep.requeue:
+        publish_send(email_id=email_id)
+    return len(sweep.requeue)

@@ -12,4 +12,5 @@ urlpatterns = [
     path("compose/", compose.compose, name="compose"),
     path("<int:pk>/", email.email_detail, name="detail"),
     path("<int:pk>/retry/", email.email_retry_view, name="retry"),
+    path("<int:pk>/recipients/<int:recipient_pk>/resend/", email.recipient_resend_view, name="resend_recipient"),
 ]

@@ -1,7 +1,9 @@
 import os
 import time
+from pathlib import Path
 
 from celery import Celery
+from celery.beat import PersistentScheduler
 from celery.signals import before_task_publish
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onepage.settings")
@@ -23,3 +25,12 @@ def _beat_heartbeat(sender: str | None = None, **kwargs) -> None:
         from .health import BEAT_KEY
 
         cache.set(BEAT_KEY, time.time(), timeout=None)
+
+
+class Scheduler(PersistentScheduler):
+    """Beat's scheduler, creating the folder of its schedule file first:
+    without it beat dies at start, silently when embedded in a worker."""
+
+    def setup_schedule(self) -> None:
+        Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
+        super().setup_schedule()

@@ -248,14 +248,44 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Django's LOGGING applies to the worker too (levels, LOG_FORMAT).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A worker outlives Redis: it reconnects for ever, at start as after a loss,
+# instead of exiting; tasks running when the connection dropped are stopped
+# and delivered again (acks_late), rather than acknowledged on a connection
+# that no longer exists, which is what made kombu crash the worker.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 5,
+    "socket_timeout": 30,
+    "socket_keepalive": True,
+    "retry_on_timeout": True,
+    "health_check_interval": 25,
+    # Longer than the longest send (SMTP_DATA_TIMEOUT per copy): a task not
+    # acknowledged by then is delivered to another worker.
+    "visibility_timeout": 2 * 3600,
+}
+# Publishing (queueing a send) gives up after a few seconds when Redis is
+# down; the email stays queued and the sweep queues it again.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 
 # Recording opens (tracking.recording): with Redis, the pixel view appends each
-# open to this stream and beat runs the drain that writes them in batches.
+# open to this stream and the recorder (manage.py record_opens) writes them in
+# batches; beat's drain does the same as a fallback.
 OPEN_STREAM = env.str("OPEN_STREAM", default="onepage:opens")
 OPEN_BATCH_SIZE = envint("OPEN_BATCH_SIZE", 500)
-# A cap on the stream if no worker drains it: past it the oldest opens are
-# dropped rather than Redis running out of memory.
-OPEN_STREAM_MAXLEN = envint("OPEN_STREAM_MAXLEN", 1_000_000)
+# The stream is never trimmed. Past this many undrained opens (no recorder
+# running, or far behind) the pixel writes directly and says so in the log and
+# on the health page, rather than Redis running out of memory.
+OPEN_STREAM_LIMIT = envint("OPEN_STREAM_LIMIT", 1_000_000)
+# Opens a recorder has held this long without acknowledging them belong to
+# one that died: another takes them over.
+OPEN_RECLAIM_IDLE_MS = envint("OPEN_RECLAIM_IDLE_MS", 60_000)
+# When neither Redis nor the database can take an open: one JSON line per open
+# here, replayed by the recorder, up to this many bytes.
+OPEN_SPOOL_DIR = Path(env.str("OPEN_SPOOL_DIR", default=str(VAR_DIR / "spool")))
+OPEN_SPOOL_MAX_BYTES = envint("OPEN_SPOOL_MAX_BYTES", 64 * 1024 * 1024)
 OPEN_DRAIN_INTERVAL = envint("OPEN_DRAIN_INTERVAL", 5)
 CELERY_BEAT_SCHEDULE = {
     # Proves beat and a worker alive: see onepage.health (same interval).
@@ -268,7 +298,24 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # Beat's record of when each task last ran: under var/, not the project root.
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The scheduler creates its folder (onepage.celery.Scheduler).
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
+CELERY_BEAT_SCHEDULER = "onepage.celery:Scheduler"
+
+# Sending (emails.sending): how long to wait for the server's reply to the end
+# of a message (RFC 5321: 10 minutes); connecting and the other commands time
+# out after 10 s. A send making no progress for EMAIL_CLAIM_TIMEOUT belongs
+# to a worker that died: the sweep (every EMAIL_SWEEP_INTERVAL seconds) takes
+# it over, and queues again emails queued for longer than EMAIL_QUEUE_GRACE.
+SMTP_DATA_TIMEOUT = envint("SMTP_DATA_TIMEOUT", 600)
+EMAIL_CLAIM_TIMEOUT = envint("EMAIL_CLAIM_TIMEOUT", SMTP_DATA_TIMEOUT + 60)
+EMAIL_QUEUE_GRACE = envint("EMAIL_QUEUE_GRACE", 60)
+EMAIL_SWEEP_INTERVAL = envint("EMAIL_SWEEP_INTERVAL", 30)
+CELERY_BEAT_SCHEDULE["sweep-emails"] = {
+    "task": "emails.tasks.sweep_emails",
+    "schedule": EMAIL_SWEEP_INTERVAL,
+    "options": {"expires": EMAIL_SWEEP_INTERVAL},
+}
 
 # Mail that Django itself sends (password resets); emails that reps send go
 # through their own mailbox, see emails.mailboxes.

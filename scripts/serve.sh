@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The production processes on this machine, in the foreground: granian (web),
-# a Celery worker and beat, with DEBUG=false against PostgreSQL and Redis.
+# a Celery worker, beat and the recorder of opens, with DEBUG=false against
+# PostgreSQL and Redis.
 # Settings come from the environment or .env (deploy/env.example lists them).
 # Stops everything on Ctrl-C, or when any one of them exits.
 set -euo pipefail
@@ -33,7 +34,9 @@ pids+=($!)
 pids+=($!)
 "$BIN/celery" -A onepage beat --loglevel INFO &
 pids+=($!)
-echo "OnePage serving on http://$WEB_BIND:$WEB_PORT (web, worker, beat); Ctrl-C stops all."
+"$BIN/python" manage.py record_opens &
+pids+=($!)
+echo "OnePage serving on http://$WEB_BIND:$WEB_PORT (web, worker, beat, recorder); Ctrl-C stops all."
 wait -n "${pids[@]}"
 echo "A process exited: stopping the others." >&2
 exit 1

@@ -35,6 +35,8 @@ except Exception as exc:
 PYEOF
 }
 
+# The second run includes the fault suite (tests/faults: its own Redis and
+# PostgreSQL, killed and restarted; its table goes to var/faults-summary.txt).
 echo "== run 1/2: SQLite, Celery eager, no Redis"
 env -u DATABASE_URL -u REDIS_URL $PY -m pytest "$@"
 

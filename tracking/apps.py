@@ -7,6 +7,6 @@ class TrackingConfig(AppConfig):
     def ready(self) -> None:
         from onepage import health
 
-        from .backlog import stream_health
+        from .backlog import open_backlog
 
-        health.register_check("open_backlog", stream_health)
+        health.register_check("open_backlog", open_backlog)

@@ -10,9 +10,11 @@ class OpenEvent(models.Model):
     recipient = models.ForeignKey(EmailRecipient, on_delete=models.CASCADE, related_name="opens")
     email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="opens")
     opened_at = models.DateTimeField()
-    # The Redis stream entry id the open came through; unique so that a
-    # redelivered batch counts once. Null when written directly.
-    stream_id = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    # The idempotency key the pixel view gave the hit (tracking.recording.new_hit_key),
+    # carried by every path (stream, direct write, spool): unique, so that a
+    # hit written twice by any of them counts once. Null on rows written
+    # before keys existed.
+    hit_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-opened_at", "-pk"]

@@ -1,18 +1,24 @@
 """The open-recording pipeline: pixel view -> Redis stream -> batch insert.
 
-With Redis configured the pixel view only appends the open to a stream (one
-round trip, no database), and `drain_opens`, run by Celery beat, moves the
-stream into OpenEvent in batches. Without Redis, or when Redis does not
-answer, the open is written directly. Either way one writer, `write_opens`,
-inserts the events and recomputes the counters from them, so the counters
-always agree with the OpenEvent table.
+The pixel view gives each hit an idempotency key (`new_hit_key`) and appends
+it to a stream (one round trip, no database); the recorder
+(tracking.recorder, `manage.py record_opens`) moves the stream into OpenEvent
+in batches, and beat's `drain_opens` does the same as a fallback. When Redis
+does not answer, or the stream's backlog is at its limit, the open is written
+directly; when the database fails too, it goes to the local spool
+(tracking.spool), which the recorder replays. Every path ends in one writer,
+`write_opens`, which skips keys already written and recomputes the counters
+from the events, so a hit counts once and the counters agree with the
+OpenEvent table.
 """
 
+import contextlib
 import functools
 import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +31,7 @@ from django.db.models.functions import Coalesce
 
 from emails.models import Email, EmailRecipient
 
+from . import spool
 from .models import OpenEvent
 from .policy import may_record_open
 
@@ -36,25 +43,40 @@ logger = logging.getLogger(__name__)
 REDIS_TIMEOUT = 0.5
 REDIS_RETRY_AFTER = 5.0
 _redis_down_until: dict[str, float] = {}
+# A full stream means no recorder is draining it: say so once a minute per
+# process, not once per open.
+OVER_LIMIT_WARNING_EVERY = 60.0
+_over_limit_warned_at: list[float] = []
+# Set while opens go to the spool: one warning when it starts, one line when
+# it ends, never a traceback per open.
+_spooling: dict[str, int] = {}
 
 
 def forget_redis_outages() -> None:
     """Try Redis again at the next open instead of waiting out the pause."""
     _redis_down_until.clear()
+    _over_limit_warned_at.clear()
+    _spooling.clear()
 
 
 GROUP = "recorders"
-# A consumer that has held entries this long without acknowledging them is
-# taken to have crashed: its entries are handed to the next drain.
-RECLAIM_IDLE_MS = 60_000
 
 
 @dataclass(frozen=True)
 class Open:
     recipient_id: int
     opened_at: datetime
-    # The stream entry id; None when written directly.
-    stream_id: str | None = None
+    # The hit's idempotency key; None only for opens written before keys.
+    key: str | None = None
+
+
+def new_hit_key() -> str:
+    """A UUIDv7 (RFC 9562): milliseconds since the epoch, then 74 random
+    bits. Unique per hit, and ordered by time, which keeps the index happy."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64 | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
 
 
 @functools.cache
@@ -69,33 +91,98 @@ def redis_client(url: str) -> redis.Redis:
     )
 
 
-def record_open(*, recipient_id: int, opened_at: datetime) -> None:
-    """Record that a recipient's pixel was fetched. Never raises: the pixel
-    must be served whatever happens here."""
+# Appends unless the backlog (entries not yet drained: acknowledged ones are
+# deleted) is at the limit, in one round trip. The stream is never trimmed:
+# trimming would drop opens nobody recorded.
+_APPEND = """
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
+return redis.call('XADD', KEYS[1], '*', 'recipient', ARGV[2], 'at', ARGV[3], 'key', ARGV[4])
+"""
+
+
+@functools.cache
+def _append_script(url: str):
+    return redis_client(url).register_script(_APPEND)
+
+
+def record_open(*, recipient_id: int, opened_at: datetime, key: str | None = None) -> str:
+    """Record that a recipient's pixel was fetched, under the hit's key.
+    Returns where it went: "stream", "direct", "spool" or "lost". Never
+    raises: the pixel must be served whatever happens here."""
+    hit = Open(recipient_id=recipient_id, opened_at=opened_at, key=key or new_hit_key())
     url = settings.REDIS_URL
     if url and time.monotonic() >= _redis_down_until.get(url, 0):
         try:
-            redis_client(url).xadd(
-                settings.OPEN_STREAM,
-                {"recipient": recipient_id, "at": opened_at.isoformat()},
-                maxlen=settings.OPEN_STREAM_MAXLEN,
-                approximate=True,
+            appended = _append_script(url)(
+                keys=[settings.OPEN_STREAM],
+                args=[settings.OPEN_STREAM_LIMIT, hit.recipient_id, hit.opened_at.isoformat(), hit.key],
             )
-            return
+            if appended:
+                _recording_again()
+                return "stream"
+            _warn_over_limit()
         except redis.RedisError as exc:
+            # A timeout may still be executed later by Redis: the key makes
+            # that entry and this direct write one open.
             _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER
             logger.warning("Open stream unavailable (%s): writing opens directly for %gs", exc, REDIS_RETRY_AFTER)
     try:
-        write_opens(opens=[Open(recipient_id=recipient_id, opened_at=opened_at)])
-    except Exception:
-        logger.exception("Could not record the open of recipient %s", recipient_id)
+        write_opens(opens=[hit])
+    except Exception as exc:
+        return _spool(hit, exc)
+    _recording_again()
+    return "direct"
+
+
+def _warn_over_limit() -> None:
+    now = time.monotonic()
+    if _over_limit_warned_at and now - _over_limit_warned_at[0] < OVER_LIMIT_WARNING_EVERY:
+        return
+    _over_limit_warned_at[:] = [now]
+    logger.warning(
+        "Open stream %s holds %d undrained opens (OPEN_STREAM_LIMIT): writing opens directly. "
+        "Is the recorder (manage.py record_opens) running?",
+        settings.OPEN_STREAM,
+        settings.OPEN_STREAM_LIMIT,
+    )
+
+
+def _spool(hit: Open, exc: Exception) -> str:
+    saved = spool.append(record={"key": hit.key, "recipient": hit.recipient_id, "at": hit.opened_at.isoformat()})
+    if not _spooling:
+        _spooling.update(spooled=0, lost=0)
+        reason = " ".join(str(exc).split())[:200]
+        logger.warning(
+            "Neither Redis nor the database can record opens (%s: %s): keeping them in the spool %s "
+            "until the recorder can replay them",
+            type(exc).__name__,
+            reason,
+            spool.spool_dir(),
+        )
+    if saved:
+        _spooling["spooled"] += 1
+        return "spool"
+    if not _spooling["lost"]:
+        logger.error("The open spool is full or unwritable: opens are lost from %s on", hit.opened_at.isoformat())
+    _spooling["lost"] += 1
+    return "lost"
+
+
+def _recording_again() -> None:
+    if _spooling:
+        logger.warning(
+            "Recording opens again: %d opens spooled (replayed by the recorder), %d lost in the outage",
+            _spooling["spooled"],
+            _spooling["lost"],
+        )
+        _spooling.clear()
 
 
 def write_opens(*, opens: Sequence[Open]) -> int:
     """Insert the opens the policy allows and recompute the counters of every
     recipient and email they touch, in one transaction. Opens of unknown
-    recipients, and stream entries already inserted, are skipped. Returns how
-    many opens were newly recorded."""
+    recipients, and keys already written (by any path, or twice in this
+    batch), are skipped. Returns how many opens were newly recorded."""
     recipient_ids = {o.recipient_id for o in opens}
     with transaction.atomic():
         # Locking the emails serializes writers that touch the same email, so
@@ -112,22 +199,26 @@ def write_opens(*, opens: Sequence[Open]) -> int:
             for pk, r in recipients.items()
             if may_record_open(email=r.email, organization=r.email.organization, recipient=r)
         }
-        stream_ids = [o.stream_id for o in opens if o.stream_id and o.recipient_id in allowed]
-        seen = set(OpenEvent.objects.filter(stream_id__in=stream_ids).values_list("stream_id", flat=True))
-        new = [
-            OpenEvent(
-                recipient_id=o.recipient_id,
-                email_id=recipients[o.recipient_id].email_id,
-                opened_at=o.opened_at,
-                stream_id=o.stream_id,
+        keys = [o.key for o in opens if o.key and o.recipient_id in allowed]
+        seen = set(OpenEvent.objects.filter(hit_key__in=keys).values_list("hit_key", flat=True))
+        new = []
+        for o in opens:
+            if o.recipient_id not in allowed or (o.key is not None and o.key in seen):
+                continue
+            if o.key is not None:
+                seen.add(o.key)
+            new.append(
+                OpenEvent(
+                    recipient_id=o.recipient_id,
+                    email_id=recipients[o.recipient_id].email_id,
+                    opened_at=o.opened_at,
+                    hit_key=o.key,
+                )
             )
-            for o in opens
-            if o.recipient_id in allowed and (o.stream_id is None or o.stream_id not in seen)
-        ]
         if not new:
             return 0
-        # ignore_conflicts: a stream entry inserted by a concurrent drain
-        # since the check above still counts once.
+        # ignore_conflicts: a key inserted by a concurrent writer since the
+        # check above still counts once.
         OpenEvent.objects.bulk_create(new, ignore_conflicts=True)
         touched_recipients = {e.recipient_id for e in new}
         touched_emails = {e.email_id for e in new}
@@ -149,32 +240,53 @@ def _counters(field: str) -> dict:
     }
 
 
+def ensure_group(client: redis.Redis) -> None:
+    """The recorders' consumer group, and the stream with it (a Redis that
+    restarted without its data has neither)."""
+    try:
+        client.xgroup_create(settings.OPEN_STREAM, GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def record_entries(client: redis.Redis, entries: list[tuple[str, dict[str, str] | None]]) -> int:
+    """Write a batch of stream entries, then acknowledge and delete them:
+    only after the commit, so a batch that failed stays pending and is read
+    again; its keys keep it from counting twice."""
+    if not entries:
+        return 0
+    with transaction.atomic(durable=True):
+        recorded = write_opens(opens=opens_from_entries(entries))
+    ids = [entry_id for entry_id, _ in entries]
+    with client.pipeline(transaction=False) as pipe:
+        pipe.xack(settings.OPEN_STREAM, GROUP, *ids)
+        pipe.xdel(settings.OPEN_STREAM, *ids)
+        pipe.execute()
+    return recorded
+
+
 def drain_opens(
     *,
     batch_size: int | None = None,
     max_batches: int = 20,
-    reclaim_idle_ms: int = RECLAIM_IDLE_MS,
+    reclaim_idle_ms: int | None = None,
 ) -> int:
     """Move opens from the Redis stream into the database, batch by batch,
-    until the stream is empty or `max_batches` were written. Returns how many
-    opens were recorded.
+    until the stream is empty or `max_batches` were written: beat's fallback
+    beside the recorder. Returns how many opens were recorded.
 
-    Entries are acknowledged (and deleted) only after their batch committed,
-    so entries of a batch that failed, or of a worker that died, stay
-    pending and are claimed again by a later drain once idle for
-    `reclaim_idle_ms`; the unique stream id keeps them from counting twice.
-    Call it outside any transaction: the Celery task does."""
+    Entries of a batch that failed, or of a recorder that died, stay pending
+    and are claimed again once idle for `reclaim_idle_ms`. Call it outside
+    any transaction: the Celery task does."""
     if not settings.REDIS_URL:
         return 0
     client = redis_client(settings.REDIS_URL)
     stream = settings.OPEN_STREAM
     batch_size = batch_size or settings.OPEN_BATCH_SIZE
+    reclaim_idle_ms = settings.OPEN_RECLAIM_IDLE_MS if reclaim_idle_ms is None else reclaim_idle_ms
     consumer = f"{socket.gethostname()}-{os.getpid()}"
-    try:
-        client.xgroup_create(stream, GROUP, id="0", mkstream=True)
-    except redis.ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
+    ensure_group(client)
 
     recorded = 0
     for _ in range(max_batches):
@@ -184,19 +296,13 @@ def drain_opens(
             entries = response[0][1] if response else []
         if not entries:
             break
-        with transaction.atomic(durable=True):
-            recorded += write_opens(opens=opens_from_entries(entries))
-        ids = [entry_id for entry_id, _ in entries]
-        with client.pipeline(transaction=False) as pipe:
-            pipe.xack(stream, GROUP, *ids)
-            pipe.xdel(stream, *ids)
-            pipe.execute()
+        recorded += record_entries(client, entries)
     return recorded
 
 
 def opens_from_entries(entries: list[tuple[str, dict[str, str] | None]]) -> list[Open]:
     """The opens that stream entries carry; unreadable entries are logged and
-    skipped."""
+    skipped. An entry from before hit keys is keyed by its stream id."""
     opens = []
     for entry_id, fields in entries:
         try:
@@ -204,7 +310,7 @@ def opens_from_entries(entries: list[tuple[str, dict[str, str] | None]]) -> list
                 Open(
                     recipient_id=int(fields["recipient"]),
                     opened_at=datetime.fromisoformat(fields["at"]),
-                    stream_id=entry_id,
+                    key=fields.get("key") or entry_id,
                 )
             )
         except (TypeError, KeyError, ValueError):
@@ -212,3 +318,71 @@ def opens_from_entries(entries: list[tuple[str, dict[str, str] | None]]) -> list
             # otherwise come back forever.
             logger.warning("Dropping unreadable open stream entry %s: %r", entry_id, fields)
     return opens
+
+
+def replay_spool(*, batch_size: int | None = None) -> int:
+    """Write the opens spooled while both stores were down. Returns how many
+    were newly recorded; raises (leaving the spool in place) when the
+    database still fails."""
+    batch_size = batch_size or settings.OPEN_BATCH_SIZE
+    recorded = 0
+    for records in spool.batches(batch_size=batch_size, on_unreadable=_log_unreadable_spool_line):
+        opens = [
+            Open(recipient_id=int(r["recipient"]), opened_at=datetime.fromisoformat(r["at"]), key=r["key"])
+            for r in records
+        ]
+        with transaction.atomic(durable=True):
+            recorded += write_opens(opens=opens)
+    return recorded
+
+
+def _log_unreadable_spool_line(line: str) -> None:
+    logger.warning("Dropping unreadable open spool line: %r", line[:200])
+
+
+def redis_aof(client: redis.Redis) -> bool:
+    """Whether Redis logs every write to its append-only file, without which
+    opens waiting in the stream are lost when it restarts."""
+    return bool(client.info("persistence").get("aof_enabled"))
+
+
+def stream_health() -> dict:
+    """What the health page shows of the recording pipeline. Never raises:
+    `error` says why Redis could not be read.
+
+    length: opens in the stream not yet recorded; pending: of those, the ones
+    a recorder holds; oldest_pending_age: seconds since the oldest of them was
+    appended; over_limit: the pixel writes directly (OPEN_STREAM_LIMIT);
+    redis_aof: Redis persists the stream; spooled: opens waiting in this
+    machine's spool for the database."""
+    health = {
+        "configured": bool(settings.REDIS_URL),
+        "length": 0,
+        "pending": 0,
+        "oldest_pending_age": None,
+        "limit": settings.OPEN_STREAM_LIMIT,
+        "over_limit": False,
+        "redis_aof": None,
+        "spooled": spool.count(),
+        "error": "",
+    }
+    if not settings.REDIS_URL:
+        return health
+    client = redis_client(settings.REDIS_URL)
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            pipe.xlen(settings.OPEN_STREAM)
+            pipe.xrange(settings.OPEN_STREAM, count=1)
+            pipe.info("persistence")
+            length, oldest, persistence = pipe.execute()
+        health.update(length=length, over_limit=length >= settings.OPEN_STREAM_LIMIT)
+        health["redis_aof"] = bool(persistence.get("aof_enabled"))
+        if oldest:
+            appended_ms = int(oldest[0][0].split("-")[0])
+            health["oldest_pending_age"] = max(0.0, round(time.time() - appended_ms / 1000, 1))
+        # No group yet: no recorder ever ran, nothing is pending.
+        with contextlib.suppress(redis.ResponseError):
+            health["pending"] = client.xpending(settings.OPEN_STREAM, GROUP)["pending"]
+    except redis.RedisError as exc:
+        health["error"] = f"Redis: {exc}"
+    return health

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from .ratelimit import may_count_open
-from .recording import record_open
+from .recording import new_hit_key, record_open
 from .tokens import read_token
 
 # A 1x1 transparent GIF89a.
@@ -23,7 +23,9 @@ def pixel(request: HttpRequest, token: str) -> HttpResponse:
     # A HEAD is a probe (link checkers, proxies): no image was shown. Past
     # the per-recipient limit the GIF is served and nothing recorded.
     if recipient_id is not None and request.method == "GET" and may_count_open(recipient_id=recipient_id):
-        record_open(recipient_id=recipient_id, opened_at=timezone.now())
+        # One key per hit, made here: whichever paths write it, and however
+        # often, it counts once.
+        record_open(recipient_id=recipient_id, opened_at=timezone.now(), key=new_hit_key())
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     # Every open must reach us, not a cache between us and the client.
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"

@@ -1,4 +1,5 @@
-"""The page of one email, and its Retry button."""
+"""The page of one email, its Retry button, and resending a copy whose
+delivery is uncertain."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from ..models import Email, NotTrackedReason, retryable
 from ..rendering import body_to_html
-from ..services import email_retry
+from ..services import email_retry, recipient_resend
 
 
 def _get_email_for_user(request: HttpRequest, pk: int, *, with_retry: bool = False) -> Email:
@@ -50,6 +51,9 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # Only a delivered email has copies in the development outbox.
             "dev_outbox": settings.DEBUG and email.status == Email.Status.SENT,
             "can_retry": email.can_retry,
+            "uncertain": [r for r in email.report_recipients if r.delivery_uncertain_at and not r.delivered_at],
+            # A copy is resent by a send of its email: not while one is queued or running.
+            "can_resend": email.status in (Email.Status.SENT, Email.Status.FAILED),
         },
     )
 
@@ -61,4 +65,17 @@ def email_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
         say_send_outcome(request, email, failed="Sending failed again", queued="Queued for sending again.")
     else:
         messages.info(request, "Only an email that failed, or whose sending was interrupted, can be retried.")
+    return redirect("emails:detail", pk=email.pk)
+
+
+@require_POST
+def recipient_resend_view(request: HttpRequest, pk: int, recipient_pk: int) -> HttpResponse:
+    email = _get_email_for_user(request, pk)
+    # Scoped to the email, itself scoped to the organization: another
+    # organization's recipient is a 404 like its email.
+    recipient = get_object_or_404(email.recipients, pk=recipient_pk)
+    if recipient_resend(email=email, recipient_id=recipient.pk):
+        say_send_outcome(request, email, failed="Sending failed", queued=f"Resending to {recipient.address}.")
+    else:
+        messages.info(request, "Only a copy whose delivery is uncertain can be resent, once the email is not sending.")
     return redirect("emails:detail", pk=email.pk)

@@ -96,7 +96,7 @@ def test_open_backlog_reports_an_old_waiting_open(client, settings, _own_open_st
     redis_client(settings.REDIS_URL).xadd(_own_open_stream, {"recipient": 1, "at": "x"}, id="1000-0")
     backlog = client.get("/healthz").json()["checks"]["open_backlog"]
     assert backlog["ok"] is False
-    assert backlog["length"] == 1 and backlog["oldest_age_seconds"] > 10**9
+    assert backlog["length"] == 1 and backlog["oldest_pending_age"] > 10**9
 
 
 def test_system_page_shows_the_checks_and_the_organizations_emails(admin_client, org, other_org):

@@ -1,5 +1,5 @@
 """OnePage as production runs it: granian with DEBUG=false (WhiteNoise, no
-runserver), a Celery worker and beat as separate processes, PostgreSQL and
+runserver), a Celery worker, beat and the recorder as separate processes, PostgreSQL and
 Redis, behind an HTTPS proxy (TLS ends there; it sends X-Forwarded-Proto:
 https, and the browser's Origin is https). A rep signs in in Chromium, sees the styled page, sends an
 email to a real SMTP server; the recipient's pixel is loaded; the open shows.
@@ -52,7 +52,7 @@ def production(transactional_db, tmp_path):
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
         REDIS_URL=settings.REDIS_URL,
         OPEN_STREAM=settings.OPEN_STREAM,  # this test's own stream
-        OPEN_DRAIN_INTERVAL="1",
+        OPEN_SPOOL_DIR=str(tmp_path / "spool"),
         STATIC_ROOT=str(tmp_path / "static"),
         DEV_OUTBOX_DIR=str(tmp_path / "outbox"),
         LOG_LEVEL="WARNING",
@@ -67,6 +67,7 @@ def production(transactional_db, tmp_path):
                    "--hostname", f"production-test-{port}@%h"],
         "beat": [BIN / "celery", "-A", "onepage", "beat", "--loglevel", "WARNING",
                  "--schedule", str(tmp_path / "celerybeat-schedule")],
+        "recorder": [sys.executable, "manage.py", "record_opens"],
     }  # fmt: skip
     processes = {
         name: subprocess.Popen(command, cwd=root, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
@@ -145,7 +146,7 @@ def test_sign_in_send_and_see_the_open_on_the_production_stack(production, chrom
         # The recipient's mail client (through the proxy) loads the pixel.
         response = page.request.get(urlparse(pixel).path)
         assert response.status == 200 and response.headers["content-type"] == "image/gif"
-        _reload_until(page, "Opened once")  # beat's drain recorded it
+        _reload_until(page, "Opened once")  # the recorder recorded it
         screenshot(page, "production_open")
     finally:
         context.close()

@@ -55,7 +55,7 @@ def test_opens_go_through_the_stream_and_the_drain(client, redis_stream):
     email.refresh_from_db()
     assert (opener.open_count, other.open_count, email.open_count) == (3, 0, 3)
     assert email.last_opened_at == opener.last_opened_at == OpenEvent.objects.latest("opened_at").opened_at
-    assert OpenEvent.objects.filter(stream_id__isnull=True).count() == 0
+    assert OpenEvent.objects.filter(hit_key__isnull=True).count() == 0
     # Acknowledged and deleted: the stream does not grow with every open.
     assert (redis.xlen(stream), pending(redis, stream)) == (0, 0)
     assert drain_opens() == 0

@@ -72,7 +72,7 @@ def test_with_redis_unreachable_the_open_is_written_directly(settings, caplog):
 
     recipient.refresh_from_db()
     assert (recipient.open_count, recipient.last_opened_at) == (1, T0)
-    assert OpenEvent.objects.get().stream_id is None
+    assert OpenEvent.objects.get().hit_key is not None
     assert "Open stream unavailable" in caplog.text
 
 
@@ -95,7 +95,7 @@ def test_with_redis_an_open_only_appends_to_the_stream(redis_stream):
     record_open(recipient_id=recipient.pk, opened_at=T0)
 
     [(_, fields)] = redis.xrange(stream)
-    assert fields == {"recipient": str(recipient.pk), "at": T0.isoformat()}
+    assert fields == {"recipient": str(recipient.pk), "at": T0.isoformat(), "key": fields["key"]}
     assert not OpenEvent.objects.exists()
 
 
@@ -121,15 +121,15 @@ def test_a_batch_writes_the_allowed_opens_and_skips_the_rest():
 
     count = write_opens(
         opens=[
-            Open(recipient_id=recorded.pk, opened_at=T0, stream_id="1-0"),
-            Open(recipient_id=untracked.pk, opened_at=T0, stream_id="1-1"),
-            Open(recipient_id=from_client.pk, opened_at=T0, stream_id="1-2"),
-            Open(recipient_id=unknown_id, opened_at=T0, stream_id="1-3"),
+            Open(recipient_id=recorded.pk, opened_at=T0, key="1-0"),
+            Open(recipient_id=untracked.pk, opened_at=T0, key="1-1"),
+            Open(recipient_id=from_client.pk, opened_at=T0, key="1-2"),
+            Open(recipient_id=unknown_id, opened_at=T0, key="1-3"),
         ]
     )
 
     assert count == 1
-    assert list(OpenEvent.objects.values_list("recipient", "stream_id")) == [(recorded.pk, "1-0")]
+    assert list(OpenEvent.objects.values_list("recipient", "hit_key")) == [(recorded.pk, "1-0")]
     for recipient in (untracked, from_client):
         recipient.refresh_from_db()
         assert recipient.open_count == 0
@@ -137,11 +137,11 @@ def test_a_batch_writes_the_allowed_opens_and_skips_the_rest():
 
 def test_stream_entries_already_written_count_once():
     recipient = EmailRecipientFactory()
-    batch = [Open(recipient_id=recipient.pk, opened_at=T0, stream_id=f"1700000000000-{n}") for n in range(3)]
+    batch = [Open(recipient_id=recipient.pk, opened_at=T0, key=f"1700000000000-{n}") for n in range(3)]
 
     assert write_opens(opens=batch) == 3
     assert write_opens(opens=batch) == 0
-    assert write_opens(opens=[*batch, Open(recipient_id=recipient.pk, opened_at=T0, stream_id="1800000000000-0")]) == 1
+    assert write_opens(opens=[*batch, Open(recipient_id=recipient.pk, opened_at=T0, key="1800000000000-0")]) == 1
 
     recipient.refresh_from_db()
     assert recipient.open_count == OpenEvent.objects.count() == 4
@@ -151,7 +151,7 @@ def test_stream_entries_already_written_count_once():
 def test_a_batch_costs_the_same_queries_whatever_its_size(django_assert_num_queries, size):
     recipients = [EmailRecipientFactory(email=email) for email in EmailFactory.create_batch(4) for _ in range(3)]
     batch = [
-        Open(recipient_id=recipients[n % len(recipients)].pk, opened_at=T0 + timedelta(seconds=n), stream_id=f"1-{n}")
+        Open(recipient_id=recipients[n % len(recipients)].pk, opened_at=T0 + timedelta(seconds=n), key=f"1-{n}")
         for n in range(size)
     ]
 

@@ -1,0 +1,223 @@
+"""Opens under faults: thousands of real pixel hits against the web server,
+recorded by the recorder process, while Redis, PostgreSQL or the recorder
+fail. Every hit answered 200 must be recorded exactly once, and the counters
+must equal the events, recipient by recipient."""
+
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from urllib.request import urlopen
+
+import pytest
+import redis
+
+from tracking.tokens import make_token
+
+from .conftest import record_result
+from .processes import Services, wait_for
+
+HITS = 2000
+RECIPIENTS = 100  # 10 emails of 10 recipients per scenario
+STREAM = "onepage:opens"
+
+
+@pytest.fixture(scope="module")
+def world(fault_world: Services):
+    fault_world.web()
+    fault_world.recorder()
+    return fault_world
+
+
+def send_hits(world: Services, recipients: list[int], *, seconds: float, fault: Callable[[], None]) -> Counter:
+    """HITS pixel hits spread over `seconds`, 8 at a time, while `fault` runs
+    in a thread. Returns, per recipient, the hits answered 200."""
+    plan = [recipients[n % len(recipients)] for n in range(HITS)]
+    urls = {r: f"http://127.0.0.1:{world.web_port}/o/{make_token(r)}.gif" for r in recipients}
+    start = time.monotonic()
+
+    def hit(numbered: tuple[int, int]) -> tuple[int, int | None]:
+        n, recipient = numbered
+        time.sleep(max(0.0, start + n * seconds / HITS - time.monotonic()))
+        try:
+            with urlopen(urls[recipient], timeout=30) as response:
+                response.read()
+                return recipient, response.status
+        except Exception:
+            return recipient, None
+
+    injector = threading.Thread(target=fault)
+    injector.start()
+    with ThreadPoolExecutor(8) as pool:
+        answered = Counter(r for r, status in pool.map(hit, enumerate(plan)) if status == 200)
+    injector.join(60)
+    return answered
+
+
+def settle(world: Services, recipients: list[int], *, timeout: float = 90) -> None:
+    """Wait until the stream and the spool are empty and the events stop arriving."""
+    client = redis.Redis.from_url(world.redis.url, socket_timeout=2)
+    conn = world.postgres.connect()
+    last, stable_since = None, time.monotonic()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM tracking_openevent WHERE recipient_id = ANY(%s)", [recipients])
+                count = cursor.fetchone()[0]
+            spooled = sum(p.stat().st_size for p in world.spool.glob("opens*")) if world.spool.exists() else 0
+            busy = client.xlen(STREAM) or spooled
+            if count != last or busy:
+                last, stable_since = count, time.monotonic()
+            elif time.monotonic() - stable_since > 2:
+                return
+            time.sleep(0.25)
+    finally:
+        conn.close()
+    raise TimeoutError("the opens did not settle")
+
+
+def assert_counted_once(world: Services, scenario: str, recipients: list[int], answered: Counter) -> None:
+    settle(world, recipients)
+    conn = world.postgres.connect()
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.id, r.open_count, count(o.id), count(DISTINCT o.hit_key), count(o.id) - count(o.hit_key) "
+            "FROM emails_emailrecipient r LEFT JOIN tracking_openevent o ON o.recipient_id = r.id "
+            "WHERE r.id = ANY(%s) GROUP BY r.id",
+            [recipients],
+        )
+        rows = cursor.fetchall()
+        cursor.execute(
+            "SELECT e.id, e.open_count, (SELECT count(*) FROM tracking_openevent o WHERE o.email_id = e.id) "
+            "FROM emails_email e WHERE e.id IN (SELECT email_id FROM emails_emailrecipient WHERE id = ANY(%s))",
+            [recipients],
+        )
+        emails = cursor.fetchall()
+    conn.close()
+    events = {rid: n for rid, _, n, _, _ in rows}
+    lost = sum(max(0, answered[r] - events[r]) for r in recipients)
+    doubled = sum(max(0, events[r] - answered[r]) for r in recipients)
+    hits = sum(answered.values())
+    record_result(scenario, hits, sum(events.values()), lost, doubled)
+
+    assert hits >= HITS * 0.99, f"only {hits} of {HITS} hits were answered 200"
+    assert (lost, doubled) == (0, 0)
+    assert all(count == n == distinct and unkeyed == 0 for _, count, n, distinct, unkeyed in rows)
+    assert all(count == n for _, count, n in emails)
+
+
+def at(seconds: float, action: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        time.sleep(seconds)
+        action()
+
+    return run
+
+
+def test_redis_sigkilled_and_restarted_with_aof_loses_no_open(world):
+    recipients = world.seed(10, 10)
+
+    def fault() -> None:
+        time.sleep(1.5)
+        world.redis.kill()
+        time.sleep(1)
+        world.redis.start()
+
+    web = next(p for p in world.processes if p.name == "web")
+    log_before = len(web.log())
+    answered = send_hits(world, recipients, seconds=6, fault=fault)
+    assert_counted_once(world, "Redis SIGKILL + restart (AOF everysec)", recipients, answered)
+    assert "Open stream unavailable" in web.log()[log_before:], "the fault reached the pixel"
+    assert world.processes[-1].alive(), "the recorder rides out a Redis restart"
+
+
+def test_redis_frozen_3s_doubles_no_open(world):
+    recipients = world.seed(10, 10)
+
+    def fault() -> None:
+        time.sleep(1)
+        world.redis.signal(signal.SIGSTOP)
+        time.sleep(3)
+        world.redis.signal(signal.SIGCONT)
+
+    web = next(p for p in world.processes if p.name == "web")
+    log_before = len(web.log())
+    answered = send_hits(world, recipients, seconds=6, fault=fault)
+    assert_counted_once(world, "Redis SIGSTOP 3 s", recipients, answered)
+    assert "Timeout" in web.log()[log_before:], "the pixel's XADD timed out and wrote directly"
+
+
+def test_a_recorder_sigkilled_mid_batch_loses_and_doubles_nothing(world):
+    recipients = world.seed(10, 10)
+
+    def fault() -> None:
+        # As a supervisor would: a new recorder at once; the dead one's
+        # pending entries are taken over once idle (OPEN_RECLAIM_IDLE_MS).
+        for _ in range(3):
+            time.sleep(1)
+            recorder = next(p for p in reversed(world.processes) if p.name == "recorder" and p.alive())
+            recorder.kill()
+            world.recorder()
+
+    answered = send_hits(world, recipients, seconds=6, fault=fault)
+    assert_counted_once(world, "recorder SIGKILL mid-batch (x3)", recipients, answered)
+
+
+def test_postgresql_stopped_10s_loses_no_open(world):
+    recipients = world.seed(10, 10)
+
+    def fault() -> None:
+        time.sleep(1)
+        world.postgres.stop()
+        time.sleep(10)
+        world.postgres.start()
+
+    recorder = next(p for p in reversed(world.processes) if p.name == "recorder" and p.alive())
+    log_before = len(recorder.log())
+    answered = send_hits(world, recipients, seconds=13, fault=fault)
+    assert_counted_once(world, "PostgreSQL stopped 10 s", recipients, answered)
+    outage_log = recorder.log()[log_before:]
+    assert "Recorder: the database unavailable" in outage_log and "Recorder: recording again" in outage_log
+    assert "Traceback" not in outage_log
+
+
+def test_postgresql_and_redis_down_10s_spool_and_replay(world):
+    recipients = world.seed(10, 10)
+
+    def fault() -> None:
+        time.sleep(1)
+        world.redis.kill()
+        world.postgres.stop()
+        time.sleep(10)
+        world.postgres.start()
+        world.redis.start()
+
+    web = next(p for p in world.processes if p.name == "web")
+    log_before = len(web.log())
+    answered = send_hits(world, recipients, seconds=13, fault=fault)
+    assert_counted_once(world, "PostgreSQL and Redis both down 10 s", recipients, answered)
+    outage_log = web.log()[log_before:]
+    # One warning per outage, not a traceback per open.
+    assert "Traceback" not in outage_log
+    assert 1 <= outage_log.count("Neither Redis nor the database can record opens") <= 3
+
+
+def test_a_backlog_past_the_limit_goes_to_the_direct_write(world):
+    recipients = world.seed(10, 10)
+    for process in world.processes:
+        if process.name in {"web", "recorder"} and process.alive():
+            assert process.stop() == 0 or process.name == "web"
+    web = world.web(OPEN_STREAM_LIMIT="500")
+    client = redis.Redis.from_url(world.redis.url)
+    wait_for(lambda: client.xlen(STREAM) == 0 or None, timeout=5, what="an empty stream")
+
+    answered = send_hits(world, recipients, seconds=5, fault=lambda: None)
+
+    # Never trimmed: the 500 waiting are all there; the rest went to the database.
+    assert client.xlen(STREAM) == 500
+    assert 1 <= web.log().count("undrained opens (OPEN_STREAM_LIMIT)") <= 3
+    world.recorder()
+    assert_counted_once(world, "backlog past OPEN_STREAM_LIMIT=500, no recorder", recipients, answered)

@@ -115,3 +115,18 @@ def test_mailbox_servers_on_loopback_are_allowed_only_in_development_on_this_mac
         )
         == "['10.0.0.0/8', 'mail.internal']"
     )
+
+
+def test_log_format_json_writes_one_json_object_per_line():
+    import json
+
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('emails.sending').warning('Sending %s failed', 'x', extra={'email_id': 7})"
+    )
+    result = _run(["-c", code], LOG_FORMAT="json")
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    entry = json.loads(line)
+    assert entry["message"] == "Sending x failed" and entry["level"] == "WARNING"
+    assert (entry["logger"], entry["email_id"]) == ("emails.sending", 7)

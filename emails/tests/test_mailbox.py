@@ -367,6 +367,7 @@ def test_onepage_introduces_itself_by_its_public_name(
 ):
     from emails.services import email_create
 
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # sent in the request, in both runs
     settings.SITE_URL = "https://crm.acme.example"
     with django_capture_on_commit_callbacks(execute=True):
         email_create(

@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 
 from onepage.validators import NON_ASCII_ADDRESS, RefuseControlCharacters, one_line, validate_address
 
-from . import crypto
 from .configuration import SWITCHES
 from .connections import host_problem
+from .imap_form import IMAPFields
 from .models import EmailConfiguration, Mailbox
 
 _LINE_BREAK = re.compile(r"[\r\n]")
@@ -36,7 +36,7 @@ def _ascii_login(value: str) -> str:
     return value
 
 
-class MailboxForm(RefuseControlCharacters, forms.ModelForm):
+class MailboxForm(IMAPFields, RefuseControlCharacters, forms.ModelForm):
     kind = forms.ChoiceField(
         label="Send through", choices=Mailbox.Kind.choices, widget=forms.RadioSelect, initial=Mailbox.Kind.SMTP
     )
@@ -119,44 +119,6 @@ class MailboxForm(RefuseControlCharacters, forms.ModelForm):
 
     def clean_imap_port(self) -> int:
         return _port(self.cleaned_data["imap_port"])
-
-    def _clean_imap(self, data: dict) -> None:
-        host = data.get("imap_host", "")
-        if not host:
-            return
-        if _LINE_BREAK.search(host) or " " in host:
-            self.add_error("imap_host", "Enter a host name without spaces.")
-        elif problem := host_problem(host):
-            self.add_error("imap_host", problem)
-        if data.get("imap_port") is None and "imap_port" not in self.errors:
-            self.add_error("imap_port", "Enter the IMAP port.")
-        if not data.get("imap_security") and "imap_security" not in self.errors:
-            self.add_error("imap_security", "Choose how the IMAP connection is secured.")
-        if data.get("imap_same_login"):
-            data["imap_username"] = data.get("username", "")
-        elif not data.get("imap_username") and "imap_username" not in self.errors:
-            self.add_error("imap_username", "Enter the IMAP user name.")
-        elif not data.get("imap_password") and not self.has_imap_password and "imap_password" not in self.errors:
-            self.add_error("imap_password", "Enter the IMAP password.")
-
-    def imap_values(self, *, current: Mailbox | None) -> dict:
-        """The IMAP settings to store; imap_password None keeps the current one."""
-        data = self.cleaned_data
-        if not data.get("imap_host") or data.get("kind") != Mailbox.Kind.SMTP:
-            return {"imap_host": ""}
-        password = data.get("imap_password") or None
-        if data.get("imap_same_login"):
-            password = self.new_password()
-            if password is None and current is not None:
-                password = crypto.decrypt(current.password_encrypted) if current.password_encrypted else ""
-        return {
-            "imap_host": data["imap_host"],
-            "imap_port": data["imap_port"],
-            "imap_security": data["imap_security"],
-            "imap_username": data["imap_username"],
-            "imap_password": password,
-            "save_sent_copies": data.get("save_sent_copies", False),
-        }
 
     def clean(self) -> dict:
         data = super().clean()

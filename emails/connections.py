@@ -1,5 +1,5 @@
 """Outbound connections to hosts that users type (a mailbox's SMTP server
-now, IMAP later): the one way OnePage opens them.
+and its IMAP server): the one way OnePage opens them.
 
 Without this, "Test connection" and the send task would connect wherever a
 user points them: 127.0.0.1, the database, Redis, an internal bastion. So the

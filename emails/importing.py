@@ -194,7 +194,7 @@ def _answered(mailbox: Mailbox, headers: Headers) -> Email | None:
 
 
 def mark_replied(*, email: Email, address: str, at: datetime) -> None:
-    """Replied: the email, and the recipient who wrote back (the earliest
-    reply is kept)."""
+    """Replied: the email, and the recipient who wrote back (the time of the
+    first reply synced is kept)."""
     Email.objects.filter(pk=email.pk, replied_at__isnull=True).update(replied_at=at)
     EmailRecipient.objects.filter(email=email, address__iexact=address, replied_at__isnull=True).update(replied_at=at)

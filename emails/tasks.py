@@ -3,7 +3,7 @@ import random
 from celery import shared_task
 
 from .mailboxes import mailbox_of
-from .models import Email
+from .models import Email, Mailbox
 from .recovery import sweep_stuck_emails
 from .sending import TransientSendError, email_send
 from .sentcopies import replace_sent_copies
@@ -30,8 +30,12 @@ def send_email(self, email_id: int) -> None:
         email_send(email=email, last_attempt=self.request.retries >= self.max_retries)
     except TransientSendError as exc:
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
-    if email.status == Email.Status.SENT and email.source == Email.Source.CRM:
+    if email.status == Email.Status.SENT and email.source == Email.Source.CRM and _syncs(email):
         fix_sent_folder.delay(email.pk)
+
+
+def _syncs(email: Email) -> bool:
+    return Mailbox.objects.filter(user_id=email.sender_id).exclude(imap_host="").exists()
 
 
 @shared_task(ignore_result=True)

@@ -136,3 +136,18 @@ def test_no_copy_is_saved_when_the_mailbox_does_not_save_sent_copies(
     fix_sent_folder(email.pk)
 
     assert sent_folder(imap_server) == []
+
+
+def test_the_send_task_puts_the_pixel_free_copy_in_sent(
+    rex, contacts, imap_server, rep_client, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with django_capture_on_commit_callbacks(execute=True):
+        response = rep_client.post(
+            reverse("emails:compose"),
+            {"to": "ann@ex.org", "cc": "", "bcc": "", "subject": "Proposal", "body": "Our offer", "track": "on"},
+        )
+    assert response.status_code == 302
+
+    ((content, flags),) = sent_folder(imap_server)
+    assert SEEN in flags and b"/o/" not in content and b"Our offer" in content

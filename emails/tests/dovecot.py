@@ -60,8 +60,8 @@ service imap-login {{
 namespace inbox {{
   inbox = yes
   separator = /
-  mailbox {sent} {{
-    special_use = \\Sent
+  mailbox "{sent}" {{
+    special_use = {special_use}
     auto = subscribe
   }}
   mailbox Drafts {{
@@ -121,7 +121,7 @@ class Dovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start(*, sent_folder: str = "Sent") -> Dovecot:
+def start(*, sent_folder: str = "Sent", special_use: bool = True) -> Dovecot:
     """Start Dovecot and wait until it answers. The Sent folder is marked
     \\Sent (SPECIAL-USE) under the name given."""
     root = Path(tempfile.mkdtemp(prefix="onepage-dovecot-"))
@@ -144,6 +144,7 @@ def start(*, sent_folder: str = "Sent") -> Dovecot:
             gid=account.pw_gid,
             port=server.port,
             sent=sent_folder,
+            special_use="\\Sent" if special_use else "",
         )
     )
     server.process = subprocess.Popen(

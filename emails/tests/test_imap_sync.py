@@ -7,6 +7,7 @@ import pytest
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailRecipient, Mailbox, MailboxFolder, NotTrackedReason
 from emails.sync import sync_mailbox
+from emails.tests import dovecot
 from emails.tests.factories import EmailFactory, EmailRecipientFactory, MailboxFactory, connect_imap
 from emails.tests.imap_messages import raw_message
 
@@ -166,3 +167,18 @@ def test_a_mailbox_being_synced_is_not_synced_again(mailbox):
     Mailbox.objects.filter(pk=mailbox.pk).update(sync_claimed_at=datetime.now(UTC))
 
     assert sync_mailbox(mailbox_id=mailbox.pk) is None
+
+
+def test_without_special_use_the_sent_folder_is_found_by_its_usual_name(rep_user, alice):
+    server = dovecot.start(sent_folder="Sent Items", special_use=False)
+    try:
+        mailbox = connect_imap(MailboxFactory(user=rep_user, from_address="rex@acme.example"), server)
+        with server.client("rex") as client:
+            client.append(
+                "Sent Items", raw_message(sender="rex@acme.example", to=["alice@client.example"], message_id="<si@a>")
+            )
+
+        assert sync_mailbox(mailbox_id=mailbox.pk) == 1
+        assert mailbox.folders.get(role="sent").name == "Sent Items"
+    finally:
+        server.stop()

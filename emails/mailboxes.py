@@ -23,6 +23,16 @@ _EDITABLE = [
 ]
 
 
+_IMAP_FIELDS = [
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_username",
+    "imap_password_encrypted",
+    "save_sent_copies",
+]
+
+
 def mailbox_of(*, user: User, organization: Organization) -> Mailbox | None:
     """The mailbox the user sends from, if connected. A mailbox belongs to one
     user: nobody else's is ever reachable through this."""
@@ -106,7 +116,8 @@ def mailbox_set_imap(
             mailbox.imap_password_encrypted = crypto.encrypt(imap_password)
     # Due at once, with a clean slate: the user just changed what was wrong.
     mailbox.sync_error, mailbox.sync_failures, mailbox.next_sync_at = "", 0, None
-    mailbox.save()
+    # Not the sync's claim: a sync running now keeps it.
+    mailbox.save(update_fields=[*_IMAP_FIELDS, "sync_error", "sync_failures", "next_sync_at", "updated_at"])
     if moved:
         mailbox.folders.all().delete()
     return mailbox

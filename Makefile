@@ -71,6 +71,7 @@ bench: $(VENV)/.dev
 	$(BENCH_ENV) $(PY) bench/pixel.py
 	$(BENCH_ENV) $(PY) bench/reports.py
 	$(BENCH_ENV) $(PY) bench/servers.py
+	$(BENCH_ENV) $(PY) bench/imap_sync.py
 
 ## With REDIS_URL set: a Celery worker (sending, draining opens) and its beat
 worker: $(VENV)/.runtime

@@ -1,5 +1,5 @@
 """Outbound connections to hosts that users type (a mailbox's SMTP server
-now, IMAP later): the one way OnePage opens them.
+and its IMAP server): the one way OnePage opens them.
 
 Without this, "Test connection" and the send task would connect wherever a
 user points them: 127.0.0.1, the database, Redis, an internal bastion. So the
@@ -24,12 +24,13 @@ from django.conf import settings
 from django.core.mail.backends.smtp import EmailBackend
 from django.views.decorators.debug import sensitive_variables
 
-# Submission (587), SMTPS (465), relay (25) and the common alternative (2525).
-MAIL_PORTS = frozenset({25, 465, 587, 2525})
+# Submission (587), SMTPS (465), relay (25) and the common alternative (2525);
+# IMAP (143) and IMAPS (993) for the mailbox sync.
+MAIL_PORTS = frozenset({25, 465, 587, 2525, 143, 993})
 
 PRIVATE_ADDRESS = (
     "This server's address is on a private, local or reserved network, which OnePage does not connect to. "
-    "Enter your mail provider's public SMTP host name."
+    "Enter your mail provider's public host name."
 )
 INVALID_HOST = "Enter a valid host name, such as smtp.example.com: each part between dots is at most 63 characters."
 
@@ -125,7 +126,7 @@ def checked_addresses(host: str, port: int) -> list[tuple[int, tuple]]:
         if not allowed and port not in MAIL_PORTS:
             raise RefusedDestination(
                 f"OnePage connects to mail servers on ports {_ports(sorted(MAIL_PORTS))} only: "
-                "587 (STARTTLS) or 465 (SSL/TLS) is what most providers use."
+                "587 (STARTTLS) or 465 (SSL/TLS) is what most providers use for SMTP, 993 (SSL/TLS) for IMAP."
             )
         results.append((family, sockaddr))
     if not results:

@@ -8,6 +8,7 @@ from onepage.validators import NON_ASCII_ADDRESS, RefuseControlCharacters, one_l
 
 from .configuration import SWITCHES
 from .connections import host_problem
+from .imap_form import IMAPFields
 from .models import EmailConfiguration, Mailbox
 
 _LINE_BREAK = re.compile(r"[\r\n]")
@@ -22,6 +23,12 @@ DEVELOPMENT_ONLY = (
 )
 
 
+def _port(port: int | None) -> int | None:
+    if port is not None and not 1 <= port <= 65535:
+        raise ValidationError("Enter a port between 1 and 65535.")
+    return port
+
+
 def _ascii_login(value: str) -> str:
     # smtplib sends the login as ASCII: anything else failed as a 500.
     if not value.isascii():
@@ -29,7 +36,7 @@ def _ascii_login(value: str) -> str:
     return value
 
 
-class MailboxForm(RefuseControlCharacters, forms.ModelForm):
+class MailboxForm(IMAPFields, RefuseControlCharacters, forms.ModelForm):
     kind = forms.ChoiceField(
         label="Send through", choices=Mailbox.Kind.choices, widget=forms.RadioSelect, initial=Mailbox.Kind.SMTP
     )
@@ -39,16 +46,42 @@ class MailboxForm(RefuseControlCharacters, forms.ModelForm):
         strip=False,
     )
 
+    imap_same_login = forms.BooleanField(label="Same user name and password as SMTP", required=False, initial=True)
+    imap_password = forms.CharField(
+        label="IMAP password",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        required=False,
+        strip=False,
+    )
+
     class Meta:
         model = Mailbox
-        fields = ["kind", "smtp_host", "smtp_port", "security", "username", "password", "from_name", "from_address"]
+        fields = [
+            "kind",
+            "smtp_host",
+            "smtp_port",
+            "security",
+            "username",
+            "password",
+            "from_name",
+            "from_address",
+            "imap_host",
+            "imap_port",
+            "imap_security",
+            "imap_username",
+            "save_sent_copies",
+        ]
         labels = {"from_name": "From name", "from_address": "From address", "username": "User name"}
         help_texts = {
             "smtp_host": "For example smtp.gmail.com or mail.yourcompany.com.",
             "smtp_port": "587 for STARTTLS, 465 for SSL/TLS.",
             "from_address": "The address your recipients see and reply to.",
+            "imap_host": "For example imap.gmail.com. Leave empty not to sync this mailbox.",
+            "imap_port": "993 for SSL/TLS, 143 for STARTTLS.",
+            "save_sent_copies": "Put a copy of the emails you send from OnePage in your Sent folder "
+            "(without any tracking pixel) when your server does not file one itself.",
         }
-        widgets = {"security": forms.RadioSelect}
+        widgets = {"security": forms.RadioSelect, "imap_security": forms.RadioSelect}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -61,8 +94,13 @@ class MailboxForm(RefuseControlCharacters, forms.ModelForm):
             self.fields["password"].help_text = "Leave blank to keep the current password."
         self.fields["from_address"].widget.attrs["autocomplete"] = "email"
         # Only an SMTP server needs these; clean() asks for them then.
-        self.fields["smtp_port"].required = False
-        self.fields["security"].required = False
+        for name in ("smtp_port", "security", "imap_port", "imap_security"):
+            self.fields[name].required = False
+        self.has_imap_password = bool(self.instance.pk and self.instance.imap_password_encrypted)
+        if self.instance.pk and self.instance.imap_host:
+            self.initial["imap_same_login"] = self.instance.imap_username == self.instance.username
+        if self.has_imap_password:
+            self.fields["imap_password"].help_text = "Leave blank to keep the current password."
 
     def clean_username(self) -> str:
         return _ascii_login(self.cleaned_data["username"])
@@ -70,11 +108,17 @@ class MailboxForm(RefuseControlCharacters, forms.ModelForm):
     def clean_password(self) -> str:
         return _ascii_login(self.cleaned_data["password"])
 
+    def clean_imap_username(self) -> str:
+        return _ascii_login(self.cleaned_data["imap_username"])
+
+    def clean_imap_password(self) -> str:
+        return _ascii_login(self.cleaned_data["imap_password"])
+
     def clean_smtp_port(self) -> int:
-        port = self.cleaned_data["smtp_port"]
-        if port is not None and not 1 <= port <= 65535:
-            raise ValidationError("Enter a port between 1 and 65535.")
-        return port
+        return _port(self.cleaned_data["smtp_port"])
+
+    def clean_imap_port(self) -> int:
+        return _port(self.cleaned_data["imap_port"])
 
     def clean(self) -> dict:
         data = super().clean()
@@ -97,6 +141,7 @@ class MailboxForm(RefuseControlCharacters, forms.ModelForm):
             and "password" not in self.errors
         ):
             self.add_error("password", "Enter the password for this user name.")
+        self._clean_imap(data)
         return data
 
     def new_password(self) -> str | None:

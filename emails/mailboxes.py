@@ -23,6 +23,16 @@ _EDITABLE = [
 ]
 
 
+_IMAP_FIELDS = [
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_username",
+    "imap_password_encrypted",
+    "save_sent_copies",
+]
+
+
 def mailbox_of(*, user: User, organization: Organization) -> Mailbox | None:
     """The mailbox the user sends from, if connected. A mailbox belongs to one
     user: nobody else's is ever reachable through this."""
@@ -78,3 +88,36 @@ def mailbox_disconnect(*, mailbox: Mailbox) -> None:
     # Emails still queued then fail with "no mailbox" and can be retried
     # once a mailbox is connected again.
     mailbox.delete()
+
+
+@sensitive_variables("imap_password")
+def mailbox_set_imap(
+    *,
+    mailbox: Mailbox,
+    imap_host: str,
+    imap_port: int | None = None,
+    imap_security: str = "",
+    imap_username: str = "",
+    imap_password: str | None = None,
+    save_sent_copies: bool = True,
+) -> Mailbox:
+    """The mailbox's IMAP settings (no host: not synced). `imap_password=None`
+    keeps the stored one. A change of server starts the sync afresh."""
+    moved = (imap_host, imap_username) != (mailbox.imap_host, mailbox.imap_username)
+    mailbox.imap_host = imap_host
+    if not imap_host:
+        mailbox.imap_username, mailbox.imap_password_encrypted = "", ""
+    else:
+        mailbox.imap_port = imap_port or 993
+        mailbox.imap_security = imap_security or Mailbox.Security.SSL
+        mailbox.imap_username = imap_username
+        mailbox.save_sent_copies = save_sent_copies
+        if imap_password is not None:
+            mailbox.imap_password_encrypted = crypto.encrypt(imap_password)
+    # Due at once, with a clean slate: the user just changed what was wrong.
+    mailbox.sync_error, mailbox.sync_failures, mailbox.next_sync_at = "", 0, None
+    # Not the sync's claim: a sync running now keeps it.
+    mailbox.save(update_fields=[*_IMAP_FIELDS, "sync_error", "sync_failures", "next_sync_at", "updated_at"])
+    if moved:
+        mailbox.folders.all().delete()
+    return mailbox

@@ -35,8 +35,53 @@ class Mailbox(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Receiving side (IMAP sync); no imap_host: not synced.
+    imap_host = models.CharField("IMAP host", max_length=255, blank=True)
+    imap_port = models.PositiveIntegerField("IMAP port", default=993)
+    imap_security = models.CharField("IMAP security", max_length=10, choices=Security.choices, default=Security.SSL)
+    imap_username = models.CharField("IMAP user name", max_length=255, blank=True)
+    imap_password_encrypted = models.TextField(blank=True)
+    # Append a pixel-free copy to Sent when the server files none itself.
+    save_sent_copies = models.BooleanField("Save sent copies", default=True)
+    # Sync status, and the claim that keeps one mailbox from syncing twice at once.
+    sync_claimed_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    sync_error = models.TextField(blank=True)
+    sync_failures = models.PositiveSmallIntegerField(default=0)
+    next_sync_at = models.DateTimeField(null=True, blank=True)
+
     def __str__(self) -> str:
         return f"{self.from_address} ({self.get_kind_display()})"
+
+    @property
+    def syncs(self) -> bool:
+        return bool(self.imap_host)
+
+
+class MailboxFolder(models.Model):
+    """Where the sync of one IMAP folder stands: a UIDVALIDITY change means
+    the UIDs seen so far mean nothing any more (a safe resync)."""
+
+    class Role(models.TextChoices):
+        INBOX = "inbox", "Inbox"
+        SENT = "sent", "Sent"
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="folders")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    name = models.CharField(max_length=255)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    uidnext = models.BigIntegerField(default=0)
+    highestmodseq = models.BigIntegerField(null=True, blank=True)
+    messages = models.PositiveIntegerField(default=0)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["role"]
+        constraints = [models.UniqueConstraint(fields=["mailbox", "role"], name="mailbox_folder_role_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox.from_address}: {self.name}"
 
 
 class NotTrackedReason(models.TextChoices):
@@ -124,6 +169,10 @@ class Email(models.Model):
         CRM = "crm", "Sent from OnePage"
         CLIENT = "client", "Sent from your email client"
 
+    class Direction(models.TextChoices):
+        OUTGOING = "outgoing", "Sent"
+        INCOMING = "incoming", "Received"
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="emails")
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_emails")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.CRM)
@@ -142,6 +191,13 @@ class Email(models.Model):
     # lost it, or it could not be published): the sweep queues it again.
     send_after = models.DateTimeField(default=timezone.now)
     message_id = models.CharField(max_length=255, blank=True)
+    # Imported by the IMAP sync: incoming replies, and the threading headers.
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.OUTGOING)
+    from_address = models.EmailField(max_length=254, blank=True)
+    in_reply_to = models.CharField(max_length=255, blank=True)
+    reply_to_email = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies")
+    # When a recipient first replied (a reply is a strong human signal).
+    replied_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -171,6 +227,13 @@ class Email(models.Model):
                 fields=["organization", "sender", "-sent_at"], condition=Q(status="sent"), name="email_sender_sent_idx"
             ),
         ]
+        constraints = [
+            # One Email per message: a message seen in INBOX and Sent, synced
+            # twice, or the Sent copy of a CRM email is stored once.
+            models.UniqueConstraint(
+                fields=["organization", "message_id"], condition=~Q(message_id=""), name="email_message_id_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.subject
@@ -181,9 +244,11 @@ class EmailRecipient(models.Model):
         TO = "to", "To"
         CC = "cc", "Cc"
         BCC = "bcc", "Bcc"
+        # The contact who wrote an incoming email (a reply).
+        FROM = "from", "From"
 
     email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="recipients")
-    kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.TO)
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.TO)
     address = models.EmailField(max_length=254)
     contact = models.ForeignKey(
         Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="email_recipients"
@@ -202,6 +267,8 @@ class EmailRecipient(models.Model):
     # its worker died with it in flight): it may have been delivered, so it
     # is never sent again automatically; the rep may resend it.
     delivery_uncertain_at = models.DateTimeField(null=True, blank=True)
+    # This recipient replied (the IMAP sync found the reply).
+    replied_at = models.DateTimeField(null=True, blank=True)
 
     open_count = models.PositiveIntegerField(default=0)
     first_opened_at = models.DateTimeField(null=True, blank=True)

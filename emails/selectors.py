@@ -59,7 +59,8 @@ def folder_emails(scope: QuerySet[Email], folder: str) -> QuerySet[Email]:
         return scope.filter(status__in=[Email.Status.QUEUED, Email.Status.SENDING]).order_by("-created_at", "-pk")
     # By the time it went out, which is what the folder shows (a retried
     # email goes out long after it was written).
-    return scope.filter(status=Email.Status.SENT).order_by("-sent_at", "-pk")
+    # Replies synced from the inbox are on the contacts' timelines, not here.
+    return scope.filter(status=Email.Status.SENT, direction=Email.Direction.OUTGOING).order_by("-sent_at", "-pk")
 
 
 def folder_badges(scope: QuerySet[Email]) -> dict[str, int]:
@@ -127,17 +128,20 @@ def contact_emails(contact: Contact, *, limit: int) -> list[Email]:
     """The contact's `limit` newest emails in its organization, newest first,
     each with its open report as this contact's (`email.open_report`).
 
-    created_at is set on insert, so id order is time order: ordering by the
-    email id lets the (contact, email) index hand over the newest `limit`
-    without sorting every email the contact ever received."""
+    In the order of the emails' own time: created_at, which the IMAP sync
+    sets to an imported message's Date (a client-sent email or a reply
+    synced today may have been written last week)."""
     newest_ids = (
-        EmailRecipient.objects.filter(contact=contact).order_by("-email_id").values("email_id").distinct()[:limit]
+        EmailRecipient.objects.filter(contact=contact)
+        .order_by("-email__created_at", "-email_id")
+        .values("email_id")
+        .distinct()[:limit]
     )
     return list(
         Email.objects.filter(organization_id=contact.organization_id, pk__in=newest_ids)
         .select_related("sender")
         .prefetch_related(reports.recipients_prefetch(contact_id=contact.pk))
-        .order_by("-pk")
+        .order_by("-created_at", "-pk")
     )
 
 

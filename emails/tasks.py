@@ -2,10 +2,13 @@ import random
 
 from celery import shared_task
 
-from .models import Email
+from .mailboxes import mailbox_of
+from .models import Email, Mailbox
 from .recovery import sweep_stuck_emails
 from .sending import TransientSendError, email_send
+from .sentcopies import replace_sent_copies
 from .services import publish_send
+from .sync import due_mailboxes, sync_mailbox
 
 MAX_RETRIES = 3
 RETRY_BASE_SECONDS = 30
@@ -27,6 +30,35 @@ def send_email(self, email_id: int) -> None:
         email_send(email=email, last_attempt=self.request.retries >= self.max_retries)
     except TransientSendError as exc:
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
+    if email.status == Email.Status.SENT and email.source == Email.Source.CRM and _syncs(email):
+        fix_sent_folder.delay(email.pk)
+
+
+def _syncs(email: Email) -> bool:
+    return Mailbox.objects.filter(user_id=email.sender_id).exclude(imap_host="").exists()
+
+
+@shared_task(ignore_result=True)
+def fix_sent_folder(email_id: int) -> None:
+    """See emails.sentcopies: one pixel-free copy in the sender's Sent."""
+    email = Email.objects.select_related("organization", "sender").filter(pk=email_id).first()
+    mailbox = mailbox_of(user=email.sender, organization=email.organization) if email else None
+    if mailbox is not None and mailbox.syncs:
+        replace_sent_copies(email=email, mailbox=mailbox)
+
+
+@shared_task(ignore_result=True)
+def sync_mailboxes() -> int:
+    """Run by beat every minute: one task per mailbox due (see emails.sync)."""
+    due = due_mailboxes()
+    for mailbox_id in due:
+        sync_mailbox_task.delay(mailbox_id)
+    return len(due)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def sync_mailbox_task(mailbox_id: int) -> int | None:
+    return sync_mailbox(mailbox_id=mailbox_id)
 
 
 @shared_task(ignore_result=True)

@@ -317,6 +317,19 @@ CELERY_BEAT_SCHEDULE["sweep-emails"] = {
     "options": {"expires": EMAIL_SWEEP_INTERVAL},
 }
 
+# Mailbox sync over IMAP (emails.sync): beat looks for mailboxes due every
+# MAILBOX_SYNC_INTERVAL seconds; the first sync of a folder reads the last
+# MAILBOX_SYNC_DAYS days; after a send, the provider's copies in Sent are
+# looked for during SENT_COPY_WAIT seconds (emails.sentcopies).
+MAILBOX_SYNC_INTERVAL = envint("MAILBOX_SYNC_INTERVAL", 300)
+MAILBOX_SYNC_DAYS = envint("MAILBOX_SYNC_DAYS", 30)
+SENT_COPY_WAIT = envint("SENT_COPY_WAIT", 10)
+CELERY_BEAT_SCHEDULE["sync-mailboxes"] = {
+    "task": "emails.tasks.sync_mailboxes",
+    "schedule": 60,
+    "options": {"expires": 60},
+}
+
 # Mail that Django itself sends (password resets); emails that reps send go
 # through their own mailbox, see emails.mailboxes.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -17,6 +17,18 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# A real IMAP server for the mailbox sync tests: Debian's Dovecot, started by
+# the fixtures in a temporary directory (never as a system service).
+if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "== installing Debian's dovecot-imapd for the IMAP tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+  elif [ "$CI" = "true" ]; then
+    echo "Dovecot (dovecot-imapd) is required under CI=true" >&2
+    exit 1
+  fi
+fi
+
 PG_URL=${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onepage}}
 RD_URL=${TEST_REDIS_URL:-${REDIS_URL:-redis://127.0.0.1:6379/15}}
 

@@ -2,6 +2,7 @@ import factory
 from django.utils import timezone
 
 from contacts.tests.factories import ContactFactory
+from emails import crypto
 from emails.models import Email, EmailConfiguration, EmailRecipient, Mailbox
 from onepage.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
@@ -65,3 +66,13 @@ class EmailRecipientFactory(factory.django.DjangoModelFactory):
     contact = factory.SubFactory(ContactFactory, organization=factory.SelfAttribute("..email.organization"))
     address = factory.LazyAttribute(lambda r: r.contact.email if r.contact else "someone@example.net")
     track_opens = factory.LazyAttribute(lambda r: r.email.track_opens)
+
+
+def connect_imap(mailbox: Mailbox, server, *, user: str = "rex", password: str | None = None) -> Mailbox:
+    """Point a mailbox's IMAP settings at the test Dovecot (`imap_server`)."""
+    mailbox.imap_host, mailbox.imap_port = server.host, server.port
+    mailbox.imap_security = Mailbox.Security.NONE
+    mailbox.imap_username = user
+    mailbox.imap_password_encrypted = crypto.encrypt(server.users[user] if password is None else password)
+    mailbox.save()
+    return mailbox

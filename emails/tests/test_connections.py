@@ -149,17 +149,17 @@ def test_an_allowed_saved_mailbox_sends(sender, smtp_server, settings, django_ca
 
 def test_public_addresses_are_reached_on_mail_ports_only(nothing_allowed):
     # Literal addresses: resolving them asks no server, and nothing connects.
-    for port in (25, 465, 587, 2525):
+    for port in (25, 143, 465, 587, 993, 2525):
         assert checked_addresses("93.184.215.14", port) == [(socket.AF_INET, ("93.184.215.14", port))]
     for port in (22, 80, 5432, 6379):
-        with pytest.raises(RefusedDestination, match=r"ports 25, 465, 587 and 2525 only"):
+        with pytest.raises(RefusedDestination, match=r"ports 25, 143, 465, 587, 993 and 2525 only"):
             checked_addresses("93.184.215.14", port)
 
 
 def test_a_port_outside_the_mail_ports_is_explained_on_test_connection(rep_client, nothing_allowed):
     response = rep_client.post(reverse("mailbox_test"), smtp_form("93.184.215.14", 6379))
 
-    assert "OnePage connects to mail servers on ports 25, 465, 587 and 2525 only" in check_message(response)
+    assert "OnePage connects to mail servers on ports 25, 143, 465, 587, 993 and 2525 only" in check_message(response)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import crypto
 from ..forms import MailboxForm
-from ..mailboxes import mailbox_connect, mailbox_disconnect, mailbox_of
+from ..imap import IMAPSettings, check_imap_connection
+from ..mailboxes import mailbox_connect, mailbox_disconnect, mailbox_of, mailbox_set_imap
 from ..models import Mailbox
 from ..smtp import CheckResult, SMTPSettings, check_connection
 
@@ -42,7 +43,13 @@ def _safe_next(request: HttpRequest) -> str:
 
 
 def _render(
-    request: HttpRequest, form: MailboxForm, mailbox: Mailbox | None, *, check: CheckResult | None = None, status=200
+    request: HttpRequest,
+    form: MailboxForm,
+    mailbox: Mailbox | None,
+    *,
+    check: CheckResult | None = None,
+    imap_check: CheckResult | None = None,
+    status=200,
 ) -> HttpResponse:
     return render(
         request,
@@ -50,7 +57,9 @@ def _render(
         {
             "form": form,
             "mailbox": mailbox,
+            "folders": list(mailbox.folders.all()) if mailbox and mailbox.syncs else [],
             "check": check,
+            "imap_check": imap_check,
             "next": _safe_next(request),
             "debug_outbox": settings.DEBUG,
         },
@@ -68,7 +77,7 @@ def _may_test_connection(request: HttpRequest) -> bool:
         return True
 
 
-@sensitive_post_parameters("password")
+@sensitive_post_parameters("password", "imap_password")
 @sensitive_variables("data")
 @require_http_methods(["GET", "POST"])
 def mailbox(request: HttpRequest) -> HttpResponse:
@@ -76,7 +85,11 @@ def mailbox(request: HttpRequest) -> HttpResponse:
     form = MailboxForm(request.POST or None, instance=_draft(current))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        mailbox_connect(
+        try:
+            imap = form.imap_values(current=current)
+        except crypto.UnreadablePassword as exc:
+            return _render(request, form, current, check=CheckResult(False, str(exc)))
+        saved = mailbox_connect(
             user=request.user,
             organization=request.organization,
             kind=data["kind"],
@@ -88,12 +101,13 @@ def mailbox(request: HttpRequest) -> HttpResponse:
             username=data["username"],
             password=form.new_password(),
         )
+        mailbox_set_imap(mailbox=saved, **imap)
         messages.success(request, "Mailbox saved." if current else "Mailbox connected: you can send email now.")
         return redirect(_safe_next(request) or "mailbox")
     return _render(request, form, current)
 
 
-@sensitive_post_parameters("password")
+@sensitive_post_parameters("password", "imap_password")
 @sensitive_variables("data", "password")
 @require_POST
 def mailbox_test(request: HttpRequest) -> HttpResponse:
@@ -127,7 +141,27 @@ def mailbox_test(request: HttpRequest) -> HttpResponse:
                 password=password,
             )
         )
-    return _render(request, form, current, check=check)
+    return _render(request, form, current, check=check, imap_check=_test_imap(form, current))
+
+
+@sensitive_variables("imap")
+def _test_imap(form: MailboxForm, current: Mailbox | None) -> CheckResult | None:
+    try:
+        imap = form.imap_values(current=current)
+    except crypto.UnreadablePassword as exc:
+        return CheckResult(False, str(exc))
+    if not imap["imap_host"]:
+        return None
+    password = imap["imap_password"]
+    if password is None:
+        try:
+            password = crypto.decrypt(current.imap_password_encrypted) if form.has_imap_password else ""
+        except crypto.UnreadablePassword as exc:
+            return CheckResult(False, str(exc))
+    imap_settings = IMAPSettings(
+        imap["imap_host"], imap["imap_port"], imap["imap_security"], imap["imap_username"], password
+    )
+    return check_imap_connection(imap_settings)
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,0 +1,152 @@
+"""Syncing a mailbox over IMAP: INBOX and Sent, incrementally by UID.
+
+- One sync per mailbox at a time: a conditional UPDATE claims it (a claim
+  older than SYNC_CLAIM_TIMEOUT was a dead worker's and is taken over).
+- Each folder keeps its UIDVALIDITY and the last UID read; a new
+  UIDVALIDITY means the old UIDs are meaningless, so the folder is read
+  again from scratch (bounded like a first sync): nothing doubles, since
+  Emails are unique per Message-ID.
+- Nothing new (UIDNEXT, and HIGHESTMODSEQ where CONDSTORE is offered,
+  unchanged) costs one SELECT per folder, whatever the mailbox holds.
+- A first sync reads the last MAILBOX_SYNC_DAYS days only.
+- Headers first; the whole message only for what is imported.
+- Errors are kept in words on the mailbox and back off exponentially."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from imapclient import IMAPClient
+
+from .folders import find_folders
+from .imap import IMAP_ERRORS, IMAPSettings, close_session, describe_imap_failure, imap_connect
+from .importing import Matcher, import_message, parse_headers
+from .models import Mailbox, MailboxFolder
+
+logger = logging.getLogger(__name__)
+
+SYNC_CLAIM_TIMEOUT = timedelta(minutes=30)
+BATCH = 500
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def due_mailboxes() -> list[int]:
+    now = timezone.now()
+    return list(
+        Mailbox.objects.exclude(imap_host="")
+        .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
+        .values_list("pk", flat=True)
+    )
+
+
+def _claim(mailbox_id: int) -> bool:
+    now = timezone.now()
+    free = Q(sync_claimed_at__isnull=True) | Q(sync_claimed_at__lt=now - SYNC_CLAIM_TIMEOUT)
+    return bool(Mailbox.objects.filter(free, pk=mailbox_id).exclude(imap_host="").update(sync_claimed_at=now))
+
+
+def sync_mailbox(*, mailbox_id: int) -> int | None:
+    """Sync one mailbox; the number of Emails imported, or None when it was
+    already being synced (or is not set up for IMAP)."""
+    if not _claim(mailbox_id):
+        return None
+    mailbox = Mailbox.objects.select_related("user").get(pk=mailbox_id)
+    imported = 0
+    try:
+        imap = IMAPSettings.of(mailbox)
+        client = imap_connect(imap)
+        try:
+            imported = _sync_folders(client, mailbox)
+        finally:
+            close_session(client)
+    except IMAP_ERRORS as exc:
+        failure = describe_imap_failure(exc, where=f"{mailbox.imap_host}:{mailbox.imap_port}")
+        failures = mailbox.sync_failures + 1
+        delay = min(timedelta(seconds=settings.MAILBOX_SYNC_INTERVAL) * 2 ** min(failures, 10), MAX_BACKOFF)
+        Mailbox.objects.filter(pk=mailbox.pk).update(
+            sync_claimed_at=None,
+            sync_error=failure.message,
+            sync_failures=failures,
+            next_sync_at=timezone.now() + delay,
+        )
+        logger.info("Sync of mailbox %s failed: %s", mailbox.pk, failure.message)
+        return 0
+    except BaseException:
+        Mailbox.objects.filter(pk=mailbox.pk).update(sync_claimed_at=None)
+        raise
+    now = timezone.now()
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        sync_claimed_at=None,
+        sync_error="",
+        sync_failures=0,
+        last_synced_at=now,
+        next_sync_at=now + timedelta(seconds=settings.MAILBOX_SYNC_INTERVAL),
+    )
+    return imported
+
+
+def _sync_folders(client: IMAPClient, mailbox: Mailbox) -> int:
+    if client.has_capability("CONDSTORE"):
+        client.enable("CONDSTORE")
+    names = find_folders(client)
+    matcher = Matcher(mailbox)
+    imported = 0
+    for role, name in ((MailboxFolder.Role.INBOX, names["inbox"]), (MailboxFolder.Role.SENT, names["sent"])):
+        if name is None:
+            continue
+        folder, _ = MailboxFolder.objects.get_or_create(mailbox=mailbox, role=role, defaults={"name": name})
+        if folder.name != name:  # renamed, or another folder is marked \Sent now
+            folder.name, folder.uidvalidity, folder.last_uid = name, None, 0
+        imported += sync_folder(client, folder, mailbox=mailbox, matcher=matcher)
+    return imported
+
+
+def sync_folder(client: IMAPClient, folder: MailboxFolder, *, mailbox: Mailbox, matcher: Matcher) -> int:
+    state = client.select_folder(folder.name, readonly=True)
+    uidvalidity = state[b"UIDVALIDITY"]
+    uidnext = state.get(b"UIDNEXT", 0)
+    modseq = state.get(b"HIGHESTMODSEQ")
+    if folder.uidvalidity != uidvalidity:
+        folder.uidvalidity, folder.last_uid, folder.highestmodseq = uidvalidity, 0, None
+    unchanged = folder.last_uid and uidnext and uidnext == folder.uidnext
+    if unchanged and (modseq is None or modseq == folder.highestmodseq):
+        folder.synced_at = timezone.now()
+        folder.save()
+        return 0
+    if folder.last_uid:
+        uids = [u for u in client.search(["UID", f"{folder.last_uid + 1}:*"]) if u > folder.last_uid]
+    else:
+        since = (timezone.now() - timedelta(days=settings.MAILBOX_SYNC_DAYS)).date()
+        uids = client.search(["SINCE", since])
+    imported = 0
+    uids.sort()
+    for start in range(0, len(uids), BATCH):
+        chunk = uids[start : start + BATCH]
+        imported += _import_batch(client, chunk, mailbox=mailbox, matcher=matcher)
+        # Progress is kept after each batch: a failure resumes from here.
+        folder.last_uid = chunk[-1]
+        folder.save(update_fields=["last_uid", "uidvalidity"])
+    folder.last_uid = max(folder.last_uid, (uidnext or 1) - 1)
+    folder.uidnext, folder.highestmodseq = uidnext, modseq
+    folder.messages = state.get(b"EXISTS", 0)
+    folder.synced_at = timezone.now()
+    folder.save()
+    return imported
+
+
+def _import_batch(client: IMAPClient, uids: list[int], *, mailbox: Mailbox, matcher: Matcher) -> int:
+    fetched = client.fetch(uids, ["RFC822.HEADER"])
+    headers = {uid: parse_headers(data[b"RFC822.HEADER"]) for uid, data in fetched.items()}
+    matcher.load(list(headers.values()))
+    wanted = [uid for uid in uids if uid in headers and matcher.wanted(headers[uid])]
+    if not wanted:
+        return 0
+    bodies = client.fetch(wanted, ["BODY.PEEK[]"])
+    imported = 0
+    for uid in wanted:
+        raw = bodies.get(uid, {}).get(b"BODY[]")
+        if raw is not None and import_message(mailbox=mailbox, headers=headers[uid], raw=raw, matcher=matcher):
+            imported += 1
+    return imported

@@ -23,7 +23,8 @@ from . import crypto, rendering
 from .mailboxes import mailbox_of
 from .models import Email, EmailConfiguration, EmailRecipient, Mailbox
 from .outbox import DevelopmentOutboxBackend
-from .smtp import SMTPFailure, SMTPSettings, delivery_unconfirmed, describe_failure, smtp_backend
+from .phased_smtp import delivery_unconfirmed
+from .smtp import SMTPFailure, SMTPSettings, describe_failure, smtp_backend
 
 logger = logging.getLogger(__name__)
 

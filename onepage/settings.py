@@ -120,6 +120,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The tracking pixel, answered before the session, CSRF, authentication
+    # and organization middleware (issue 15: the pixel's hot path).
+    "tracking.middleware.PixelMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,7 +137,7 @@ MIDDLEWARE = [
 if not DEBUG:
     # Static files from the app process (collectstatic's output), before
     # anything that reads the session. In development runserver serves them.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 # --- Sign-in throttling (django-axes) -----------------------------------------
 # After AXES_FAILURE_LIMIT wrong passwords in a row for one user name, or from
 # one address, further sign-ins (even with the right password) are refused

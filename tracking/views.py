@@ -16,7 +16,9 @@ PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAA
 @login_not_required
 @require_safe
 def pixel(request: HttpRequest, token: str) -> HttpResponse:
-    """The tracking pixel, fetched by a recipient's mail client. Every token
+    """The tracking pixel, fetched by a recipient's mail client, answered by
+    tracking.middleware.PixelMiddleware before the rest of the stack (the
+    URL pattern names it for reverse() and a stack without that middleware). Every token
     gets the same GIF, so a forged one learns nothing; only a valid signature
     reaches the recording pipeline. Nothing about the client is read."""
     recipient_id = read_token(token)
@@ -29,4 +31,8 @@ def pixel(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     # Every open must reach us, not a cache between us and the client.
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"
+    # Set here: tracking.middleware answers before CommonMiddleware and
+    # SecurityMiddleware would add them.
+    response["Content-Length"] = str(len(PIXEL_GIF))
+    response["X-Content-Type-Options"] = "nosniff"
     return response

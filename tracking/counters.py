@@ -17,10 +17,7 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
-    DateTimeField,
-    F,
     IntegerField,
     Max,
     Min,
@@ -28,9 +25,8 @@ from django.db.models import (
     OuterRef,
     Subquery,
     Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models.functions import Coalesce
 
 from emails.models import Email, EmailRecipient
 
@@ -92,22 +88,31 @@ def _summaries(events: list[Event], key) -> dict[int, tuple[int, datetime, datet
 
 
 def _add(model: type[Model], summary: dict[int, tuple[int, datetime, datetime]]) -> None:
-    """One UPDATE: each row's count, first and last moved by its own summary."""
+    """One UPDATE: each row's count, first and last moved by its own summary
+    (raw SQL: building the same from ORM expressions cost more than the
+    statement itself, on the direct path's every open)."""
     if not summary:
         return
-
-    def per_row(index: int, output_field):
-        whens = [When(pk=pk, then=Value(row[index], output_field=output_field)) for pk, row in summary.items()]
-        return Case(*whens, output_field=output_field)
-
-    n, first, last = per_row(0, IntegerField()), per_row(1, DateTimeField()), per_row(2, DateTimeField())
-    # Least/Greatest are NULL on SQLite when the counter is still NULL (never
-    # opened); PostgreSQL ignores the NULL: Coalesce gives both the same answer.
-    model.objects.filter(pk__in=summary).update(
-        open_count=F("open_count") + n,
-        first_opened_at=Coalesce(Least("first_opened_at", first), first),
-        last_opened_at=Coalesce(Greatest("last_opened_at", last), last),
+    quote, table = connection.ops.quote_name, model._meta.db_table
+    field = model._meta.get_field("first_opened_at")
+    params: list = []
+    for pk, (n, first, last) in summary.items():
+        params += [pk, n, field.get_db_prep_value(first, connection), field.get_db_prep_value(last, connection)]
+    if connection.vendor == "postgresql":
+        row, least, greatest = "(%s, %s, %s::timestamptz, %s::timestamptz)", "LEAST", "GREATEST"
+    else:
+        # SQLite's two-argument min/max are NULL when the counter is still
+        # NULL (never opened), hence the coalesce below on both databases.
+        row, least, greatest = "(%s, %s, %s, %s)", "min", "max"
+    sql = (
+        f"WITH v(id, n, f, l) AS (VALUES {', '.join([row] * len(summary))}) "  # noqa: S608
+        f"UPDATE {quote(table)} SET open_count = open_count + v.n, "
+        f"first_opened_at = coalesce({least}(first_opened_at, v.f), v.f), "
+        f"last_opened_at = coalesce({greatest}(last_opened_at, v.l), v.l) "
+        f"FROM v WHERE {quote(table)}.id = v.id"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _from_events(field: str) -> dict:

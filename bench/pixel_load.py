@@ -44,8 +44,9 @@ from servers import LOCAL, ROOT, VENV_BIN, free_port, production_env, stop
 BIG_EMAIL_OPENS = 1_000_000
 
 
-def granian(app: str, port: int) -> list[str]:
+def granian(app: str, port: int, threads: int) -> list[str]:
     return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--workers", "2", "--no-ws",
+            "--blocking-threads", str(threads),
             "--host", LOCAL, "--port", str(port), "--log-level", "warning", app]  # fmt: skip
 
 
@@ -134,6 +135,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--events", type=int, default=2_000_000, help="rows added before the second drain")
+    parser.add_argument("--threads", type=int, default=1, help="granian's blocking threads per worker")
+    parser.add_argument("--big-opens", type=int, default=BIG_EMAIL_OPENS, help="opens already on the big email")
     parser.add_argument("--drain", type=int, default=30_000, help="opens per recorder measurement")
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
@@ -152,7 +155,7 @@ def main() -> None:
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         data = child(env, "seed")
-        print("filling the big email:", child(env, "fill", data["big"]["email"], BIG_EMAIL_OPENS), flush=True)
+        print("filling the big email:", child(env, "fill", data["big"]["email"], args.big_opens), flush=True)
         results = load(env, data, workdir, processes, args)
         for process in processes:
             stop(process)
@@ -171,9 +174,11 @@ def load(env: dict, data: dict, workdir: Path, processes: list, args) -> dict:
     ports = {name: free_port() for name in ("nginx", "peer", "stream", "direct")}
     direct_env = {**env, "REDIS_URL": ""}
     processes.append(start(nginx_argv(workdir, ports["nginx"]), env, ports["nginx"]))
-    processes.append(start(granian("bench.peer_view:application", ports["peer"]), env, ports["peer"]))
-    processes.append(start(granian("onepage.wsgi:application", ports["stream"]), env, ports["stream"]))
-    processes.append(start(granian("onepage.wsgi:application", ports["direct"]), direct_env, ports["direct"]))
+    processes.append(start(granian("bench.peer_view:application", ports["peer"], args.threads), env, ports["peer"]))
+    processes.append(start(granian("onepage.wsgi:application", ports["stream"], args.threads), env, ports["stream"]))
+    processes.append(
+        start(granian("onepage.wsgi:application", ports["direct"], args.threads), direct_env, ports["direct"])
+    )
     pixel = [f"/o/{t}.gif" for t in data["fresh"]["tokens"]]
     forged = [f"/o/{t[:-4]}AAAA.gif" for t in data["fresh"]["tokens"]]
     contenders = {

@@ -103,6 +103,16 @@ def _append_script(url: str):
     return redis_client(url).register_script(_APPEND)
 
 
+def redis_paused_until(url: str) -> float:
+    """Until when (time.monotonic) Redis is left alone after it failed."""
+    return _redis_down_until.get(url, 0)
+
+
+def pause_redis(url: str, exc: Exception) -> None:
+    _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER
+    logger.warning("Open stream unavailable (%s): writing opens directly for %gs", exc, REDIS_RETRY_AFTER)
+
+
 def record_open(*, recipient_id: int, opened_at: datetime, key: str | None = None) -> str:
     """Record that a recipient's pixel was fetched, under the hit's key.
     Returns where it went: "stream", "direct", "spool" or "lost". Never
@@ -122,8 +132,15 @@ def record_open(*, recipient_id: int, opened_at: datetime, key: str | None = Non
         except redis.RedisError as exc:
             # A timeout may still be executed later by Redis: the key makes
             # that entry and this direct write one open.
-            _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER
-            logger.warning("Open stream unavailable (%s): writing opens directly for %gs", exc, REDIS_RETRY_AFTER)
+            pause_redis(url, exc)
+    return write_directly(hit)
+
+
+def write_directly(hit: Open, *, warn_over_limit: bool = False) -> str:
+    """Write one open to the database now ("direct"), or to the spool when
+    the database fails too. Never raises."""
+    if warn_over_limit:
+        _warn_over_limit()
     try:
         write_opens(opens=[hit])
     except Exception as exc:

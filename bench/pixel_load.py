@@ -2,7 +2,7 @@
 (issue 15), with the goals' ratios printed.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
-    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/pixel_load.py [--seconds 6] [--events 2000000]
+    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/pixel_load.py [--seconds 6] [--events 1000000] [--threads 4]
 
 Everything runs on 127.0.0.1 in a throwaway database (bench_pixel_<pid>, on
 DATABASE_URL's server, dropped at the end) and a throwaway stream. The
@@ -134,8 +134,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--events", type=int, default=2_000_000, help="rows added before the second drain")
-    parser.add_argument("--threads", type=int, default=1, help="granian's blocking threads per worker")
+    parser.add_argument("--events", type=int, default=1_000_000, help="rows added before the second drain")
+    parser.add_argument("--threads", type=int, default=4, help="granian's blocking threads per worker")
     parser.add_argument("--big-opens", type=int, default=BIG_EMAIL_OPENS, help="opens already on the big email")
     parser.add_argument("--drain", type=int, default=30_000, help="opens per recorder measurement")
     args = parser.parse_args()

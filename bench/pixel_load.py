@@ -2,7 +2,8 @@
 (issue 15), with the goals' ratios printed.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
-    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/pixel_load.py [--seconds 6] [--events 1000000] [--threads 4]
+    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/pixel_load.py \\
+    [--seconds 6] [--rounds 3] [--events 1000000] [--threads 4]
 
 Everything runs on 127.0.0.1 in a throwaway database (bench_pixel_<pid>, on
 DATABASE_URL's server, dropped at the end) and a throwaway stream. The

@@ -16,11 +16,11 @@ PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAA
 @login_not_required
 @require_safe
 def pixel(request: HttpRequest, token: str) -> HttpResponse:
-    """The tracking pixel, fetched by a recipient's mail client, answered by
-    tracking.middleware.PixelMiddleware before the rest of the stack (the
-    URL pattern names it for reverse() and a stack without that middleware). Every token
-    gets the same GIF, so a forged one learns nothing; only a valid signature
-    reaches the recording pipeline. Nothing about the client is read."""
+    """The tracking pixel, fetched by a recipient's mail client; answered by
+    tracking.middleware.PixelMiddleware before the rest of the stack (the URL
+    pattern names it for reverse()). Every token gets the same GIF, so a
+    forged one learns nothing; only a valid signature reaches the recording
+    pipeline. Nothing about the client is read."""
     recipient_id = read_token(token)
     # A HEAD is a probe (link checkers, proxies): no image was shown. Past
     # the per-recipient limit the GIF is served and nothing recorded.

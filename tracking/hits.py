@@ -56,6 +56,8 @@ def count_and_record(*, recipient_id: int, opened_at: datetime, key: str) -> str
             recording.pause_redis(url, exc)
             ratelimit.pause_redis(url)
         else:
+            if outcome == "stream":
+                recording.recording_again()
             if outcome != "full":
                 return outcome
             # Counted within the limit; the stream is at its limit.

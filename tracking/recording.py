@@ -18,6 +18,7 @@ import functools
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ _over_limit_warned_at: list[float] = []
 # Set while opens go to the spool: one warning when it starts, one line when
 # it ends, never a traceback per open.
 _spooling: dict[str, int] = {}
+_spooling_lock = threading.Lock()
 
 
 def forget_redis_outages() -> None:
@@ -126,7 +128,7 @@ def record_open(*, recipient_id: int, opened_at: datetime, key: str | None = Non
                 args=[settings.OPEN_STREAM_LIMIT, hit.recipient_id, hit.opened_at.isoformat(), hit.key],
             )
             if appended:
-                _recording_again()
+                recording_again()
                 return "stream"
             _warn_over_limit()
         except redis.RedisError as exc:
@@ -145,7 +147,7 @@ def write_directly(hit: Open, *, warn_over_limit: bool = False) -> str:
         write_opens(opens=[hit])
     except Exception as exc:
         return _spool(hit, exc)
-    _recording_again()
+    recording_again()
     return "direct"
 
 
@@ -164,8 +166,13 @@ def _warn_over_limit() -> None:
 
 def _spool(hit: Open, exc: Exception) -> str:
     saved = spool.append(record={"key": hit.key, "recipient": hit.recipient_id, "at": hit.opened_at.isoformat()})
-    if not _spooling:
-        _spooling.update(spooled=0, lost=0)
+    with _spooling_lock:
+        # Threads of one process (runserver, granian's blocking threads) spool
+        # at once when an outage starts: one warning, not one per thread.
+        starting = not _spooling
+        if starting:
+            _spooling.update(spooled=0, lost=0)
+    if starting:
         reason = " ".join(str(exc).split())[:200]
         logger.warning(
             "Neither Redis nor the database can record opens (%s: %s): keeping them in the spool %s "
@@ -183,7 +190,7 @@ def _spool(hit: Open, exc: Exception) -> str:
     return "lost"
 
 
-def _recording_again() -> None:
+def recording_again() -> None:
     if _spooling:
         logger.warning(
             "Recording opens again: %d opens spooled (replayed by the recorder), %d lost in the outage",

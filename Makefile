@@ -68,6 +68,8 @@ BENCH_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/on
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14}
 bench: $(VENV)/.dev
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
+	$(BENCH_ENV) $(PY) bench/pixel_load.py
 	$(BENCH_ENV) $(PY) bench/pixel.py
 	$(BENCH_ENV) $(PY) bench/reports.py
 	$(BENCH_ENV) $(PY) bench/servers.py

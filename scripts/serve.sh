@@ -12,6 +12,7 @@ BIN=.venv/bin
 : "${WEB_BIND:=127.0.0.1}"
 : "${WEB_PORT:=8000}"
 : "${WEB_WORKERS:=2}"
+: "${WEB_THREADS:=4}"
 export DEBUG
 
 mkdir -p var
@@ -28,7 +29,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$BIN/granian" --interface wsgi --host "$WEB_BIND" --port "$WEB_PORT" --workers "$WEB_WORKERS" \
-  --respawn-failed-workers --log-level warning onepage.wsgi:application &
+  --blocking-threads "$WEB_THREADS" --respawn-failed-workers --log-level warning onepage.wsgi:application &
 pids+=($!)
 "$BIN/celery" -A onepage worker --loglevel INFO --concurrency 2 &
 pids+=($!)

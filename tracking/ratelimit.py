@@ -39,12 +39,23 @@ def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT)
 
 
+def limit_key(recipient_id: int, now: float) -> str:
+    """The recipient's counter for the minute of `now` (also counted by
+    tracking.hits' script): beside the stream the opens go to, one namespace
+    per deployment."""
+    return f"{settings.OPEN_STREAM}:limit:{recipient_id}:{int(now // 60)}"
+
+
+def pause_redis(url: str) -> None:
+    _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER
+
+
 def may_count_open(*, recipient_id: int, now: float | None = None) -> bool:
     """Whether this open of the recipient is within the limit (and counts it)."""
     limit = settings.OPENS_PER_RECIPIENT_PER_MINUTE
-    minute = int((time.time() if now is None else now) // 60)
-    # Beside the stream the opens go to: one namespace per deployment.
-    key = f"{settings.OPEN_STREAM}:limit:{recipient_id}:{minute}"
+    now = time.time() if now is None else now
+    minute = int(now // 60)
+    key = limit_key(recipient_id, now)
     url = settings.REDIS_URL
     if url and time.monotonic() >= _redis_down_until.get(url, 0):
         try:
@@ -54,7 +65,7 @@ def may_count_open(*, recipient_id: int, now: float | None = None) -> bool:
             count, _ = pipe.execute()
             return count <= limit
         except redis.RedisError as exc:
-            _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER
+            pause_redis(url)
             logger.warning("Open rate limit without Redis (%s): counting in this process", exc)
     return _count_locally(key, minute) <= limit
 

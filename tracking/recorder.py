@@ -65,7 +65,7 @@ class Recorder:
     def __init__(self, *, consumer: str | None = None, block_ms: int = 2000, batch_size: int | None = None) -> None:
         self.consumer = consumer or consumer_name()
         self.block_ms = block_ms
-        self.batch_size = batch_size or settings.OPEN_BATCH_SIZE
+        self.batch_size = batch_size or settings.OPEN_RECORDER_BATCH_SIZE
         self.reclaim_idle_ms = settings.OPEN_RECLAIM_IDLE_MS
         self.client = redis.Redis.from_url(
             settings.REDIS_URL,

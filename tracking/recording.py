@@ -7,9 +7,10 @@ in batches, and beat's `drain_opens` does the same as a fallback. When Redis
 does not answer, or the stream's backlog is at its limit, the open is written
 directly; when the database fails too, it goes to the local spool
 (tracking.spool), which the recorder replays. Every path ends in one writer,
-`write_opens`, which skips keys already written and recomputes the counters
-from the events, so a hit counts once and the counters agree with the
-OpenEvent table.
+`write_opens`, which skips keys already written and adds what it inserted to
+the counters in the same transaction, so a hit counts once and the counters
+agree with the OpenEvent table (`manage.py recount_opens` repairs them from
+the events if they ever do not).
 """
 
 import contextlib
@@ -17,6 +18,7 @@ import functools
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -26,13 +28,10 @@ from datetime import datetime
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, IntegerField, Max, Min, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 
-from emails.models import Email, EmailRecipient
+from emails.models import EmailRecipient
 
-from . import spool
-from .models import OpenEvent
+from . import counters, spool
 from .policy import may_record_open
 
 logger = logging.getLogger(__name__)
@@ -50,6 +49,7 @@ _over_limit_warned_at: list[float] = []
 # Set while opens go to the spool: one warning when it starts, one line when
 # it ends, never a traceback per open.
 _spooling: dict[str, int] = {}
+_spooling_lock = threading.Lock()
 
 
 def forget_redis_outages() -> None:
@@ -105,6 +105,16 @@ def _append_script(url: str):
     return redis_client(url).register_script(_APPEND)
 
 
+def redis_paused_until(url: str) -> float:
+    """Until when (time.monotonic) Redis is left alone after it failed."""
+    return _redis_down_until.get(url, 0)
+
+
+def pause_redis(url: str, exc: Exception) -> None:
+    _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER
+    logger.warning("Open stream unavailable (%s): writing opens directly for %gs", exc, REDIS_RETRY_AFTER)
+
+
 def record_open(*, recipient_id: int, opened_at: datetime, key: str | None = None) -> str:
     """Record that a recipient's pixel was fetched, under the hit's key.
     Returns where it went: "stream", "direct", "spool" or "lost". Never
@@ -118,19 +128,26 @@ def record_open(*, recipient_id: int, opened_at: datetime, key: str | None = Non
                 args=[settings.OPEN_STREAM_LIMIT, hit.recipient_id, hit.opened_at.isoformat(), hit.key],
             )
             if appended:
-                _recording_again()
+                recording_again()
                 return "stream"
             _warn_over_limit()
         except redis.RedisError as exc:
             # A timeout may still be executed later by Redis: the key makes
             # that entry and this direct write one open.
-            _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER
-            logger.warning("Open stream unavailable (%s): writing opens directly for %gs", exc, REDIS_RETRY_AFTER)
+            pause_redis(url, exc)
+    return write_directly(hit)
+
+
+def write_directly(hit: Open, *, warn_over_limit: bool = False) -> str:
+    """Write one open to the database now ("direct"), or to the spool when
+    the database fails too. Never raises."""
+    if warn_over_limit:
+        _warn_over_limit()
     try:
         write_opens(opens=[hit])
     except Exception as exc:
         return _spool(hit, exc)
-    _recording_again()
+    recording_again()
     return "direct"
 
 
@@ -149,8 +166,13 @@ def _warn_over_limit() -> None:
 
 def _spool(hit: Open, exc: Exception) -> str:
     saved = spool.append(record={"key": hit.key, "recipient": hit.recipient_id, "at": hit.opened_at.isoformat()})
-    if not _spooling:
-        _spooling.update(spooled=0, lost=0)
+    with _spooling_lock:
+        # Threads of one process (runserver, granian's blocking threads) spool
+        # at once when an outage starts: one warning, not one per thread.
+        starting = not _spooling
+        if starting:
+            _spooling.update(spooled=0, lost=0)
+    if starting:
         reason = " ".join(str(exc).split())[:200]
         logger.warning(
             "Neither Redis nor the database can record opens (%s: %s): keeping them in the spool %s "
@@ -168,7 +190,7 @@ def _spool(hit: Open, exc: Exception) -> str:
     return "lost"
 
 
-def _recording_again() -> None:
+def recording_again() -> None:
     if _spooling:
         logger.warning(
             "Recording opens again: %d opens spooled (replayed by the recorder), %d lost in the outage",
@@ -179,65 +201,47 @@ def _recording_again() -> None:
 
 
 def write_opens(*, opens: Sequence[Open]) -> int:
-    """Insert the opens the policy allows and recompute the counters of every
-    recipient and email they touch, in one transaction. Opens of unknown
-    recipients, and keys already written (by any path, or twice in this
-    batch), are skipped. Returns how many opens were newly recorded."""
-    recipient_ids = {o.recipient_id for o in opens}
+    """Insert the opens the policy allows and add them to the counters of
+    their recipients and emails, in one transaction: O(1) per open, whatever
+    the history. Opens of unknown recipients, and keys already written (by
+    any path, or twice in this batch), are skipped. Returns how many opens
+    were newly recorded."""
     with transaction.atomic():
-        # Locking the emails serializes writers that touch the same email, so
-        # two batches recomputing its counters at once cannot lose an open.
-        recipients = {
-            r.pk: r
-            for r in EmailRecipient.objects.select_related("email__organization")
-            .select_for_update(of=("email",))
-            .filter(pk__in=recipient_ids)
-            .order_by("email_id", "pk")
-        }
-        allowed = {
-            pk
-            for pk, r in recipients.items()
-            if may_record_open(email=r.email, organization=r.email.organization, recipient=r)
-        }
-        keys = [o.key for o in opens if o.key and o.recipient_id in allowed]
-        seen = set(OpenEvent.objects.filter(hit_key__in=keys).values_list("hit_key", flat=True))
-        new = []
-        for o in opens:
-            if o.recipient_id not in allowed or (o.key is not None and o.key in seen):
-                continue
-            if o.key is not None:
-                seen.add(o.key)
-            new.append(
-                OpenEvent(
-                    recipient_id=o.recipient_id,
-                    email_id=recipients[o.recipient_id].email_id,
-                    opened_at=o.opened_at,
-                    hit_key=o.key,
-                )
-            )
-        if not new:
-            return 0
-        # ignore_conflicts: a key inserted by a concurrent writer since the
-        # check above still counts once.
-        OpenEvent.objects.bulk_create(new, ignore_conflicts=True)
-        touched_recipients = {e.recipient_id for e in new}
-        touched_emails = {e.email_id for e in new}
-        EmailRecipient.objects.filter(pk__in=touched_recipients).update(**_counters("recipient"))
-        Email.objects.filter(pk__in=touched_emails).update(**_counters("email"))
-    return len(new)
+        recipients = _lock_recipients({o.recipient_id for o in opens})
+        allowed = {pk: r for pk, r in recipients.items() if _may_record(r)}
+        inserted = counters.insert_events(_events(opens, allowed))
+        counters.add_to_counters(inserted)
+    return len(inserted)
 
 
-def _counters(field: str) -> dict:
-    """open_count, first_opened_at and last_opened_at of each row, computed
-    from its OpenEvents in the UPDATE itself (one statement per table)."""
-    events = OpenEvent.objects.filter(**{field: OuterRef("pk")}).order_by().values(field)
+def _lock_recipients(recipient_ids: set[int]) -> dict[int, EmailRecipient]:
+    """The recipients with their emails and organizations. Locking the emails,
+    in id order, serializes writers of one email, so their counter updates
+    and conflicting keys never wait on each other in a cycle."""
     return {
-        "open_count": Coalesce(
-            Subquery(events.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
-        ),
-        "first_opened_at": Subquery(events.annotate(first=Min("opened_at")).values("first")),
-        "last_opened_at": Subquery(events.annotate(last=Max("opened_at")).values("last")),
+        r.pk: r
+        for r in EmailRecipient.objects.select_related("email__organization")
+        .select_for_update(of=("email",))
+        .filter(pk__in=recipient_ids)
+        .order_by("email_id", "pk")
     }
+
+
+def _may_record(recipient: EmailRecipient) -> bool:
+    email = recipient.email
+    return may_record_open(email=email, organization=email.organization, recipient=recipient)
+
+
+def _events(opens: Sequence[Open], allowed: dict[int, EmailRecipient]) -> list[counters.Event]:
+    """The allowed opens as events, each key once (the insert skips keys
+    already stored)."""
+    events, keys = [], set()
+    for o in opens:
+        if o.recipient_id not in allowed or (o.key is not None and o.key in keys):
+            continue
+        keys.add(o.key)
+        events.append(counters.Event(o.recipient_id, allowed[o.recipient_id].email_id, o.opened_at, o.key))
+    return events
 
 
 def ensure_group(client: redis.Redis) -> None:

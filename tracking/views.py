@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from .ratelimit import may_count_open
-from .recording import new_hit_key, record_open
+from .hits import count_and_record
+from .recording import new_hit_key
 from .tokens import read_token
 
 # A 1x1 transparent GIF89a.
@@ -16,17 +16,23 @@ PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAA
 @login_not_required
 @require_safe
 def pixel(request: HttpRequest, token: str) -> HttpResponse:
-    """The tracking pixel, fetched by a recipient's mail client. Every token
-    gets the same GIF, so a forged one learns nothing; only a valid signature
-    reaches the recording pipeline. Nothing about the client is read."""
+    """The tracking pixel, fetched by a recipient's mail client; answered by
+    tracking.middleware.PixelMiddleware before the rest of the stack (the URL
+    pattern names it for reverse()). Every token gets the same GIF, so a
+    forged one learns nothing; only a valid signature reaches the recording
+    pipeline. Nothing about the client is read."""
     recipient_id = read_token(token)
     # A HEAD is a probe (link checkers, proxies): no image was shown. Past
     # the per-recipient limit the GIF is served and nothing recorded.
-    if recipient_id is not None and request.method == "GET" and may_count_open(recipient_id=recipient_id):
+    if recipient_id is not None and request.method == "GET":
         # One key per hit, made here: whichever paths write it, and however
-        # often, it counts once.
-        record_open(recipient_id=recipient_id, opened_at=timezone.now(), key=new_hit_key())
+        # often, it counts once. The limit and the append: one round trip.
+        count_and_record(recipient_id=recipient_id, opened_at=timezone.now(), key=new_hit_key())
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     # Every open must reach us, not a cache between us and the client.
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"
+    # Set here: tracking.middleware answers before CommonMiddleware and
+    # SecurityMiddleware would add them.
+    response["Content-Length"] = str(len(PIXEL_GIF))
+    response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -79,6 +79,21 @@ def settle(world: Services, recipients: list[int], *, timeout: float = 90) -> No
     raise TimeoutError("the opens did not settle")
 
 
+COUNTERS_DISAGREEING = """
+SELECT 'recipient', r.id FROM emails_emailrecipient r
+LEFT JOIN (SELECT recipient_id, count(*) n, min(opened_at) f, max(opened_at) l
+           FROM tracking_openevent GROUP BY recipient_id) o ON o.recipient_id = r.id
+WHERE r.id = ANY(%s) AND (r.open_count, r.first_opened_at, r.last_opened_at)
+      IS DISTINCT FROM (coalesce(o.n, 0), o.f, o.l)
+UNION ALL
+SELECT 'email', e.id FROM emails_email e
+LEFT JOIN (SELECT email_id, count(*) n, min(opened_at) f, max(opened_at) l
+           FROM tracking_openevent GROUP BY email_id) o ON o.email_id = e.id
+WHERE e.id IN (SELECT email_id FROM emails_emailrecipient WHERE id = ANY(%s))
+      AND (e.open_count, e.first_opened_at, e.last_opened_at) IS DISTINCT FROM (coalesce(o.n, 0), o.f, o.l)
+"""
+
+
 def assert_counted_once(world: Services, scenario: str, recipients: list[int], answered: Counter) -> None:
     settle(world, recipients)
     conn = world.postgres.connect()
@@ -96,6 +111,10 @@ def assert_counted_once(world: Services, scenario: str, recipients: list[int], a
             [recipients],
         )
         emails = cursor.fetchall()
+        # Every counter (count, first, last) of the recipients and their
+        # emails is what a recount from the events (recount_opens) would say.
+        cursor.execute(COUNTERS_DISAGREEING, [recipients, recipients])
+        disagreeing = cursor.fetchall()
     conn.close()
     events = {rid: n for rid, _, n, _, _ in rows}
     lost = sum(max(0, answered[r] - events[r]) for r in recipients)
@@ -107,6 +126,7 @@ def assert_counted_once(world: Services, scenario: str, recipients: list[int], a
     assert (lost, doubled) == (0, 0)
     assert all(count == n == distinct and unkeyed == 0 for _, count, n, distinct, unkeyed in rows)
     assert all(count == n for _, count, n in emails)
+    assert disagreeing == []
 
 
 def at(seconds: float, action: Callable[[], None]) -> Callable[[], None]:

@@ -4,13 +4,16 @@ turns opens into OpenEvents and counters."""
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 
 from emails.models import Email, EmailRecipient
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
+from tracking import counters
 from tracking.models import OpenEvent
 from tracking.recording import Open, record_open, write_opens
 from tracking.tests.factories import OpenEventFactory
@@ -99,9 +102,10 @@ def test_with_redis_an_open_only_appends_to_the_stream(redis_stream):
     assert not OpenEvent.objects.exists()
 
 
-def test_counters_are_recomputed_from_the_open_events_not_incremented(settle_opens):
-    # Whatever the counters said before (here: an event they never saw), the
-    # next write leaves them equal to the table.
+def test_counters_are_incremented_by_each_write_and_recount_opens_repairs_them(settle_opens):
+    # An event the counters never saw (written behind the writer's back)
+    # stays uncounted by the next write, which only adds what it inserted;
+    # recount_opens brings the counters back to the table.
     recipient = EmailRecipientFactory()
     OpenEventFactory(recipient=recipient, opened_at=T0 - timedelta(days=1))
 
@@ -109,7 +113,30 @@ def test_counters_are_recomputed_from_the_open_events_not_incremented(settle_ope
     settle_opens()
 
     recipient.refresh_from_db()
-    assert (recipient.open_count, recipient.first_opened_at) == (2, T0 - timedelta(days=1))
+    assert (recipient.open_count, recipient.first_opened_at) == (1, T0)
+    assert counters.disagreeing() == [("email", recipient.email_id), ("recipient", recipient.pk)]
+
+    out = StringIO()
+    call_command("recount_opens", stdout=out)
+
+    assert "2 counters were repaired" in out.getvalue()
+    assert counters.disagreeing() == []
+    assert_counters_agree_with_open_events(recipient.email)
+
+
+def test_an_earlier_open_arriving_last_moves_first_opened_at_back_only():
+    recipient = EmailRecipientFactory()
+
+    write_opens(opens=[Open(recipient_id=recipient.pk, opened_at=T0, key="a")])
+    write_opens(opens=[Open(recipient_id=recipient.pk, opened_at=T0 - timedelta(hours=1), key="b")])
+    write_opens(opens=[Open(recipient_id=recipient.pk, opened_at=T0 - timedelta(minutes=5), key="c")])
+
+    recipient.refresh_from_db()
+    assert (recipient.open_count, recipient.first_opened_at, recipient.last_opened_at) == (
+        3,
+        T0 - timedelta(hours=1),
+        T0,
+    )
     assert_counters_agree_with_open_events(recipient.email)
 
 
@@ -155,9 +182,9 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(django_assert_num_quer
         for n in range(size)
     ]
 
-    # Savepoint, recipients with emails and organizations, stream ids already
-    # written, the insert, the recipients' and the emails' counters, release.
-    with django_assert_num_queries(7):
+    # Savepoint, recipients with emails and organizations, the insert (keys
+    # already written skipped), the recipients' and the emails' counters, release.
+    with django_assert_num_queries(6):
         assert write_opens(opens=batch) == size
 
     assert sum(EmailRecipient.objects.values_list("open_count", flat=True)) == size

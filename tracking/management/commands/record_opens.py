@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--block-ms", type=int, default=2000, help="How long one read waits for opens.")
-        parser.add_argument("--batch-size", type=int, default=None, help="Opens per batch (OPEN_BATCH_SIZE).")
+        parser.add_argument("--batch-size", type=int, default=None, help="Opens per batch (OPEN_RECORDER_BATCH_SIZE).")
 
     def handle(self, *args, block_ms: int, batch_size: int | None, **options):
         if not settings.REDIS_URL:

@@ -1,0 +1,103 @@
+"""The Django side of bench/pixel_load.py, run in a child process with the
+bench's environment (its throwaway database and stream):
+
+    pixel_child.py seed                      -> JSON: emails, recipients, tokens
+    pixel_child.py fill EMAIL_ID ROWS        -> ROWS old OpenEvents on the email, counters recounted
+    pixel_child.py drain BATCH N IDS...      -> JSON: the recorder's opens/s for N hits on IDS
+"""
+
+import io
+import json
+import os
+import random
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onepage.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from emails.tests.factories import EmailFactory, EmailRecipientFactory  # noqa: E402
+from tracking import counters, recording  # noqa: E402
+from tracking.recorder import Recorder  # noqa: E402
+from tracking.tokens import make_token  # noqa: E402
+
+
+def seed(recipients: int = 1000) -> dict:
+    out = {}
+    for name in ("fresh", "big", "peer", "filler"):
+        email = EmailFactory(subject=f"bench pixel: {name}")
+        rows = EmailRecipientFactory.create_batch(recipients if name != "filler" else 1, email=email)
+        out[name] = {"email": email.pk, "ids": [r.pk for r in rows], "tokens": [make_token(r.pk) for r in rows]}
+    return out
+
+
+def fill(email_id: int, rows: int) -> dict:
+    """ROWS opens spread over the email's recipients, as old as a year, with
+    keys like the pixel's; then counters recounted by recount_opens."""
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT array_agg(id) FROM emails_emailrecipient WHERE email_id = %s", [email_id])
+        (ids,) = cursor.fetchone()
+        cursor.execute(
+            "INSERT INTO tracking_openevent (recipient_id, email_id, opened_at, hit_key) "
+            "SELECT (%s::bigint[])[1 + g %% %s], %s, now() - interval '365 days' + g * interval '1 ms', "
+            "gen_random_uuid()::text FROM generate_series(1, %s) g",
+            [ids, len(ids), email_id, rows],
+        )
+        cursor.execute("ANALYZE tracking_openevent")
+    call_command("recount_opens", stdout=io.StringIO())
+    return {"rows": rows, "seconds": round(time.monotonic() - started, 1)}
+
+
+def drain(batch_size: int, hits: int, ids: list[int]) -> dict:
+    """HITS opens of IDS put on the stream as the pixel does, then recorded
+    by a Recorder in this process; opens/s of the recording alone."""
+    client = recording.redis_client(settings.REDIS_URL)
+    now = datetime.now(UTC).isoformat()
+    for start in range(0, hits, 5000):
+        with client.pipeline(transaction=False) as pipe:
+            for _ in range(min(5000, hits - start)):
+                fields = {"recipient": random.choice(ids), "at": now, "key": recording.new_hit_key()}
+                pipe.xadd(settings.OPEN_STREAM, fields)
+            pipe.execute()
+    recorder = Recorder(batch_size=batch_size, block_ms=100)
+    recording.ensure_group(recorder.client)
+    started = time.monotonic()
+    while recorder.recorded < hits:
+        if not recorder.step() and client.xlen(settings.OPEN_STREAM) == 0:
+            break
+    seconds = time.monotonic() - started
+    emails = list({e for e in _emails_of(ids)})
+    return {
+        "batch": batch_size,
+        "recorded": recorder.recorded,
+        "rate": round(recorder.recorded / seconds),
+        "counters_equal_events": counters.disagreeing(email_ids=emails) == [],
+    }
+
+
+def _emails_of(ids: list[int]) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT email_id FROM emails_emailrecipient WHERE id = ANY(%s)", [ids])
+        return [row[0] for row in cursor.fetchall()]
+
+
+if __name__ == "__main__":
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "seed":
+        result = seed()
+    elif command == "fill":
+        result = fill(int(args[0]), int(args[1]))
+    else:
+        result = drain(int(args[0]), int(args[1]), [int(a) for a in args[2:]])
+    print(json.dumps(result))

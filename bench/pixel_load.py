@@ -1,0 +1,260 @@
+"""The pixel and the recording pipeline under load, side by side in one run
+(issue 15), with the goals' ratios printed.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/pixel_load.py \\
+    [--seconds 6] [--rounds 3] [--events 1000000] [--threads 4]
+
+Everything runs on 127.0.0.1 in a throwaway database (bench_pixel_<pid>, on
+DATABASE_URL's server, dropped at the end) and a throwaway stream. The
+contenders, each behind 2 worker processes, driven by wrk (Debian's package:
+16 keep-alive connections, each request a random recipient of a 1,000
+recipient email), in rounds whose order rotates:
+
+  A    nginx (Debian's) serving a static 43-byte GIF
+  P    the peers' pixel: bench/peer_view.py, INSERT + UPDATE per hit (granian)
+  B    OnePage's pixel, valid tokens, stream mode (granian, as production)
+  D    the same server, forged tokens; Dk with a session cookie
+  C0   OnePage's pixel in direct mode (no Redis), an email with no opens
+  C1M  the same, an email with 1,000,000 opens already
+
+Then the recorder's rate (a Recorder in a child process) at the OpenEvent
+table's start and after --events more rows, on a fresh email and on the email
+with 1,000,000 opens, with counters checked against the events each time.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import LOCAL, ROOT, VENV_BIN, free_port, production_env, stop
+
+BIG_EMAIL_OPENS = 1_000_000
+
+
+def granian(app: str, port: int, threads: int) -> list[str]:
+    return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--workers", "2", "--no-ws",
+            "--blocking-threads", str(threads),
+            "--host", LOCAL, "--port", str(port), "--log-level", "warning", app]  # fmt: skip
+
+
+def nginx_argv(workdir: Path, port: int) -> list[str]:
+    (workdir / "pixel.gif").write_bytes(GIF_BYTES)
+    (workdir / "nginx.conf").write_text(
+        f"""daemon off; worker_processes 2; pid {workdir}/nginx.pid; error_log {workdir}/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; keepalive_requests 1000000;
+  client_body_temp_path {workdir}; proxy_temp_path {workdir}; fastcgi_temp_path {workdir};
+  uwsgi_temp_path {workdir}; scgi_temp_path {workdir};
+  server {{ listen {LOCAL}:{port}; root {workdir};
+    location /o/ {{ default_type image/gif; add_header Cache-Control "no-store, no-cache, must-revalidate, private";
+      try_files /pixel.gif =404; }} }} }}
+"""
+    )
+    return ["nginx", "-c", str(workdir / "nginx.conf"), "-p", str(workdir)]
+
+
+GIF_BYTES = bytes.fromhex("47494638396101000100800000ffffff00000021f90401000000002c00000000010001000002024401003b")
+
+
+def start(argv: list[str], env: dict, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://{LOCAL}:{port}/o/warmup.gif", timeout=2)
+            return process
+        except urllib.error.HTTPError:
+            return process
+        except OSError:
+            time.sleep(0.2)
+    stop(process)
+    sys.exit(f"{argv[0]} did not answer within 30 s")
+
+
+def wrk_script(workdir: Path, name: str, paths: list[str], cookie: str = "") -> Path:
+    script = workdir / f"{name}.lua"
+    items = ",".join(json.dumps(p) for p in paths)
+    header = f'wrk.headers["Cookie"] = "{cookie}"\n' if cookie else ""
+    script.write_text(
+        f"{header}local paths = {{{items}}}\nmath.randomseed(os.time())\n"
+        "request = function() return wrk.format('GET', paths[math.random(#paths)]) end\n"
+    )
+    return script
+
+
+def wrk(port: int, script: Path, seconds: int) -> dict[str, float]:
+    argv = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", str(script), f"http://{LOCAL}:{port}/"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
+        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
+        "bad": int(bad.group(1)) if bad else 0,
+        "errors": sum(map(int, errors.groups())) if errors else 0,
+    }
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def child(env: dict, *args) -> dict:
+    argv = [sys.executable, str(ROOT / "bench" / "pixel_child.py"), *map(str, args)]
+    out = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=600)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def admin(url: str, sql: str) -> None:
+    conn = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--events", type=int, default=1_000_000, help="rows added before the second drain")
+    parser.add_argument("--threads", type=int, default=4, help="granian's blocking threads per worker")
+    parser.add_argument("--big-opens", type=int, default=BIG_EMAIL_OPENS, help="opens already on the big email")
+    parser.add_argument("--drain", type=int, default=30_000, help="opens per recorder measurement")
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None:
+            sys.exit(f"bench/pixel_load.py needs {tool}: apt-get install {tool} (make bench does)")
+    workdir = Path(tempfile.mkdtemp(prefix="onepage-pixel-load-"))
+    base = production_env(str(workdir / "static"))
+    database = f"bench_pixel_{os.getpid()}"
+    url = base["DATABASE_URL"].rsplit("/", 1)[0] + "/" + database
+    if urlparse(url).hostname != LOCAL:
+        sys.exit("DATABASE_URL must be on 127.0.0.1")
+    admin(url, f"CREATE DATABASE {database}")
+    env = {**base, "DATABASE_URL": url, "OPEN_STREAM": f"bench:pixel:{os.getpid()}",
+           "OPENS_PER_RECIPIENT_PER_MINUTE": "1000000000"}  # fmt: skip
+    processes: list[subprocess.Popen] = []
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        data = child(env, "seed")
+        print("filling the big email:", child(env, "fill", data["big"]["email"], args.big_opens), flush=True)
+        results = load(env, data, workdir, processes, args)
+        for process in processes:
+            stop(process)
+        processes.clear()
+        drains = recorder_rates(env, data, args)
+        report(results, drains, args)
+    finally:
+        for process in processes:
+            stop(process)
+        _drop_stream(env)
+        admin(url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def load(env: dict, data: dict, workdir: Path, processes: list, args) -> dict:
+    ports = {name: free_port() for name in ("nginx", "peer", "stream", "direct")}
+    direct_env = {**env, "REDIS_URL": ""}
+    processes.append(start(nginx_argv(workdir, ports["nginx"]), env, ports["nginx"]))
+    processes.append(start(granian("bench.peer_view:application", ports["peer"], args.threads), env, ports["peer"]))
+    processes.append(start(granian("onepage.wsgi:application", ports["stream"], args.threads), env, ports["stream"]))
+    processes.append(
+        start(granian("onepage.wsgi:application", ports["direct"], args.threads), direct_env, ports["direct"])
+    )
+    pixel = [f"/o/{t}.gif" for t in data["fresh"]["tokens"]]
+    forged = [f"/o/{t[:-4]}AAAA.gif" for t in data["fresh"]["tokens"]]
+    contenders = {
+        "A nginx static GIF": ("nginx", wrk_script(workdir, "a", pixel)),
+        "P peer INSERT+UPDATE": ("peer", wrk_script(workdir, "p", [f"/p/{i}.gif" for i in data["peer"]["ids"]])),
+        "B stream, valid": ("stream", wrk_script(workdir, "b", pixel)),
+        "D stream, forged": ("stream", wrk_script(workdir, "d", forged)),
+        "Dk forged + session cookie": ("stream", wrk_script(workdir, "dk", forged, "sessionid=abcdefghijklmnop")),
+        "C0 direct, 0 opens": ("direct", wrk_script(workdir, "c0", pixel)),
+        "C1M direct, 1M opens": ("direct", wrk_script(workdir, "c1", [f"/o/{t}.gif" for t in data["big"]["tokens"]])),
+    }
+    results: dict[str, list[dict]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for round_ in range(args.rounds):
+        order = names[round_ % len(names) :] + names[: round_ % len(names)]
+        for name in order:
+            server, script = contenders[name]
+            wrk(ports[server], script, 1)  # warm up
+            results[name].append(wrk(ports[server], script, args.seconds))
+            print(f"round {round_ + 1} {name}: {results[name][-1]}", flush=True)
+        _drop_stream(env)  # the stream mode's backlog: the recorder is measured apart
+    return results
+
+
+def recorder_rates(env: dict, data: dict, args) -> list[dict]:
+    fresh, big = data["fresh"]["ids"], data["big"]["ids"]
+    drains = []
+    for batch in (250, 500, 1000, 2000):
+        drains.append({"when": "table as loaded", "email": "fresh", **child(env, "drain", batch, args.drain, *fresh)})
+    batch = max(drains, key=lambda d: d["rate"])["batch"]
+    drains.append({"when": "table as loaded", "email": "1M opens", **child(env, "drain", batch, args.drain, *big)})
+    filled = child(env, "fill", data["filler"]["email"], args.events)
+    print(f"added {args.events:,} rows to the table in {filled['seconds']} s", flush=True)
+    when = f"+{args.events:,} rows"
+    drains.append({"when": when, "email": "fresh", **child(env, "drain", batch, args.drain, *fresh)})
+    drains.append({"when": when, "email": "1M opens", **child(env, "drain", batch, args.drain, *big)})
+    return drains
+
+
+def _drop_stream(env: dict) -> None:
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).delete(env["OPEN_STREAM"])
+
+
+def report(results: dict, drains: list[dict], args) -> None:
+    med = {name: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for name, runs in results.items()}
+    print(f"\n{'contender':30} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, m in med.items():
+        bad = sum(r["bad"] + r["errors"] for r in results[name])
+        print(f"{name:30} {m['rps']:8.0f} {m['p50']:8.2f} {m['p99']:8.2f} {bad:8d}")
+    print(f"\n{'recorder: table':24} {'email':10} {'batch':>6} {'opens/s':>8} counters==events")
+    for d in drains:
+        print(f"{d['when']:24} {d['email']:10} {d['batch']:6d} {d['rate']:8d} {d['counters_equal_events']}")
+    rate = {n: m["rps"] for n, m in med.items()}
+    b, p, c0 = rate["B stream, valid"], rate["P peer INSERT+UPDATE"], rate["C0 direct, 0 opens"]
+    best = max(d["rate"] for d in drains[:4])
+    after = [d["rate"] for d in drains[5:]]
+    fresh_before = next(d["rate"] for d in drains[:4] if d["batch"] == drains[5]["batch"])
+    goals = [
+        ("B / A nginx static", b / rate["A nginx static GIF"], ">= 0.15"),
+        ("B / P naive peer", b / p, ">= 10"),
+        ("D forged / B valid (cost: lower is more)", rate["D stream, forged"] / b, ">= 1"),
+        ("Dk cookie / D", rate["Dk forged + session cookie"] / rate["D stream, forged"], "~ 1"),
+        ("C0 direct / P naive peer", c0 / p, ">= 0.5"),
+        ("C0 / C1M direct (flat)", c0 / rate["C1M direct, 1M opens"], "<= 1.2"),
+        ("recorder (best batch) / B", best / b, ">= 2"),
+        (f"recorder fresh: 0 / +{args.events:,} rows", fresh_before / after[0], "<= 1.2"),
+        ("recorder: fresh / 1M-open email", after[0] / after[1], "<= 1.2"),
+    ]
+    print(f"\n{'goal':44} {'ratio':>7} target")
+    for label, value, target in goals:
+        print(f"{label:44} {value:7.2f} {target}")
+    print("\np99 is at each contender's max rate (wrk, 16 connections): wrk2's fixed-rate mode is not in Debian.")
+
+
+if __name__ == "__main__":
+    main()

@@ -10,7 +10,7 @@ from onepage.services import on_off, setting_change_record
 from .models import EmailConfiguration
 
 # The switches an admin changes on the page, in the order the log lists them.
-SWITCHES = ("allow_open_tracking", "track_eu_only_with_consent")
+SWITCHES = ("allow_open_tracking", "track_eu_only_with_consent", "delete_opens_on_withdrawal")
 
 
 def configuration_for_update(organization: Organization) -> EmailConfiguration:
@@ -24,10 +24,19 @@ def configuration_for_update(organization: Organization) -> EmailConfiguration:
 
 
 def email_configuration_update(
-    *, organization: Organization, actor: User, allow_open_tracking: bool, track_eu_only_with_consent: bool
+    *,
+    organization: Organization,
+    actor: User,
+    allow_open_tracking: bool,
+    track_eu_only_with_consent: bool,
+    delete_opens_on_withdrawal: bool = True,
 ) -> list[SettingChange]:
     """Apply the switches and record one SettingChange per switch that changed."""
-    wanted = {"allow_open_tracking": allow_open_tracking, "track_eu_only_with_consent": track_eu_only_with_consent}
+    wanted = {
+        "allow_open_tracking": allow_open_tracking,
+        "track_eu_only_with_consent": track_eu_only_with_consent,
+        "delete_opens_on_withdrawal": delete_opens_on_withdrawal,
+    }
     with transaction.atomic():
         config = configuration_for_update(organization)
         changed = [name for name in SWITCHES if getattr(config, name) != wanted[name]]

@@ -181,4 +181,7 @@ class EmailConfigurationForm(forms.ModelForm):
             "switches Track off. When this is off, no email is tracked.",
             "track_eu_only_with_consent": "Contacts whose country is in the EU/EEA or the UK are tracked only "
             "when their open-tracking preference is Allowed.",
+            "delete_opens_on_withdrawal": "When a contact's preference becomes Refused (by a user or through "
+            "their own link), the opens already recorded of emails sent to them are deleted. Off: they are "
+            "kept. No open is recorded after a refusal either way.",
         }

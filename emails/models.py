@@ -89,6 +89,11 @@ class EmailConfiguration(models.Model):
     track_eu_only_with_consent = models.BooleanField(
         "Track contacts in the EU/EEA and UK only when they have allowed it", default=True
     )
+    # When a contact refuses tracking: delete the opens recorded before (the
+    # default), or keep them. Either way no open is recorded from then on.
+    delete_opens_on_withdrawal = models.BooleanField(
+        "Delete a contact's recorded opens when they refuse tracking", default=True
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = EmailConfigurationManager()

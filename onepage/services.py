@@ -11,6 +11,7 @@ SETTING_LABELS = {
     "plan": "Plan",
     "allow_open_tracking": "Allow open tracking",
     "track_eu_only_with_consent": "Track EU/EEA and UK contacts only when they have allowed it",
+    "delete_opens_on_withdrawal": "Delete a contact's recorded opens when they refuse tracking",
 }
 VALUE_LABELS = {"on": "On", "off": "Off", **dict(Organization.Plan.choices)}
 

@@ -109,7 +109,18 @@ def decide(
 def may_record_open(*, email: Email, organization: Organization, recipient: EmailRecipient | None = None) -> bool:
     """Opens count only for tracked CRM emails (and tracked recipients) of an
     organization whose plan includes open tracking: after a downgrade, opens
-    that arrive are not recorded. What was recorded before stays."""
+    that arrive are not recorded. What was recorded before stays.
+
+    Decided again at open time with the contact's current choice: a contact
+    who refused since (or, under the EU rule, no longer allows it) stops the
+    recording of every email already sent to them. Pass recipients loaded
+    with their contact (and the organization with its configuration) so a
+    batch costs no query per open."""
     if recipient is not None and not recipient.track_opens:
         return False
-    return email.track_opens and email.source == Email.Source.CRM and organization.features.open_tracking
+    if not (email.track_opens and email.source == Email.Source.CRM and organization.features.open_tracking):
+        return False
+    if recipient is None or recipient.contact_id is None:
+        return True
+    config = EmailConfiguration.objects.of(organization)
+    return contact_decision(contact=recipient.contact, config=config).track

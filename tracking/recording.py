@@ -189,7 +189,7 @@ def write_opens(*, opens: Sequence[Open]) -> int:
         # two batches recomputing its counters at once cannot lose an open.
         recipients = {
             r.pk: r
-            for r in EmailRecipient.objects.select_related("email__organization")
+            for r in EmailRecipient.objects.select_related("email__organization__email_configuration", "contact")
             .select_for_update(of=("email",))
             .filter(pk__in=recipient_ids)
             .order_by("email_id", "pk")

@@ -57,6 +57,7 @@ def email_configuration_change(request: HttpRequest) -> HttpResponse:
         actor=request.user,
         allow_open_tracking=wanted["allow_open_tracking"],
         track_eu_only_with_consent=wanted["track_eu_only_with_consent"],
+        delete_opens_on_withdrawal=wanted["delete_opens_on_withdrawal"],
     )
     if not changes:
         messages.info(request, "Nothing changed.")

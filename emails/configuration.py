@@ -10,7 +10,9 @@ from onepage.services import on_off, setting_change_record
 from .models import EmailConfiguration
 
 # The switches an admin changes on the page, in the order the log lists them.
-SWITCHES = ("allow_open_tracking", "track_eu_only_with_consent", "delete_opens_on_withdrawal")
+SWITCHES = ("allow_open_tracking", "track_eu_only_with_consent", "delete_opens_on_withdrawal", "preference_link")
+# The settings that are words, not switches: logged with their old and new words.
+TEXTS = ("preference_link_text",)
 
 
 def configuration_for_update(organization: Organization) -> EmailConfiguration:
@@ -30,17 +32,32 @@ def email_configuration_update(
     allow_open_tracking: bool,
     track_eu_only_with_consent: bool,
     delete_opens_on_withdrawal: bool = True,
+    preference_link: bool = False,
+    preference_link_text: str | None = None,
 ) -> list[SettingChange]:
     """Apply the switches and record one SettingChange per switch that changed."""
     wanted = {
         "allow_open_tracking": allow_open_tracking,
         "track_eu_only_with_consent": track_eu_only_with_consent,
         "delete_opens_on_withdrawal": delete_opens_on_withdrawal,
+        "preference_link": preference_link,
     }
     with transaction.atomic():
         config = configuration_for_update(organization)
         changed = [name for name in SWITCHES if getattr(config, name) != wanted[name]]
         changes = [_switch(config, name, wanted[name], actor=actor) for name in changed]
+        if preference_link_text is not None and preference_link_text != config.preference_link_text:
+            changes.append(
+                setting_change_record(
+                    organization=organization,
+                    actor=actor,
+                    setting="preference_link_text",
+                    old=config.preference_link_text,
+                    new=preference_link_text,
+                )
+            )
+            config.preference_link_text = preference_link_text
+            changed.append("preference_link_text")
         if changed:
             config.save(update_fields=[*changed, "updated_at"])
     return changes

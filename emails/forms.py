@@ -172,9 +172,14 @@ class ComposeForm(RefuseControlCharacters, forms.Form):
 
 
 class EmailConfigurationForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Left empty: the words stay as they are.
+        self.fields["preference_link_text"].required = False
+
     class Meta:
         model = EmailConfiguration
-        fields = SWITCHES
+        fields = (*SWITCHES, "preference_link_text")
         labels = {"allow_open_tracking": "Allow open tracking"}
         help_texts = {
             "allow_open_tracking": "Emails sent from OnePage carry the tracking pixel unless the sender "
@@ -184,4 +189,6 @@ class EmailConfigurationForm(forms.ModelForm):
             "delete_opens_on_withdrawal": "When a contact's preference becomes Refused (by a user or through "
             "their own link), the opens already recorded of emails sent to them are deleted. Off: they are "
             "kept. No open is recorded after a refusal either way.",
+            "preference_link": "Each tracked copy sent to a contact ends with a link to a page where they "
+            "refuse (or allow) tracking themselves, in their language where their country says it.",
         }

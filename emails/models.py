@@ -94,6 +94,12 @@ class EmailConfiguration(models.Model):
     delete_opens_on_withdrawal = models.BooleanField(
         "Delete a contact's recorded opens when they refuse tracking", default=True
     )
+    # A link in the footer of every tracked copy to the recipient's own page
+    # (contacts.public), where they refuse or allow tracking.
+    preference_link = models.BooleanField("Add a link to refuse tracking in tracked emails", default=False)
+    preference_link_text = models.CharField(
+        "Words of the link", max_length=200, default="Don't want us to see when you open our emails? Choose here."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = EmailConfigurationManager()

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from contacts.links import preference_url
 from tracking import policy
 from tracking.tokens import pixel_url
 
@@ -200,10 +201,20 @@ def _batches(email: Email, mailbox: Mailbox, recipients: list[EmailRecipient]) -
                 recipients=recipients,
                 envelope=[r.address],
                 pixel_url=pixel_url(r.pk) if r.track_opens else None,
+                preference_link=_preference_link(email, r),
             ),
         )
         for r in pending
     ]
+
+
+def _preference_link(email: Email, recipient: EmailRecipient) -> tuple[str, str] | None:
+    """The footer link of a tracked copy to a contact, when the organization
+    adds it: the contact's own page to refuse or allow tracking."""
+    config = EmailConfiguration.objects.of(email.organization)
+    if not (config.preference_link and recipient.track_opens and recipient.contact_id):
+        return None
+    return preference_url(recipient.contact_id), config.preference_link_text
 
 
 def _summary(failed: list[_Batch], *, delivered_any: bool) -> str:

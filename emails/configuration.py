@@ -12,7 +12,7 @@ from .models import EmailConfiguration
 # The switches an admin changes on the page, in the order the log lists them.
 SWITCHES = ("allow_open_tracking", "track_eu_only_with_consent", "delete_opens_on_withdrawal", "preference_link")
 # The settings that are words, not switches: logged with their old and new words.
-TEXTS = ("preference_link_text",)
+TEXTS = ("preference_link_text", "unknown_recipients")
 
 
 def configuration_for_update(organization: Organization) -> EmailConfiguration:
@@ -34,6 +34,7 @@ def email_configuration_update(
     delete_opens_on_withdrawal: bool = True,
     preference_link: bool = False,
     preference_link_text: str | None = None,
+    unknown_recipients: str | None = None,
 ) -> list[SettingChange]:
     """Apply the switches and record one SettingChange per switch that changed."""
     wanted = {
@@ -46,18 +47,16 @@ def email_configuration_update(
         config = configuration_for_update(organization)
         changed = [name for name in SWITCHES if getattr(config, name) != wanted[name]]
         changes = [_switch(config, name, wanted[name], actor=actor) for name in changed]
-        if preference_link_text is not None and preference_link_text != config.preference_link_text:
-            changes.append(
-                setting_change_record(
-                    organization=organization,
-                    actor=actor,
-                    setting="preference_link_text",
-                    old=config.preference_link_text,
-                    new=preference_link_text,
+        texts = {"preference_link_text": preference_link_text, "unknown_recipients": unknown_recipients}
+        for name, value in texts.items():
+            if value is not None and value != getattr(config, name):
+                changes.append(
+                    setting_change_record(
+                        organization=organization, actor=actor, setting=name, old=getattr(config, name), new=value
+                    )
                 )
-            )
-            config.preference_link_text = preference_link_text
-            changed.append("preference_link_text")
+                setattr(config, name, value)
+                changed.append(name)
         if changed:
             config.save(update_fields=[*changed, "updated_at"])
     return changes

@@ -176,10 +176,11 @@ class EmailConfigurationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Left empty: the words stay as they are.
         self.fields["preference_link_text"].required = False
+        self.fields["unknown_recipients"].required = False
 
     class Meta:
         model = EmailConfiguration
-        fields = (*SWITCHES, "preference_link_text")
+        fields = (*SWITCHES, "unknown_recipients", "preference_link_text")
         labels = {"allow_open_tracking": "Allow open tracking"}
         help_texts = {
             "allow_open_tracking": "Emails sent from OnePage carry the tracking pixel unless the sender "
@@ -189,6 +190,9 @@ class EmailConfigurationForm(forms.ModelForm):
             "delete_opens_on_withdrawal": "When a contact's preference becomes Refused (by a user or through "
             "their own link), the opens already recorded of emails sent to them are deleted. Off: they are "
             "kept. No open is recorded after a refusal either way.",
+            "unknown_recipients": "While the EU/EEA and UK rule is on: how opens of recipients who are not "
+            "contacts (an address typed in Cc), or contacts of unknown country who have not allowed tracking, "
+            "are tracked.",
             "preference_link": "Each tracked copy sent to a contact ends with a link to a page where they "
             "refuse (or allow) tracking themselves, in their language where their country says it.",
         }

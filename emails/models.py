@@ -50,6 +50,7 @@ class NotTrackedReason(models.TextChoices):
     TOGGLE_OFF = "toggle_off", "Track was switched off for this email"
     CONTACT_REFUSED = "contact_refused", "The contact refused open tracking"
     EU_CONSENT = "eu_consent", "Contacts in the EU/EEA and UK are tracked only when they have allowed it"
+    UNKNOWN_RECIPIENT = "unknown_recipient", "Recipients who are not contacts, or of unknown country, are not tracked"
 
     @classmethod
     def label_of(cls, value: str) -> str:
@@ -64,6 +65,14 @@ class NotTrackedReason(models.TextChoices):
         """The words to follow a colon mid-sentence: "Not tracked: the contact…"."""
         label = cls.label_of(value)
         return label[:1].lower() + label[1:]
+
+
+class TrackingMode(models.TextChoices):
+    """How a recipient's opens are tracked (decided by tracking.policy)."""
+
+    IDENTIFIED = "identified", "Identified: each person's opens"
+    AGGREGATE = "aggregate", "Aggregate: counted in the email's total only, nobody's name on it"
+    OFF = "off", "Off: not tracked"
 
 
 class EmailConfigurationManager(models.Manager):
@@ -93,6 +102,14 @@ class EmailConfiguration(models.Model):
     # default), or keep them. Either way no open is recorded from then on.
     delete_opens_on_withdrawal = models.BooleanField(
         "Delete a contact's recorded opens when they refuse tracking", default=True
+    )
+    # Under the EU rule: recipients who are not contacts, or contacts of
+    # unknown country who have not allowed tracking.
+    unknown_recipients = models.CharField(
+        "Recipients who are not contacts, or whose country is unknown",
+        max_length=10,
+        choices=TrackingMode.choices,
+        default=TrackingMode.AGGREGATE,
     )
     # A link in the footer of every tracked copy to the recipient's own page
     # (contacts.public), where they refuse or allow tracking.
@@ -201,6 +218,9 @@ class EmailRecipient(models.Model):
     )
     # Per recipient: a contact who refused tracking gets a copy without a pixel.
     track_opens = models.BooleanField(default=False)
+    # Tracked, but in aggregate only (TrackingMode.AGGREGATE): its opens count
+    # in the email's total and are linked to no recipient row.
+    aggregate_only = models.BooleanField(default=False)
     not_tracked_reason = models.CharField(max_length=30, blank=True, choices=NotTrackedReason.choices)
     # Set once this recipient's copy was handed to the SMTP server, so that a
     # retry after a partial failure never sends it twice.
@@ -224,3 +244,9 @@ class EmailRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.address}"
+
+    @property
+    def tracking_mode(self) -> str:
+        if not self.track_opens:
+            return TrackingMode.OFF
+        return TrackingMode.AGGREGATE if self.aggregate_only else TrackingMode.IDENTIFIED

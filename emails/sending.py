@@ -173,8 +173,11 @@ def _recheck_tracking(email: Email, recipients: list[EmailRecipient]) -> None:
         if recipient.track_opens and not decision.track:
             recipient.track_opens, recipient.not_tracked_reason = False, decision.reason
             changed.append(recipient)
+        elif recipient.track_opens and decision.aggregate and not recipient.aggregate_only:
+            recipient.aggregate_only = True
+            changed.append(recipient)
     if changed:
-        EmailRecipient.objects.bulk_update(changed, ["track_opens", "not_tracked_reason"])
+        EmailRecipient.objects.bulk_update(changed, ["track_opens", "not_tracked_reason", "aggregate_only"])
     if not any(r.track_opens for r in recipients):
         email.track_opens = False
         email.not_tracked_reason = decisions.email.reason or next((r.not_tracked_reason for r in recipients), "")

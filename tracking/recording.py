@@ -29,11 +29,11 @@ from django.db import transaction
 from django.db.models import Count, IntegerField, Max, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from emails.models import Email, EmailRecipient
+from emails.models import Email, EmailRecipient, TrackingMode
 
 from . import spool
 from .models import OpenEvent
-from .policy import may_record_open
+from .policy import open_mode
 
 logger = logging.getLogger(__name__)
 
@@ -194,11 +194,10 @@ def write_opens(*, opens: Sequence[Open]) -> int:
             .filter(pk__in=recipient_ids)
             .order_by("email_id", "pk")
         }
-        allowed = {
-            pk
-            for pk, r in recipients.items()
-            if may_record_open(email=r.email, organization=r.email.organization, recipient=r)
+        modes = {
+            pk: open_mode(email=r.email, organization=r.email.organization, recipient=r) for pk, r in recipients.items()
         }
+        allowed = {pk for pk, mode in modes.items() if mode is not None}
         keys = [o.key for o in opens if o.key and o.recipient_id in allowed]
         seen = set(OpenEvent.objects.filter(hit_key__in=keys).values_list("hit_key", flat=True))
         new = []
@@ -209,7 +208,8 @@ def write_opens(*, opens: Sequence[Open]) -> int:
                 seen.add(o.key)
             new.append(
                 OpenEvent(
-                    recipient_id=o.recipient_id,
+                    # In aggregate: the email's total only, linked to nobody.
+                    recipient_id=o.recipient_id if modes[o.recipient_id] == TrackingMode.IDENTIFIED else None,
                     email_id=recipients[o.recipient_id].email_id,
                     opened_at=o.opened_at,
                     hit_key=o.key,

@@ -60,6 +60,7 @@ def email_configuration_change(request: HttpRequest) -> HttpResponse:
         delete_opens_on_withdrawal=wanted["delete_opens_on_withdrawal"],
         preference_link=wanted["preference_link"],
         preference_link_text=wanted["preference_link_text"] or None,
+        unknown_recipients=wanted["unknown_recipients"] or None,
     )
     if not changes:
         messages.info(request, "Nothing changed.")

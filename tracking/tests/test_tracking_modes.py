@@ -82,7 +82,7 @@ def test_without_the_eu_rule_a_non_contact_is_identified(
     org, sender, rep_client, lena, smtp_server, settle_opens, django_capture_on_commit_callbacks
 ):
     EmailConfiguration.objects.filter(organization=org).update(track_eu_only_with_consent=False)
-    email, copies = _send(rep_client, django_capture_on_commit_callbacks, smtp_server)
+    _, copies = _send(rep_client, django_capture_on_commit_callbacks, smtp_server)
     _open(copies[KUNDE])
     settle_opens()
     assert EmailRecipient.objects.get(address=KUNDE).open_count == 1

@@ -12,7 +12,7 @@ from .models import EmailConfiguration
 # The switches an admin changes on the page, in the order the log lists them.
 SWITCHES = ("allow_open_tracking", "track_eu_only_with_consent", "delete_opens_on_withdrawal", "preference_link")
 # The settings that are words, not switches: logged with their old and new words.
-TEXTS = ("preference_link_text", "unknown_recipients")
+TEXTS = ("preference_link_text", "unknown_recipients", "open_retention_months")
 
 
 def configuration_for_update(organization: Organization) -> EmailConfiguration:
@@ -35,6 +35,7 @@ def email_configuration_update(
     preference_link: bool = False,
     preference_link_text: str | None = None,
     unknown_recipients: str | None = None,
+    open_retention_months: int | None = None,
 ) -> list[SettingChange]:
     """Apply the switches and record one SettingChange per switch that changed."""
     wanted = {
@@ -47,12 +48,17 @@ def email_configuration_update(
         config = configuration_for_update(organization)
         changed = [name for name in SWITCHES if getattr(config, name) != wanted[name]]
         changes = [_switch(config, name, wanted[name], actor=actor) for name in changed]
-        texts = {"preference_link_text": preference_link_text, "unknown_recipients": unknown_recipients}
+        texts = {
+            "preference_link_text": preference_link_text,
+            "unknown_recipients": unknown_recipients,
+            "open_retention_months": open_retention_months,
+        }
         for name, value in texts.items():
-            if value is not None and value != getattr(config, name):
+            old = getattr(config, name)
+            if value is not None and value != old:
                 changes.append(
                     setting_change_record(
-                        organization=organization, actor=actor, setting=name, old=getattr(config, name), new=value
+                        organization=organization, actor=actor, setting=name, old=str(old), new=str(value)
                     )
                 )
                 setattr(config, name, value)

@@ -177,10 +177,11 @@ class EmailConfigurationForm(forms.ModelForm):
         # Left empty: the words stay as they are.
         self.fields["preference_link_text"].required = False
         self.fields["unknown_recipients"].required = False
+        self.fields["open_retention_months"].required = False
 
     class Meta:
         model = EmailConfiguration
-        fields = (*SWITCHES, "unknown_recipients", "preference_link_text")
+        fields = (*SWITCHES, "unknown_recipients", "open_retention_months", "preference_link_text")
         labels = {"allow_open_tracking": "Allow open tracking"}
         help_texts = {
             "allow_open_tracking": "Emails sent from OnePage carry the tracking pixel unless the sender "
@@ -193,6 +194,7 @@ class EmailConfigurationForm(forms.ModelForm):
             "unknown_recipients": "While the EU/EEA and UK rule is on: how opens of recipients who are not "
             "contacts (an address typed in Cc), or contacts of unknown country who have not allowed tracking, "
             "are tracked.",
+            "open_retention_months": "Recorded opens older than this are deleted; the counters follow. 0 keeps them.",
             "preference_link": "Each tracked copy sent to a contact ends with a link to a page where they "
             "refuse (or allow) tracking themselves, in their language where their country says it.",
         }

@@ -111,6 +111,8 @@ class EmailConfiguration(models.Model):
         choices=TrackingMode.choices,
         default=TrackingMode.AGGREGATE,
     )
+    # Open events older than this are purged (tracking.retention); 0 keeps them.
+    open_retention_months = models.PositiveSmallIntegerField("Keep recorded opens for (months)", default=12)
     # A link in the footer of every tracked copy to the recipient's own page
     # (contacts.public), where they refuse or allow tracking.
     preference_link = models.BooleanField("Add a link to refuse tracking in tracked emails", default=False)

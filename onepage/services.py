@@ -13,6 +13,7 @@ SETTING_LABELS = {
     "track_eu_only_with_consent": "Track EU/EEA and UK contacts only when they have allowed it",
     "delete_opens_on_withdrawal": "Delete a contact's recorded opens when they refuse tracking",
     "unknown_recipients": "Recipients who are not contacts, or whose country is unknown",
+    "open_retention_months": "Keep recorded opens for (months)",
     "preference_link": "Add a link to refuse tracking in tracked emails",
     "preference_link_text": "Words of the link to refuse tracking",
 }

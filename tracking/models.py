@@ -23,6 +23,8 @@ class OpenEvent(models.Model):
         indexes = [
             models.Index(fields=["recipient", "-opened_at"], name="open_recipient_idx"),
             models.Index(fields=["email", "-opened_at"], name="open_email_idx"),
+            # The retention purge finds the oldest opens by time.
+            models.Index(fields=["opened_at"], name="open_opened_at_idx"),
         ]
 
     def __str__(self) -> str:

@@ -40,6 +40,8 @@ def test_admin_sees_both_switches(admin_client, config):
         "track_eu_only_with_consent": True,
         "delete_opens_on_withdrawal": True,
         "preference_link": False,
+        "unknown_recipients": "aggregate",
+        "open_retention_months": 12,
         "preference_link_text": "Don't want us to see when you open our emails? Choose here.",
     }
     assert b"Allow open tracking" in response.content

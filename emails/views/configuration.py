@@ -61,6 +61,7 @@ def email_configuration_change(request: HttpRequest) -> HttpResponse:
         preference_link=wanted["preference_link"],
         preference_link_text=wanted["preference_link_text"] or None,
         unknown_recipients=wanted["unknown_recipients"] or None,
+        open_retention_months=wanted["open_retention_months"],
     )
     if not changes:
         messages.info(request, "Nothing changed.")

@@ -138,10 +138,19 @@ def open_mode(*, email: Email, organization: Organization, recipient: EmailRecip
         return None
     if recipient is None:
         return TrackingMode.IDENTIFIED
-    decision = contact_decision(contact=recipient.contact, config=EmailConfiguration.objects.of(organization))
+    decision = contact_decision(contact=recipient.contact, config=_configuration(organization))
     if not decision.track:
         return None
     return TrackingMode.AGGREGATE if decision.aggregate or recipient.aggregate_only else TrackingMode.IDENTIFIED
+
+
+def _configuration(organization: Organization) -> EmailConfiguration:
+    """The organization's configuration as loaded with it, or its defaults
+    when it has none yet: asking at open time must neither query nor write."""
+    try:
+        return organization.email_configuration
+    except EmailConfiguration.DoesNotExist:
+        return EmailConfiguration(organization=organization)
 
 
 def may_record_open(*, email: Email, organization: Organization, recipient: EmailRecipient | None = None) -> bool:

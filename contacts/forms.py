@@ -19,6 +19,12 @@ class ContactForm(RefuseControlCharacters, forms.ModelForm):
         email = self.fields["email"]
         email.validators = [validate_address if v is validate_email else v for v in email.validators]
 
+    def preference_wording(self) -> str:
+        """The words the user saw beside the choice, for the consent record."""
+        field = self.fields["open_tracking"]
+        choices = " / ".join(str(label) for value, label in field.choices if value)
+        return f"{field.label}: {choices}. {field.help_text}".strip()
+
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
         if email:

@@ -1,11 +1,18 @@
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.dispatch import Signal
 from django_countries.fields import CountryField
 
 from onepage.models import Organization
 
 from .countries import EU_EEA_UK
+
+# Sent by contacts.consent when a contact withdraws consent to open tracking
+# (switched to Refused), with `contact`. tracking connects to it to delete the
+# opens already recorded (when the organization says so); receivers return
+# how many they deleted. A signal so that contacts imports no tracking.
+open_tracking_withdrawn = Signal()
 
 
 class Contact(models.Model):
@@ -74,3 +81,40 @@ class ContactActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.contact})"
+
+
+class ConsentRecord(models.Model):
+    """One change of a contact's open-tracking preference: the proof of who
+    set it, when, how and with which words shown. Written only by
+    contacts.consent."""
+
+    class Method(models.TextChoices):
+        FORM = "form", "Contact form"
+        IMPORT = "import", "Import"
+        LINK = "link", "The recipient's own link"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_records")
+    old_value = models.CharField(max_length=20, choices=Contact.OpenTracking.choices)
+    new_value = models.CharField(max_length=20, choices=Contact.OpenTracking.choices)
+    # Null with by_recipient: the recipient chose through their own link.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    by_recipient = models.BooleanField(default=False)
+    method = models.CharField(max_length=10, choices=Method.choices)
+    # The words the person choosing saw, as they were then.
+    wording = models.TextField(blank=True)
+    # On a withdrawal: the opens deleted with it (None: kept, or none applied).
+    opens_deleted = models.PositiveIntegerField(null=True, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["contact", "-at"], name="consent_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.old_value} -> {self.new_value}"
+
+    @property
+    def who(self) -> str:
+        if self.by_recipient:
+            return "The recipient"
+        return self.actor.display_name if self.actor else "A former user"

@@ -3,15 +3,27 @@ from django.utils import timezone
 
 from onepage.models import User
 
+from .consent import consent_recorded
 from .forms import ContactForm
-from .models import Contact, ContactActivity
+from .models import ConsentRecord, Contact, ContactActivity
 
 
 @transaction.atomic
 def contact_save(*, form: ContactForm, actor: User) -> Contact:
     """Save a valid contact form and record it on the contact's timeline."""
     is_new = form.instance.pk is None
+    # The preference as stored: the form's instance already holds the new one.
+    old_preference = form.initial.get("open_tracking", Contact.OpenTracking.NOT_ASKED)
     contact = form.save()
+    if "open_tracking" in form.changed_data:
+        consent_recorded(
+            contact=contact,
+            old=old_preference,
+            new=contact.open_tracking,
+            method=ConsentRecord.Method.FORM,
+            wording=form.preference_wording(),
+            actor=actor,
+        )
     if is_new:
         ContactActivity.objects.create(
             contact=contact, kind=ContactActivity.Kind.CREATED, actor=actor, at=timezone.now()

@@ -15,6 +15,7 @@ from .services import contact_save
 
 CONTACTS_PER_PAGE = 25
 TIMELINE_TABS = ("all", "email")
+CONSENT_RECORDS_SHOWN = 20
 
 
 def _contacts_for(request: HttpRequest) -> QuerySet[Contact]:
@@ -93,5 +94,6 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline_items": items,
             "timeline_has_more": has_more,
             "timeline_more": shown + timeline.STEP,
+            "consent_records": contact.consent_records.select_related("actor")[:CONSENT_RECORDS_SHOWN],
         },
     )

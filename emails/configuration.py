@@ -10,7 +10,9 @@ from onepage.services import on_off, setting_change_record
 from .models import EmailConfiguration
 
 # The switches an admin changes on the page, in the order the log lists them.
-SWITCHES = ("allow_open_tracking", "track_eu_only_with_consent")
+SWITCHES = ("allow_open_tracking", "track_eu_only_with_consent", "delete_opens_on_withdrawal", "preference_link")
+# The settings that are words, not switches: logged with their old and new words.
+TEXTS = ("preference_link_text", "unknown_recipients", "open_retention_months")
 
 
 def configuration_for_update(organization: Organization) -> EmailConfiguration:
@@ -24,14 +26,43 @@ def configuration_for_update(organization: Organization) -> EmailConfiguration:
 
 
 def email_configuration_update(
-    *, organization: Organization, actor: User, allow_open_tracking: bool, track_eu_only_with_consent: bool
+    *,
+    organization: Organization,
+    actor: User,
+    allow_open_tracking: bool,
+    track_eu_only_with_consent: bool,
+    delete_opens_on_withdrawal: bool = True,
+    preference_link: bool = False,
+    preference_link_text: str | None = None,
+    unknown_recipients: str | None = None,
+    open_retention_months: int | None = None,
 ) -> list[SettingChange]:
     """Apply the switches and record one SettingChange per switch that changed."""
-    wanted = {"allow_open_tracking": allow_open_tracking, "track_eu_only_with_consent": track_eu_only_with_consent}
+    wanted = {
+        "allow_open_tracking": allow_open_tracking,
+        "track_eu_only_with_consent": track_eu_only_with_consent,
+        "delete_opens_on_withdrawal": delete_opens_on_withdrawal,
+        "preference_link": preference_link,
+    }
     with transaction.atomic():
         config = configuration_for_update(organization)
         changed = [name for name in SWITCHES if getattr(config, name) != wanted[name]]
         changes = [_switch(config, name, wanted[name], actor=actor) for name in changed]
+        texts = {
+            "preference_link_text": preference_link_text,
+            "unknown_recipients": unknown_recipients,
+            "open_retention_months": open_retention_months,
+        }
+        for name, value in texts.items():
+            old = getattr(config, name)
+            if value is not None and value != old:
+                changes.append(
+                    setting_change_record(
+                        organization=organization, actor=actor, setting=name, old=str(old), new=str(value)
+                    )
+                )
+                setattr(config, name, value)
+                changed.append(name)
         if changed:
             config.save(update_fields=[*changed, "updated_at"])
     return changes

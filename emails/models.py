@@ -95,6 +95,7 @@ class NotTrackedReason(models.TextChoices):
     TOGGLE_OFF = "toggle_off", "Track was switched off for this email"
     CONTACT_REFUSED = "contact_refused", "The contact refused open tracking"
     EU_CONSENT = "eu_consent", "Contacts in the EU/EEA and UK are tracked only when they have allowed it"
+    UNKNOWN_RECIPIENT = "unknown_recipient", "Recipients who are not contacts, or of unknown country, are not tracked"
 
     @classmethod
     def label_of(cls, value: str) -> str:
@@ -109,6 +110,14 @@ class NotTrackedReason(models.TextChoices):
         """The words to follow a colon mid-sentence: "Not tracked: the contact…"."""
         label = cls.label_of(value)
         return label[:1].lower() + label[1:]
+
+
+class TrackingMode(models.TextChoices):
+    """How a recipient's opens are tracked (decided by tracking.policy)."""
+
+    IDENTIFIED = "identified", "Identified: each person's opens"
+    AGGREGATE = "aggregate", "Aggregate: counted in the email's total only, nobody's name on it"
+    OFF = "off", "Off: not tracked"
 
 
 class EmailConfigurationManager(models.Manager):
@@ -133,6 +142,27 @@ class EmailConfiguration(models.Model):
     allow_open_tracking = models.BooleanField(default=False)
     track_eu_only_with_consent = models.BooleanField(
         "Track contacts in the EU/EEA and UK only when they have allowed it", default=True
+    )
+    # When a contact refuses tracking: delete the opens recorded before (the
+    # default), or keep them. Either way no open is recorded from then on.
+    delete_opens_on_withdrawal = models.BooleanField(
+        "Delete a contact's recorded opens when they refuse tracking", default=True
+    )
+    # Under the EU rule: recipients who are not contacts, or contacts of
+    # unknown country who have not allowed tracking.
+    unknown_recipients = models.CharField(
+        "Recipients who are not contacts, or whose country is unknown",
+        max_length=10,
+        choices=TrackingMode.choices,
+        default=TrackingMode.AGGREGATE,
+    )
+    # Open events older than this are purged (tracking.retention); 0 keeps them.
+    open_retention_months = models.PositiveSmallIntegerField("Keep recorded opens for (months)", default=12)
+    # A link in the footer of every tracked copy to the recipient's own page
+    # (contacts.public), where they refuse or allow tracking.
+    preference_link = models.BooleanField("Add a link to refuse tracking in tracked emails", default=False)
+    preference_link_text = models.CharField(
+        "Words of the link", max_length=200, default="Don't want us to see when you open our emails? Choose here."
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -255,6 +285,9 @@ class EmailRecipient(models.Model):
     )
     # Per recipient: a contact who refused tracking gets a copy without a pixel.
     track_opens = models.BooleanField(default=False)
+    # Tracked, but in aggregate only (TrackingMode.AGGREGATE): its opens count
+    # in the email's total and are linked to no recipient row.
+    aggregate_only = models.BooleanField(default=False)
     not_tracked_reason = models.CharField(max_length=30, blank=True, choices=NotTrackedReason.choices)
     # Set once this recipient's copy was handed to the SMTP server, so that a
     # retry after a partial failure never sends it twice.
@@ -280,3 +313,9 @@ class EmailRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.address}"
+
+    @property
+    def tracking_mode(self) -> str:
+        if not self.track_opens:
+            return TrackingMode.OFF
+        return TrackingMode.AGGREGATE if self.aggregate_only else TrackingMode.IDENTIFIED

@@ -77,6 +77,17 @@ class OutgoingMessage(EmailMultiAlternatives):
         return list(self.envelope)
 
 
+def inject_footer(html: str, *, url: str, text: str) -> str:
+    """The link to the recipient's tracking choice, last in the body."""
+    footer = (
+        '<p style="font-size: 12px; color: #666666; margin-top: 24px">'
+        f'<a href="{escape(url)}" style="color: #666666">{escape(text)}</a></p>'
+    )
+    match = _BODY_END.search(html)
+    at = html.rfind("</div>", 0, match.start()) if match else -1
+    return html[:at] + footer + html[at:] if at >= 0 else html + footer
+
+
 def build_message(
     *,
     email: Email,
@@ -84,6 +95,7 @@ def build_message(
     recipients: list[EmailRecipient],
     envelope: list[str],
     pixel_url: str | None = None,
+    preference_link: tuple[str, str] | None = None,
 ) -> OutgoingMessage:
     """One message (or one recipient's copy) of `email`. `recipients` are all
     of the email's recipients, for the visible headers; `envelope` are the
@@ -99,12 +111,17 @@ def build_message(
     if not to:
         headers["To"] = "undisclosed-recipients:;"
     html = html_document(subject=email.subject, body_html=email.body_html)
+    body = email.body_text
+    if preference_link:
+        url, text = preference_link
+        html = inject_footer(html, url=url, text=text)
+        body = f"{body.rstrip()}\n\n-- \n{_header_text(text)}\n{url}\n"
     if pixel_url:
         html = inject_pixel(html, pixel_url)
     from_name = _header_text(mailbox.from_name)
     message = OutgoingMessage(
         subject=_header_text(email.subject),
-        body=email.body_text,
+        body=body,
         from_email=formataddr((from_name, mailbox.from_address)) if from_name else mailbox.from_address,
         to=to,
         cc=cc,

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from contacts.links import preference_url
 from tracking import policy
 from tracking.tokens import pixel_url
 
@@ -173,8 +174,11 @@ def _recheck_tracking(email: Email, recipients: list[EmailRecipient]) -> None:
         if recipient.track_opens and not decision.track:
             recipient.track_opens, recipient.not_tracked_reason = False, decision.reason
             changed.append(recipient)
+        elif recipient.track_opens and decision.aggregate and not recipient.aggregate_only:
+            recipient.aggregate_only = True
+            changed.append(recipient)
     if changed:
-        EmailRecipient.objects.bulk_update(changed, ["track_opens", "not_tracked_reason"])
+        EmailRecipient.objects.bulk_update(changed, ["track_opens", "not_tracked_reason", "aggregate_only"])
     if not any(r.track_opens for r in recipients):
         email.track_opens = False
         email.not_tracked_reason = decisions.email.reason or next((r.not_tracked_reason for r in recipients), "")
@@ -201,10 +205,20 @@ def _batches(email: Email, mailbox: Mailbox, recipients: list[EmailRecipient]) -
                 recipients=recipients,
                 envelope=[r.address],
                 pixel_url=pixel_url(r.pk) if r.track_opens else None,
+                preference_link=_preference_link(email, r),
             ),
         )
         for r in pending
     ]
+
+
+def _preference_link(email: Email, recipient: EmailRecipient) -> tuple[str, str] | None:
+    """The footer link of a tracked copy to a contact, when the organization
+    adds it: the contact's own page to refuse or allow tracking."""
+    config = EmailConfiguration.objects.of(email.organization)
+    if not (config.preference_link and recipient.track_opens and recipient.contact_id):
+        return None
+    return preference_url(recipient.contact_id), config.preference_link_text
 
 
 def _summary(failed: list[_Batch], *, delivered_any: bool) -> str:

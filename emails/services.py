@@ -59,7 +59,14 @@ def email_create(
             **_tracking(decisions.email),
         )
         EmailRecipient.objects.bulk_create(
-            EmailRecipient(email=email, kind=kind, address=address, contact=contact, **_tracking(decision))
+            EmailRecipient(
+                email=email,
+                kind=kind,
+                address=address,
+                contact=contact,
+                aggregate_only=decision.aggregate,
+                **_tracking(decision),
+            )
             for (kind, address), contact, decision in zip(addresses, matched, decisions.recipients, strict=True)
         )
         email_enqueue(email=email)

@@ -11,8 +11,19 @@ SETTING_LABELS = {
     "plan": "Plan",
     "allow_open_tracking": "Allow open tracking",
     "track_eu_only_with_consent": "Track EU/EEA and UK contacts only when they have allowed it",
+    "delete_opens_on_withdrawal": "Delete a contact's recorded opens when they refuse tracking",
+    "unknown_recipients": "Recipients who are not contacts, or whose country is unknown",
+    "open_retention_months": "Keep recorded opens for (months)",
+    "preference_link": "Add a link to refuse tracking in tracked emails",
+    "preference_link_text": "Words of the link to refuse tracking",
 }
-VALUE_LABELS = {"on": "On", "off": "Off", **dict(Organization.Plan.choices)}
+VALUE_LABELS = {
+    "on": "On",
+    "off": "Off",
+    "identified": "Identified",
+    "aggregate": "Aggregate",
+    **dict(Organization.Plan.choices),
+}
 
 
 def on_off(value: bool) -> str:

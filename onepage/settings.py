@@ -302,6 +302,14 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": OPEN_DRAIN_INTERVAL},
     },
 }
+# Open events past their organization's retention (tracking.retention): purged
+# in bounded batches, every OPEN_PURGE_INTERVAL seconds.
+OPEN_PURGE_INTERVAL = envint("OPEN_PURGE_INTERVAL", 3600)
+CELERY_BEAT_SCHEDULE["purge-old-opens"] = {
+    "task": "tracking.tasks.purge_old_opens",
+    "schedule": OPEN_PURGE_INTERVAL,
+    "options": {"expires": OPEN_PURGE_INTERVAL},
+}
 # Beat's record of when each task last ran: under var/, not the project root.
 # The scheduler creates its folder (onepage.celery.Scheduler).
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

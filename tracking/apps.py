@@ -5,8 +5,11 @@ class TrackingConfig(AppConfig):
     name = "tracking"
 
     def ready(self) -> None:
+        from contacts.models import open_tracking_withdrawn
         from onepage import health
 
         from .backlog import open_backlog
+        from .consent import on_withdrawal
 
         health.register_check("open_backlog", open_backlog)
+        open_tracking_withdrawn.connect(on_withdrawal, dispatch_uid="tracking.consent.on_withdrawal")

@@ -35,7 +35,8 @@ from .models import OpenEvent
 
 @dataclass(frozen=True)
 class Event:
-    recipient_id: int
+    # None for an aggregate open: the email's total only.
+    recipient_id: int | None
     email_id: int
     opened_at: datetime
     key: str | None
@@ -75,7 +76,8 @@ def _insert(events: Sequence[Event], fields: list) -> list[Event]:
 def add_to_counters(events: Iterable[Event]) -> None:
     """Add the events to their recipients' and emails' counters."""
     events = list(events)
-    _add(EmailRecipient, _summaries(events, lambda e: e.recipient_id))
+    identified = [e for e in events if e.recipient_id is not None]
+    _add(EmailRecipient, _summaries(identified, lambda e: e.recipient_id))
     _add(Email, _summaries(events, lambda e: e.email_id))
 
 

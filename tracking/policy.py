@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from contacts.models import Contact
-from emails.models import Email, EmailConfiguration, EmailRecipient, Mailbox, NotTrackedReason
+from emails.models import Email, EmailConfiguration, EmailRecipient, Mailbox, NotTrackedReason, TrackingMode
 from onepage.models import Organization, User
 
 
@@ -23,6 +23,8 @@ from onepage.models import Organization, User
 class Decision:
     track: bool
     reason: str = ""
+    # Tracked in aggregate only: counted in the email's total, nobody's name on it.
+    aggregate: bool = False
 
     @property
     def message(self) -> str:
@@ -34,6 +36,7 @@ class Decision:
 
 
 TRACK = Decision(track=True)
+AGGREGATE = Decision(track=True, aggregate=True)
 
 
 class Decisions(NamedTuple):
@@ -67,19 +70,27 @@ def sender_decision(
 
 
 def contact_decision(*, contact: Contact | None, config: EmailConfiguration) -> Decision:
-    """The recipient's own privacy state. An address that is no contact has
-    no state to honour."""
-    if contact is None:
-        return TRACK
-    if contact.open_tracking == Contact.OpenTracking.REFUSED:
+    """The recipient's own privacy state. Under the EU rule, an address that
+    is no contact, or a contact of unknown country who has not allowed it,
+    gets what the organization set for them (aggregate by default)."""
+    if contact is not None and contact.open_tracking == Contact.OpenTracking.REFUSED:
         return Decision(False, NotTrackedReason.CONTACT_REFUSED)
-    if (
-        config.track_eu_only_with_consent
-        and contact.in_eu_eea_uk
-        and contact.open_tracking != Contact.OpenTracking.ALLOWED
-    ):
+    if not config.track_eu_only_with_consent:
+        return TRACK
+    allowed = contact is not None and contact.open_tracking == Contact.OpenTracking.ALLOWED
+    if contact is None or (not contact.country and not allowed):
+        return _unknown_recipient(config)
+    if contact.in_eu_eea_uk and not allowed:
         return Decision(False, NotTrackedReason.EU_CONSENT)
     return TRACK
+
+
+def _unknown_recipient(config: EmailConfiguration) -> Decision:
+    if config.unknown_recipients == TrackingMode.IDENTIFIED:
+        return TRACK
+    if config.unknown_recipients == TrackingMode.OFF:
+        return Decision(False, NotTrackedReason.UNKNOWN_RECIPIENT)
+    return AGGREGATE
 
 
 def decide(
@@ -106,10 +117,42 @@ def decide(
     return Decisions(overall, per_recipient)
 
 
-def may_record_open(*, email: Email, organization: Organization, recipient: EmailRecipient | None = None) -> bool:
-    """Opens count only for tracked CRM emails (and tracked recipients) of an
+def open_mode(*, email: Email, organization: Organization, recipient: EmailRecipient | None = None) -> str | None:
+    """How an open arriving now is recorded: TrackingMode.IDENTIFIED (linked
+    to its recipient), TrackingMode.AGGREGATE (in the email's total only), or
+    None (not at all).
+
+    Opens count only for tracked CRM emails (and tracked recipients) of an
     organization whose plan includes open tracking: after a downgrade, opens
-    that arrive are not recorded. What was recorded before stays."""
+    that arrive are not recorded. What was recorded before stays.
+
+    Decided again at open time with the contact's current choice: a contact
+    who refused since (or, under the EU rule, no longer allows it) stops the
+    recording of every email already sent to them, and a recipient may go
+    from identified to aggregate, never back. Pass recipients loaded with
+    their contact (and the organization with its configuration) so a batch
+    costs no query per open."""
     if recipient is not None and not recipient.track_opens:
-        return False
-    return email.track_opens and email.source == Email.Source.CRM and organization.features.open_tracking
+        return None
+    if not (email.track_opens and email.source == Email.Source.CRM and organization.features.open_tracking):
+        return None
+    if recipient is None:
+        return TrackingMode.IDENTIFIED
+    decision = contact_decision(contact=recipient.contact, config=_configuration(organization))
+    if not decision.track:
+        return None
+    return TrackingMode.AGGREGATE if decision.aggregate or recipient.aggregate_only else TrackingMode.IDENTIFIED
+
+
+def _configuration(organization: Organization) -> EmailConfiguration:
+    """The organization's configuration as loaded with it, or its defaults
+    when it has none yet: asking at open time must neither query nor write."""
+    try:
+        return organization.email_configuration
+    except EmailConfiguration.DoesNotExist:
+        return EmailConfiguration(organization=organization)
+
+
+def may_record_open(*, email: Email, organization: Organization, recipient: EmailRecipient | None = None) -> bool:
+    """Whether an open arriving now is recorded at all; see open_mode."""
+    return open_mode(email=email, organization=organization, recipient=recipient) is not None

@@ -29,10 +29,10 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from emails.models import EmailRecipient
+from emails.models import EmailRecipient, TrackingMode
 
 from . import counters, spool
-from .policy import may_record_open
+from .policy import open_mode
 
 logger = logging.getLogger(__name__)
 
@@ -208,8 +208,11 @@ def write_opens(*, opens: Sequence[Open]) -> int:
     were newly recorded."""
     with transaction.atomic():
         recipients = _lock_recipients({o.recipient_id for o in opens})
-        allowed = {pk: r for pk, r in recipients.items() if _may_record(r)}
-        inserted = counters.insert_events(_events(opens, allowed))
+        # Each recipient's mode now (the contact's choice as it stands):
+        # identified, aggregate (the email's total only), or None: not recorded.
+        modes = {pk: _mode(r) for pk, r in recipients.items()}
+        allowed = {pk: r for pk, r in recipients.items() if modes[pk] is not None}
+        inserted = counters.insert_events(_events(opens, allowed, modes))
         counters.add_to_counters(inserted)
     return len(inserted)
 
@@ -220,27 +223,29 @@ def _lock_recipients(recipient_ids: set[int]) -> dict[int, EmailRecipient]:
     and conflicting keys never wait on each other in a cycle."""
     return {
         r.pk: r
-        for r in EmailRecipient.objects.select_related("email__organization")
+        for r in EmailRecipient.objects.select_related("email__organization__email_configuration", "contact")
         .select_for_update(of=("email",))
         .filter(pk__in=recipient_ids)
         .order_by("email_id", "pk")
     }
 
 
-def _may_record(recipient: EmailRecipient) -> bool:
+def _mode(recipient: EmailRecipient) -> str | None:
     email = recipient.email
-    return may_record_open(email=email, organization=email.organization, recipient=recipient)
+    return open_mode(email=email, organization=email.organization, recipient=recipient)
 
 
-def _events(opens: Sequence[Open], allowed: dict[int, EmailRecipient]) -> list[counters.Event]:
+def _events(opens: Sequence[Open], allowed: dict[int, EmailRecipient], modes: dict) -> list[counters.Event]:
     """The allowed opens as events, each key once (the insert skips keys
-    already stored)."""
+    already stored). An aggregate open is linked to no recipient: it counts
+    in the email's total only."""
     events, keys = [], set()
     for o in opens:
         if o.recipient_id not in allowed or (o.key is not None and o.key in keys):
             continue
         keys.add(o.key)
-        events.append(counters.Event(o.recipient_id, allowed[o.recipient_id].email_id, o.opened_at, o.key))
+        recipient_id = o.recipient_id if modes[o.recipient_id] == TrackingMode.IDENTIFIED else None
+        events.append(counters.Event(recipient_id, allowed[o.recipient_id].email_id, o.opened_at, o.key))
     return events
 
 

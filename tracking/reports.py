@@ -121,6 +121,8 @@ def eye_title(item: Any) -> str:
         return "Not sent"
     if status in (Email.Status.QUEUED, Email.Status.SENDING):
         return "Not sent yet"
+    if getattr(item, "aggregate_only", False):
+        return "Opens counted in the email's total only"
     return "Not opened yet"
 
 

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from . import recording
+from . import recording, retention
 
 logger = logging.getLogger(__name__)
 
@@ -15,3 +15,9 @@ def drain_opens() -> int:
     if recorded:
         logger.info("Recorded %d opens from the stream", recorded)
     return recorded
+
+
+@shared_task(ignore_result=True)
+def purge_old_opens() -> int:
+    """Run by beat every OPEN_PURGE_INTERVAL seconds; see tracking.retention."""
+    return retention.purge_old_opens()

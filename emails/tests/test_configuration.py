@@ -16,8 +16,10 @@ pytestmark = pytest.mark.django_db
 
 PAGE = reverse("email_configuration")
 CHANGE = reverse("email_configuration_change")
-BOTH_ON = {"allow_open_tracking": "on", "track_eu_only_with_consent": "on"}
-EU_ONLY = {"track_eu_only_with_consent": "on"}
+# The consent switches as they are by default (emails.models.EmailConfiguration).
+DEFAULTS = {"delete_opens_on_withdrawal": "on"}
+BOTH_ON = {"allow_open_tracking": "on", "track_eu_only_with_consent": "on", **DEFAULTS}
+EU_ONLY = {"track_eu_only_with_consent": "on", **DEFAULTS}
 
 
 @pytest.fixture
@@ -33,7 +35,15 @@ def test_admin_sees_both_switches(admin_client, config):
     response = admin_client.get(PAGE)
     assert response.status_code == 200
     form = response.context["form"]
-    assert form.initial == {"allow_open_tracking": True, "track_eu_only_with_consent": True}
+    assert form.initial == {
+        "allow_open_tracking": True,
+        "track_eu_only_with_consent": True,
+        "delete_opens_on_withdrawal": True,
+        "preference_link": False,
+        "unknown_recipients": "aggregate",
+        "open_retention_months": 12,
+        "preference_link_text": "Don't want us to see when you open our emails? Choose here.",
+    }
     assert b"Allow open tracking" in response.content
     assert b"Track contacts in the EU/EEA and UK only when they have allowed it" in response.content
 
@@ -72,9 +82,9 @@ def test_confirmed_switch_off_is_saved_and_logged(admin_client, admin_user, org,
 
 
 def test_confirmation_keeps_the_eu_rule_as_chosen(admin_client, org, config):
-    response = admin_client.post(CHANGE, {})  # both switches off
+    response = admin_client.post(CHANGE, DEFAULTS)  # both switches off
     assert b'name="track_eu_only_with_consent"' not in response.content
-    admin_client.post(CHANGE, {"confirm": "yes"})
+    admin_client.post(CHANGE, {**DEFAULTS, "confirm": "yes"})
     config = _config(org)
     assert (config.allow_open_tracking, config.track_eu_only_with_consent) == (False, False)
     assert set(SettingChange.objects.values_list("setting", "new_value")) == {
@@ -92,7 +102,7 @@ def test_switching_on_needs_no_confirmation(admin_client, org, config):
 
 
 def test_eu_rule_change_alone_is_logged_without_confirmation(admin_client, org, config):
-    admin_client.post(CHANGE, {"allow_open_tracking": "on"})
+    admin_client.post(CHANGE, {"allow_open_tracking": "on", **DEFAULTS})
     assert _config(org).track_eu_only_with_consent is False
     change = SettingChange.objects.get()
     assert (change.setting, change.old_value, change.new_value) == ("track_eu_only_with_consent", "on", "off")
@@ -206,3 +216,25 @@ def test_log_shows_tracking_switched_on_when_the_first_mailbox_was_connected(rep
         "Off",
         "On",
     )
+
+
+def test_consent_settings_are_saved_logged_and_kept_through_the_confirmation(admin_client, org, config):
+    data = {"track_eu_only_with_consent": "on", "preference_link": "on", "preference_link_text": "Stop tracking me"}
+    confirm = admin_client.post(CHANGE, data)
+    assert b'name="delete_opens_on_withdrawal"' not in confirm.content
+    assert b'value="Stop tracking me"' in confirm.content
+    admin_client.post(CHANGE, {**data, "confirm": "yes"})
+    config = _config(org)
+    assert (config.delete_opens_on_withdrawal, config.preference_link, config.preference_link_text) == (
+        False,
+        True,
+        "Stop tracking me",
+    )
+    assert set(SettingChange.objects.values_list("setting", "new_value")) == {
+        ("allow_open_tracking", "off"),
+        ("delete_opens_on_withdrawal", "off"),
+        ("preference_link", "on"),
+        ("preference_link_text", "Stop tracking me"),
+    }
+    page = admin_client.get(PAGE).content.decode()
+    assert "Delete a contact&#x27;s recorded opens when they refuse tracking" in page

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from emails.models import Email
+from emails.models import Email, EmailConfiguration
 from emails.outbox import outbox_messages
 from emails.services import email_create
 from emails.tests.factories import EmailConfigurationFactory, MailboxFactory
@@ -96,6 +96,11 @@ def test_a_message_is_shown_in_a_sandboxed_frame_with_its_own_html(
 def test_loading_the_messages_pixel_records_an_open_for_its_recipient(
     dev_sender, rep_client, org, django_capture_on_commit_callbacks
 ):
+    # Bob is no contact: identified only when the organization says so (the
+    # default under the EU rule is aggregate, see tracking/tests/test_tracking_modes.py).
+    config = EmailConfiguration.objects.of(org)
+    config.unknown_recipients = "identified"
+    config.save(update_fields=["unknown_recipients"])
     email = send(dev_sender, django_capture_on_commit_callbacks)
     message = next(m for m in outbox_messages(org.pk) if m.envelope_recipients == ["bob@ex.org"])
     html = rep_client.get(reverse("dev_outbox_raw", args=[message.key])).content.decode()

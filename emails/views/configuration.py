@@ -13,7 +13,7 @@ from onepage.decorators import admin_required, business_only
 from onepage.models import SettingChange
 from onepage.services import setting_changes_describe
 
-from ..configuration import SWITCHES, email_configuration_update
+from ..configuration import SWITCHES, TEXTS, email_configuration_update
 from ..forms import EmailConfigurationForm
 from ..models import EmailConfiguration
 
@@ -22,9 +22,9 @@ CHANGES_PER_PAGE = 20
 
 def _page(request: HttpRequest, form: EmailConfigurationForm | None = None, *, status: int = 200) -> HttpResponse:
     config = EmailConfiguration.objects.of(request.organization)
-    changes = SettingChange.objects.filter(organization=request.organization, setting__in=SWITCHES).select_related(
-        "actor"
-    )
+    changes = SettingChange.objects.filter(
+        organization=request.organization, setting__in=SWITCHES + TEXTS
+    ).select_related("actor")
     page = Paginator(changes, CHANGES_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = setting_changes_describe(page.object_list)
     can_change = request.membership.is_admin and request.organization.features.open_tracking
@@ -57,6 +57,11 @@ def email_configuration_change(request: HttpRequest) -> HttpResponse:
         actor=request.user,
         allow_open_tracking=wanted["allow_open_tracking"],
         track_eu_only_with_consent=wanted["track_eu_only_with_consent"],
+        delete_opens_on_withdrawal=wanted["delete_opens_on_withdrawal"],
+        preference_link=wanted["preference_link"],
+        preference_link_text=wanted["preference_link_text"] or None,
+        unknown_recipients=wanted["unknown_recipients"] or None,
+        open_retention_months=wanted["open_retention_months"],
     )
     if not changes:
         messages.info(request, "Nothing changed.")

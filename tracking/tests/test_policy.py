@@ -72,7 +72,9 @@ def test_refused_contact_gets_no_pixel_while_the_others_do(org, sender):
     fine = ContactFactory(organization=org, country="US")
     overall, per_recipient = _decide(org, sender, refused, fine, None)
     assert overall.track
-    assert per_recipient == [Decision(False, NotTrackedReason.CONTACT_REFUSED), Decision(True), Decision(True)]
+    # The address that is no contact: in aggregate, under the EU rule (on by default).
+    aggregate = Decision(True, aggregate=True)
+    assert per_recipient == [Decision(False, NotTrackedReason.CONTACT_REFUSED), Decision(True), aggregate]
 
 
 def test_email_is_untracked_when_no_recipient_may_be_tracked(org, sender):

@@ -1,0 +1,89 @@
+"""The recipient's page to refuse (or allow) open tracking, reached from the
+link in the footer of a tracked email (contacts.links). No login: the signed
+token is the key. Viewing it changes nothing (link scanners fetch links);
+the choice is a POST, and a choice already in force is not recorded again,
+so a replayed request changes nothing."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from .consent import consent_change
+from .links import read_token
+from .models import ConsentRecord, Contact
+
+OpenTracking = Contact.OpenTracking
+CHOICES = (OpenTracking.REFUSED, OpenTracking.ALLOWED)
+
+# The page's words, in the recipient's language where their country says it.
+WORDS = {
+    "en": {
+        "title": "Email open tracking",
+        "question": "May we see when you open the emails we send you?",
+        "refuse": "No, do not track my opens",
+        "allow": "Yes, you may track my opens",
+        "refused": "Done: your opens are no longer tracked.",
+        "allowed": "Done: your opens may be tracked.",
+        "current_refused": "Your choice now: not tracked.",
+        "current_allowed": "Your choice now: tracked.",
+        "current_not_asked": "You have not chosen yet.",
+    },
+    "de": {
+        "title": "Öffnungsverfolgung von E-Mails",
+        "question": "Dürfen wir sehen, wann Sie unsere E-Mails öffnen?",
+        "refuse": "Nein, meine Öffnungen nicht erfassen",
+        "allow": "Ja, meine Öffnungen dürfen erfasst werden",
+        "refused": "Erledigt: Ihre Öffnungen werden nicht mehr erfasst.",
+        "allowed": "Erledigt: Ihre Öffnungen dürfen erfasst werden.",
+        "current_refused": "Ihre Wahl: nicht erfasst.",
+        "current_allowed": "Ihre Wahl: erfasst.",
+        "current_not_asked": "Sie haben noch nicht gewählt.",
+    },
+    "fr": {
+        "title": "Suivi de l'ouverture des e-mails",
+        "question": "Pouvons-nous savoir quand vous ouvrez nos e-mails ?",
+        "refuse": "Non, ne suivez pas mes ouvertures",
+        "allow": "Oui, vous pouvez suivre mes ouvertures",
+        "refused": "C'est fait : vos ouvertures ne sont plus suivies.",
+        "allowed": "C'est fait : vos ouvertures peuvent être suivies.",
+        "current_refused": "Votre choix : pas de suivi.",
+        "current_allowed": "Votre choix : suivi.",
+        "current_not_asked": "Vous n'avez pas encore choisi.",
+    },
+}
+LANGUAGE_OF_COUNTRY = {"DE": "de", "AT": "de", "CH": "de", "LI": "de", "FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr"}
+
+
+def _language(contact: Contact) -> str:
+    return LANGUAGE_OF_COUNTRY.get(contact.country.code or "", "en")
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def preference(request: HttpRequest, token: str) -> HttpResponse:
+    contact_id = read_token(token)
+    if contact_id is None:
+        # Before any query: a forged link costs the signature check only.
+        return HttpResponse("Not found", status=404, content_type="text/plain")
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:
+        return HttpResponse("Not found", status=404, content_type="text/plain")
+    language = _language(contact)
+    words = WORDS[language]
+    done = ""
+    if request.method == "POST":
+        choice = request.POST.get("choice", "")
+        if choice not in CHOICES:
+            return HttpResponse("Bad request", status=400, content_type="text/plain")
+        consent_change(
+            contact_id=contact.pk,
+            new=choice,
+            method=ConsentRecord.Method.LINK,
+            by_recipient=True,
+            wording=f"{words['question']} [{words['refuse']}] [{words['allow']}] ({language})",
+        )
+        contact.refresh_from_db(fields=["open_tracking"])
+        done = words[choice]
+    context = {"words": words, "language": language, "done": done, "current": words[f"current_{contact.open_tracking}"]}
+    return render(request, "contacts/public_preference.html", context)

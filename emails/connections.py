@@ -17,6 +17,7 @@ and test settings allow loopback).
 import ipaddress
 import smtplib
 import socket
+import ssl
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
@@ -216,3 +217,26 @@ class GuardedSMTPBackend(EmailBackend):
             return smtp(host, port, **{**params, "local_hostname": ehlo_name()})
 
         return introduced
+
+
+def network_failure(exc: BaseException, *, where: str, tls_ports: str) -> tuple[str, bool] | None:
+    """Words for a failure to reach a mail server at all (SMTP and IMAP alike),
+    and whether trying later may help; None when `exc` is not one of those.
+    `tls_ports` names the usual ports, e.g. "465 is usually SSL/TLS, 587 STARTTLS"."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"The certificate of {where} could not be verified ({exc.verify_message or exc.reason}). "
+            "Check the host name: it must be the one on the server's certificate, as your mail provider gives it.",
+            False,
+        )
+    if isinstance(exc, ssl.SSLError):
+        return (
+            f"The secure connection to {where} failed ({exc.reason or exc}). "
+            f"Check the security setting: port {tls_ports}.",
+            False,
+        )
+    if isinstance(exc, socket.gaierror):
+        return f"Unknown host: {where.rsplit(':', 1)[0]} could not be found.", True
+    if isinstance(exc, ConnectionRefusedError):
+        return f"The server at {where} refused the connection: nothing is listening on that port.", True
+    return None

@@ -3,7 +3,6 @@
 IMAP errors in words a user can act on (and whether they are worth retrying)."""
 
 import imaplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 
@@ -12,7 +11,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from . import crypto
-from .connections import RefusedDestination, connect
+from .connections import RefusedDestination, connect, network_failure
 from .folders import find_folders
 from .models import Mailbox
 from .smtp import CheckResult
@@ -95,24 +94,8 @@ def describe_imap_failure(exc: BaseException, *, where: str) -> IMAPFailure:
         return IMAPFailure(str(exc), transient=False)
     if isinstance(exc, LoginError):
         return IMAPFailure(f"The IMAP server refused the user name or password: {_text(exc)}", transient=False)
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return IMAPFailure(
-            f"The certificate of {where} could not be verified ({exc.verify_message or exc.reason}). "
-            "Check the host name: it must be the one on the server's certificate, as your mail provider gives it.",
-            transient=False,
-        )
-    if isinstance(exc, ssl.SSLError):
-        return IMAPFailure(
-            f"The secure connection to {where} failed ({exc.reason or exc}). "
-            "Check the security setting: port 993 is usually SSL/TLS, 143 STARTTLS.",
-            transient=False,
-        )
-    if isinstance(exc, socket.gaierror):
-        return IMAPFailure(f"Unknown host: {where.rsplit(':', 1)[0]} could not be found.", transient=True)
-    if isinstance(exc, ConnectionRefusedError):
-        return IMAPFailure(
-            f"The server at {where} refused the connection: nothing is listening on that port.", transient=True
-        )
+    if found := network_failure(exc, where=where, tls_ports="993 is usually SSL/TLS, 143 STARTTLS"):
+        return IMAPFailure(*found)
     if isinstance(exc, TimeoutError):
         return IMAPFailure(f"The server at {where} did not answer within {IMAP_TIMEOUT} seconds.", transient=True)
     if isinstance(exc, imaplib.IMAP4.abort):

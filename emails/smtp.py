@@ -3,8 +3,6 @@ SMTP backend for them, "Test connection", and SMTP errors in words a user
 can act on (and whether they are worth retrying)."""
 
 import smtplib
-import socket
-import ssl
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -12,7 +10,7 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
-from .connections import RefusedDestination
+from .connections import RefusedDestination, network_failure
 from .models import Mailbox
 from .phased_smtp import PhasedSMTPBackend
 
@@ -141,24 +139,8 @@ def _connection_failure(exc: BaseException, *, where: str) -> SMTPFailure:
         if isinstance(exc.__context__, TimeoutError):
             return _timed_out(where)
         return SMTPFailure(f"The server at {where} closed the connection unexpectedly.", transient=True)
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return SMTPFailure(
-            f"The certificate of {where} could not be verified ({exc.verify_message or exc.reason}). "
-            "Check the host name: it must be the one on the server's certificate, as your mail provider gives it.",
-            transient=False,
-        )
-    if isinstance(exc, ssl.SSLError):
-        return SMTPFailure(
-            f"The secure connection to {where} failed ({exc.reason or exc}). "
-            "Check the security setting: port 465 is usually SSL/TLS, 587 STARTTLS.",
-            transient=False,
-        )
-    if isinstance(exc, socket.gaierror):
-        return SMTPFailure(f"Unknown host: {where.rsplit(':', 1)[0]} could not be found.", transient=True)
-    if isinstance(exc, ConnectionRefusedError):
-        return SMTPFailure(
-            f"The server at {where} refused the connection: nothing is listening on that port.", transient=True
-        )
+    if found := network_failure(exc, where=where, tls_ports="465 is usually SSL/TLS, 587 STARTTLS"):
+        return SMTPFailure(*found)
     if isinstance(exc, TimeoutError):
         return _timed_out(where)
     if isinstance(exc, smtplib.SMTPException):

@@ -19,6 +19,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -240,3 +241,20 @@ def network_failure(exc: BaseException, *, where: str, tls_ports: str) -> tuple[
     if isinstance(exc, ConnectionRefusedError):
         return f"The server at {where} refused the connection: nothing is listening on that port.", True
     return None
+
+
+@dataclass(frozen=True)
+class ServerLogin:
+    """What it takes to reach a user's mail server (SMTP or IMAP); the password
+    in clear, in memory only, and never in a repr (an error report listing
+    local variables shows reprs)."""
+
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str = field(repr=False)
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"

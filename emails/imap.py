@@ -4,14 +4,14 @@ IMAP errors in words a user can act on (and whether they are worth retrying)."""
 
 import imaplib
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.views.decorators.debug import sensitive_variables
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from . import crypto
-from .connections import RefusedDestination, connect, network_failure
+from .connections import RefusedDestination, ServerLogin, connect, network_failure
 from .folders import find_folders
 from .models import Mailbox
 from .smtp import CheckResult
@@ -20,12 +20,8 @@ IMAP_TIMEOUT = 15
 
 
 @dataclass(frozen=True)
-class IMAPSettings:
-    host: str
-    port: int
-    security: str
-    username: str
-    password: str = field(repr=False)
+class IMAPSettings(ServerLogin):
+    """The mailbox's IMAP server."""
 
     @classmethod
     @sensitive_variables("password")
@@ -33,10 +29,6 @@ class IMAPSettings:
         secret = mailbox.imap_password_encrypted
         password = crypto.decrypt(secret) if secret else ""
         return cls(mailbox.imap_host, mailbox.imap_port, mailbox.imap_security, mailbox.imap_username, password)
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
 
 
 class _GuardedIMAP4(imaplib.IMAP4):

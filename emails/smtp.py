@@ -3,14 +3,14 @@ SMTP backend for them, "Test connection", and SMTP errors in words a user
 can act on (and whether they are worth retrying)."""
 
 import smtplib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
-from .connections import RefusedDestination, network_failure
+from .connections import RefusedDestination, ServerLogin, network_failure
 from .models import Mailbox
 from .phased_smtp import PhasedSMTPBackend
 
@@ -22,15 +22,8 @@ SMTP_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
-class SMTPSettings:
-    """What it takes to reach a mailbox; the password in clear, in memory only."""
-
-    host: str
-    port: int
-    security: str
-    username: str
-    # Never in a repr: an error report listing local variables shows reprs.
-    password: str = field(repr=False)
+class SMTPSettings(ServerLogin):
+    """The mailbox's SMTP server."""
 
     @classmethod
     @sensitive_variables("password")
@@ -38,10 +31,6 @@ class SMTPSettings:
         if password is None:
             password = crypto.decrypt(mailbox.password_encrypted) if mailbox.password_encrypted else ""
         return cls(mailbox.smtp_host, mailbox.smtp_port, mailbox.security, mailbox.username, password)
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
 
 
 @sensitive_variables()

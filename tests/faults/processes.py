@@ -256,6 +256,10 @@ class Services:
         return process
 
     def web(self, **env: str) -> Process:
+        # runserver starts a thread per request and closes no connection when
+        # the thread ends: with persistent connections (CONN_MAX_AGE) each
+        # request would leave one open until PostgreSQL refuses more.
+        env.setdefault("CONN_MAX_AGE", "0")
         process = self.spawn("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.web_port}",
                                      "--noreload"], **env)  # fmt: skip
         wait_for(lambda: urlopen(f"http://127.0.0.1:{self.web_port}/o/x.gif", timeout=2).status == 200,

@@ -28,7 +28,11 @@ STREAM = "onepage:opens"
 def world(fault_world: Services):
     fault_world.web()
     fault_world.recorder()
-    return fault_world
+    yield fault_world
+    # The send scenarios share this PostgreSQL: leave them no web or recorder.
+    for process in fault_world.processes:
+        if process.name in {"web", "recorder"}:
+            process.stop()
 
 
 def send_hits(world: Services, recipients: list[int], *, seconds: float, fault: Callable[[], None]) -> Counter:

@@ -53,9 +53,12 @@ def replace_sent_copies(*, email: Email, mailbox: Mailbox, wait: float | None = 
             return Replacement(0, False)
         if copies and not email.track_opens:
             return Replacement(0, False)  # one message, no pixel: the provider's copy is right
+        # The clean copy first, then the provider's: a connection lost in
+        # between leaves the pixel copies beside it (what a mailbox without
+        # the sync has), never a Sent folder without the email.
+        client.append(sent, _pixel_free(email, mailbox), flags=[SEEN], msg_time=email.sent_at.astimezone(UTC))
         if copies:
             _delete(client, copies)
-        client.append(sent, _pixel_free(email, mailbox), flags=[SEEN], msg_time=email.sent_at.astimezone(UTC))
         return Replacement(len(copies), True)
     except IMAP_ERRORS as exc:
         return Replacement(0, False, describe_imap_failure(exc, where=mailbox.imap_host).message)

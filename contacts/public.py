@@ -55,7 +55,8 @@ WORDS = {
 LANGUAGE_OF_COUNTRY = {"DE": "de", "AT": "de", "CH": "de", "LI": "de", "FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr"}
 
 
-def _language(contact: Contact) -> str:
+def language_of(contact: Contact) -> str:
+    """The language of the recipient's page (and of the consent request)."""
     return LANGUAGE_OF_COUNTRY.get(contact.country.code or "", "en")
 
 
@@ -69,7 +70,7 @@ def preference(request: HttpRequest, token: str) -> HttpResponse:
     contact = Contact.objects.filter(pk=contact_id).first()
     if contact is None:
         return HttpResponse("Not found", status=404, content_type="text/plain")
-    language = _language(contact)
+    language = language_of(contact)
     words = WORDS[language]
     done = ""
     if request.method == "POST":

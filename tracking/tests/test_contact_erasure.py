@@ -150,3 +150,17 @@ def test_another_organizations_user_cannot_delete_the_contact(client, org, other
     assert client.post(reverse("contacts:delete", args=[lead.pk])).status_code == 404
     assert Contact.objects.filter(pk=lead.pk).exists()
     assert not ContactErasure.objects.exists()
+
+
+def test_deleting_from_the_django_admin_erases_too(client, org, lead):
+    from onepage.models import User
+
+    staff = User.objects.create_superuser("root", "root@example.net", "secret-pass-123")
+    email = EmailFactory(organization=org, track_opens=False)
+    EmailRecipientFactory(email=email, contact=lead, address=lead.email)
+    client.force_login(staff)
+    url = reverse("admin:contacts_contact_delete", args=[lead.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not Contact.objects.filter(pk=lead.pk).exists()
+    assert email.recipients.get().address == ERASED_ADDRESS
+    assert ContactErasure.objects.get().actor == staff

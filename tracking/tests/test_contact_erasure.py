@@ -164,3 +164,25 @@ def test_deleting_from_the_django_admin_erases_too(client, org, lead):
     assert not Contact.objects.filter(pk=lead.pk).exists()
     assert email.recipients.get().address == ERASED_ADDRESS
     assert ContactErasure.objects.get().actor == staff
+
+
+def test_a_failure_naming_the_address_loses_it_too(org, rep_client, lead):
+    failed = EmailFactory(
+        organization=org, status=Email.Status.FAILED, sent_at=None, error="lena@northwind.example: 552 Mailbox full"
+    )
+    EmailRecipientFactory(email=failed, contact=lead, address=lead.email)
+    rep_client.post(reverse("contacts:delete", args=[lead.pk]))
+    failed.refresh_from_db()
+    assert failed.error == f"{ERASED_ADDRESS}: 552 Mailbox full"
+
+
+def test_a_contact_without_an_address_is_erased_by_its_links(org, rep_client):
+    nameless = ContactFactory(organization=org, email="")
+    email = EmailFactory(organization=org, track_opens=False)
+    EmailRecipientFactory(email=email, contact=nameless, address="typed@northwind.example")
+    EmailRecipientFactory(email=email, contact=None, address="someone@else.example")
+    assert rep_client.post(reverse("contacts:delete", args=[nameless.pk])).status_code == 302
+    assert list(email.recipients.order_by("pk").values_list("address", flat=True)) == [
+        ERASED_ADDRESS,
+        "someone@else.example",
+    ]

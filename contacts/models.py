@@ -14,6 +14,14 @@ from .countries import EU_EEA_UK
 # how many they deleted. A signal so that contacts imports no tracking.
 open_tracking_withdrawn = Signal()
 
+# Sent by contacts.erasure inside the transaction that deletes a contact, with
+# `contact`, `recipient_ids` (every EmailRecipient row holding the contact's
+# address: linked to it, or typed in by hand) and `email_ids` (emails
+# imported from the contact). tracking deletes the opens of those rows,
+# emails replaces the address with ERASED_ADDRESS. Each receiver returns a
+# dict of counts ({"opens": 3}), summed into the ContactErasure line.
+contact_erasing = Signal()
+
 
 class Contact(models.Model):
     class OpenTracking(models.TextChoices):
@@ -67,6 +75,8 @@ class ContactActivity(models.Model):
     class Kind(models.TextChoices):
         CREATED = "created", "Contact created"
         UPDATED = "updated", "Contact updated"
+        # A consent-request email was sent (the answer, if any, is a ConsentRecord).
+        CONSENT_ASKED = "consent_asked", "Asked for consent to open tracking"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -118,3 +128,24 @@ class ConsentRecord(models.Model):
         if self.by_recipient:
             return "The recipient"
         return self.actor.display_name if self.actor else "A former user"
+
+
+class ContactErasure(models.Model):
+    """That a contact was erased: who, when, how much. No personal data (no
+    name, no address): the contact's id only, which points at nothing once
+    it is gone. Written by contacts.erasure."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contact_erasures")
+    contact_id = models.PositiveBigIntegerField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    opens_deleted = models.PositiveIntegerField(default=0)
+    recipients_erased = models.PositiveIntegerField(default=0)
+    emails_erased = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["organization", "-at"], name="erasure_org_idx")]
+
+    def __str__(self) -> str:
+        return f"Contact {self.contact_id} erased"

@@ -4,7 +4,10 @@ token is the key. Viewing it changes nothing (link scanners fetch links);
 the choice is a POST, and a choice already in force is not recorded again,
 so a replayed request changes nothing."""
 
+import logging
+
 from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -12,6 +15,8 @@ from django.views.decorators.http import require_http_methods
 from .consent import consent_change
 from .links import read_token
 from .models import ConsentRecord, Contact
+
+logger = logging.getLogger(__name__)
 
 OpenTracking = Contact.OpenTracking
 CHOICES = (OpenTracking.REFUSED, OpenTracking.ALLOWED)
@@ -28,6 +33,8 @@ WORDS = {
         "current_refused": "Your choice now: not tracked.",
         "current_allowed": "Your choice now: tracked.",
         "current_not_asked": "You have not chosen yet.",
+        "failed": "Sorry: your choice could not be saved just now, and nothing was changed. "
+        "Please choose again in a few minutes.",
     },
     "de": {
         "title": "Öffnungsverfolgung von E-Mails",
@@ -39,6 +46,8 @@ WORDS = {
         "current_refused": "Ihre Wahl: nicht erfasst.",
         "current_allowed": "Ihre Wahl: erfasst.",
         "current_not_asked": "Sie haben noch nicht gewählt.",
+        "failed": "Entschuldigung: Ihre Wahl konnte gerade nicht gespeichert werden, es wurde nichts geändert. "
+        "Bitte wählen Sie in ein paar Minuten erneut.",
     },
     "fr": {
         "title": "Suivi de l'ouverture des e-mails",
@@ -50,12 +59,15 @@ WORDS = {
         "current_refused": "Votre choix : pas de suivi.",
         "current_allowed": "Votre choix : suivi.",
         "current_not_asked": "Vous n'avez pas encore choisi.",
+        "failed": "Désolés : votre choix n'a pas pu être enregistré pour le moment, rien n'a changé. "
+        "Veuillez choisir à nouveau dans quelques minutes.",
     },
 }
 LANGUAGE_OF_COUNTRY = {"DE": "de", "AT": "de", "CH": "de", "LI": "de", "FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr"}
 
 
-def _language(contact: Contact) -> str:
+def language_of(contact: Contact) -> str:
+    """The language of the recipient's page (and of the consent request)."""
     return LANGUAGE_OF_COUNTRY.get(contact.country.code or "", "en")
 
 
@@ -66,24 +78,42 @@ def preference(request: HttpRequest, token: str) -> HttpResponse:
     if contact_id is None:
         # Before any query: a forged link costs the signature check only.
         return HttpResponse("Not found", status=404, content_type="text/plain")
-    contact = Contact.objects.filter(pk=contact_id).first()
+    try:
+        contact = Contact.objects.filter(pk=contact_id).first()
+    except DatabaseError:
+        logger.exception("The preference page of contact %s could not read the database", contact_id)
+        return _unavailable(request, "en")
     if contact is None:
         return HttpResponse("Not found", status=404, content_type="text/plain")
-    language = _language(contact)
+    language = language_of(contact)
     words = WORDS[language]
     done = ""
     if request.method == "POST":
         choice = request.POST.get("choice", "")
         if choice not in CHOICES:
             return HttpResponse("Bad request", status=400, content_type="text/plain")
-        consent_change(
-            contact_id=contact.pk,
-            new=choice,
-            method=ConsentRecord.Method.LINK,
-            by_recipient=True,
-            wording=f"{words['question']} [{words['refuse']}] [{words['allow']}] ({language})",
-        )
-        contact.refresh_from_db(fields=["open_tracking"])
+        try:
+            consent_change(
+                contact_id=contact.pk,
+                new=choice,
+                method=ConsentRecord.Method.LINK,
+                by_recipient=True,
+                wording=f"{words['question']} [{words['refuse']}] [{words['allow']}] ({language})",
+            )
+            contact.refresh_from_db(fields=["open_tracking"])
+        except DatabaseError:
+            # Rolled back whole: no half-made choice. Say so, and offer the
+            # buttons again, rather than a 500 the recipient may take for done.
+            logger.exception("The choice %s of contact %s through their link could not be saved", choice, contact.pk)
+            return _unavailable(request, language, current=words[f"current_{contact.open_tracking}"])
         done = words[choice]
     context = {"words": words, "language": language, "done": done, "current": words[f"current_{contact.open_tracking}"]}
     return render(request, "contacts/public_preference.html", context)
+
+
+def _unavailable(request: HttpRequest, language: str, *, current: str = "") -> HttpResponse:
+    words = WORDS[language]
+    context = {"words": words, "language": language, "failed": words["failed"], "current": current}
+    response = render(request, "contacts/public_preference.html", context, status=503)
+    response["Retry-After"] = "120"
+    return response

@@ -34,3 +34,11 @@ def contact_save(*, form: ContactForm, actor: User) -> Contact:
             contact=contact, kind=ContactActivity.Kind.UPDATED, actor=actor, detail=labels, at=timezone.now()
         )
     return contact
+
+
+def consent_asked(*, contact: Contact, actor: User) -> ContactActivity:
+    """Note on the timeline that the contact was asked for consent to open
+    tracking (emails.consent_request). Not a ConsentRecord: only an answer is."""
+    return ContactActivity.objects.create(
+        contact=contact, kind=ContactActivity.Kind.CONSENT_ASKED, actor=actor, at=timezone.now()
+    )

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/edit/", views.contact_edit, name="edit"),
     path("<int:pk>/delete/", views.contact_delete, name="delete"),
+    path("<int:pk>/export/", views.contact_export_download, name="export"),
 ]

@@ -96,6 +96,8 @@ class NotTrackedReason(models.TextChoices):
     CONTACT_REFUSED = "contact_refused", "The contact refused open tracking"
     EU_CONSENT = "eu_consent", "Contacts in the EU/EEA and UK are tracked only when they have allowed it"
     UNKNOWN_RECIPIENT = "unknown_recipient", "Recipients who are not contacts, or of unknown country, are not tracked"
+    CONSENT_REQUEST = "consent_request", "A request for consent to open tracking is never tracked"
+    ERASED = "erased", "The recipient's data was erased"
 
     @classmethod
     def label_of(cls, value: str) -> str:
@@ -110,6 +112,11 @@ class NotTrackedReason(models.TextChoices):
         """The words to follow a colon mid-sentence: "Not tracked: the contact…"."""
         label = cls.label_of(value)
         return label[:1].lower() + label[1:]
+
+
+# What an erased recipient's address becomes (contacts.erasure): not an
+# address, so nothing is ever sent to it; the pages show it as it is.
+ERASED_ADDRESS = "erased recipient"
 
 
 class TrackingMode(models.TextChoices):
@@ -313,6 +320,10 @@ class EmailRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.address}"
+
+    @property
+    def erased(self) -> bool:
+        return self.address == ERASED_ADDRESS
 
     @property
     def tracking_mode(self) -> str:

@@ -28,10 +28,13 @@ def email_create(
     cc: Sequence[str] = (),
     bcc: Sequence[str] = (),
     track: bool = True,
+    never_tracked: str = "",
 ) -> Email:
     """Store the email with its tracking decision and queue it for sending
     once the transaction commits. `track` is the composer's toggle: the
-    policy decides whether the email is actually tracked."""
+    policy decides whether the email is actually tracked. `never_tracked`,
+    a NotTrackedReason, stores the email and every recipient as not tracked
+    for that reason whatever the policy says (a consent request)."""
     addresses = [
         *((EmailRecipient.Kind.TO, a) for a in to),
         *((EmailRecipient.Kind.CC, a) for a in cc),
@@ -48,6 +51,8 @@ def email_create(
             toggle=track,
             source=Email.Source.CRM,
         )
+        if never_tracked:
+            decisions = _never_tracked(decisions, never_tracked)
         email = Email.objects.create(
             organization=organization,
             sender=sender,
@@ -71,6 +76,11 @@ def email_create(
         )
         email_enqueue(email=email)
     return email
+
+
+def _never_tracked(decisions: policy.Decisions, reason: str) -> policy.Decisions:
+    off = policy.Decision(track=False, reason=reason)
+    return policy.Decisions(email=off, recipients=[off] * len(decisions.recipients))
 
 
 def _tracking(decision: policy.Decision) -> dict:

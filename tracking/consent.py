@@ -27,6 +27,18 @@ def on_withdrawal(sender, *, contact: Contact, **kwargs) -> int | None:
     return delete_opens_of(contact)
 
 
+def on_contact_erasing(sender, *, contact: Contact, recipient_ids: list[int], **kwargs) -> dict[str, int]:
+    """A contact erased (contacts.erasure): delete the opens of every
+    recipient row that held its address, whatever the organization's
+    withdrawal setting, through tracking.erasure (counters recounted)."""
+    deleted = 0
+    for start in range(0, len(recipient_ids), BATCH):
+        chunk = recipient_ids[start : start + BATCH]
+        while ids := list(OpenEvent.objects.filter(recipient_id__in=chunk).values_list("pk", flat=True)[:BATCH]):
+            deleted += delete_opens(ids)
+    return {"opens": deleted}
+
+
 def delete_opens_of(contact: Contact) -> int:
     deleted = 0
     while True:

@@ -108,3 +108,38 @@ def test_without_the_setting_or_for_an_address_that_is_no_contact_there_is_no_li
         rep_client.post(reverse("emails:compose"), {"to": lena.email, "subject": "Hi", "body": "Hi", "track": "on"})
     send_email.apply(args=[Email.objects.get().pk])
     assert "/o/p/" not in smtp_server.received[-1].part("text/html")
+
+
+def _consent_table(connection, *, away: bool) -> None:
+    names = ("contacts_consentrecord", "contacts_consentrecord_away")
+    old, new = names if away else reversed(names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+
+def test_a_database_failure_while_saving_the_choice_says_so_and_changes_nothing(lena, caplog):
+    from django.db import connection
+
+    client = Client()
+    # A real failure of the write: the consent records' table is not there
+    # (renamed within the test's transaction, put back below).
+    _consent_table(connection, away=True)
+    try:
+        response = client.post(_url(lena), {"choice": "refused"})
+    finally:
+        _consent_table(connection, away=False)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "120"
+    page = response.content.decode()
+    assert '<html lang="de">' in page
+    assert "Ihre Wahl konnte gerade nicht gespeichert werden" in page
+    assert 'value="refused"' in page  # the buttons again, to choose once it is back
+    assert "Erledigt" not in page
+    lena.refresh_from_db()
+    assert lena.open_tracking == Contact.OpenTracking.NOT_ASKED
+    assert f"contact {lena.pk}" in caplog.text and "lena@" not in caplog.text
+
+    assert client.post(_url(lena), {"choice": "refused"}).status_code == 200
+    lena.refresh_from_db()
+    assert lena.open_tracking == Contact.OpenTracking.REFUSED
+    assert ConsentRecord.objects.count() == 1

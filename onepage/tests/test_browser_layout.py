@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from conftest import screenshot, sign_in
 from contacts.tests.factories import ContactFactory
-from emails.models import Email
+from emails.models import ERASED_ADDRESS, Email
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory, MailboxFactory
 from tracking.tests.open_helpers import add_opens
 
@@ -31,6 +31,8 @@ def a_busy_day(org, admin_user, rep_user, settings):
     )
     email = EmailFactory(organization=org, sender=rep_user, subject="S" * 150)
     recipient = EmailRecipientFactory(email=email, contact=long, address=long.email)
+    # A recipient whose contact was deleted (contacts.erasure).
+    EmailRecipientFactory(email=email, contact=None, address=ERASED_ADDRESS, track_opens=False)
     now = timezone.now()
     add_opens(recipient, [now - dt.timedelta(minutes=m) for m in range(15)])
     failed = EmailFactory(
@@ -49,6 +51,7 @@ def _pages(data) -> dict[str, str]:
         "contact-email-tab": f"/contacts/{contact}/?tab=email",
         "contact-edit": f"/contacts/{contact}/edit/",
         "contact-delete": f"/contacts/{contact}/delete/",
+        "contact-ask-consent": f"/email/ask-consent/{contact}/",
         "sent": "/email/",
         "open-tracking": "/email/open-tracking/",
         "failed": "/email/failed/",

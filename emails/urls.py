@@ -11,6 +11,7 @@ urlpatterns = [
     path("queued/", folders.email_index, {"folder": "queued"}, name="queued"),
     path("compose/", compose.compose, name="compose"),
     path("<int:pk>/", email.email_detail, name="detail"),
+    path("<int:pk>/open-report/", email.email_open_report, name="open_report"),
     path("<int:pk>/retry/", email.email_retry_view, name="retry"),
     path("<int:pk>/recipients/<int:recipient_pk>/resend/", email.recipient_resend_view, name="resend_recipient"),
 ]

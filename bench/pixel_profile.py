@@ -7,18 +7,21 @@ time of every process on the machine's side of the request counted.
     [--seconds 10] [--threads 4] [--gil] [--py-spy PATH]
 
 For each mode (stream: valid tokens appended to Redis; direct: no Redis, each
-open written to PostgreSQL in the request) it prints the requests per second,
+open written to PostgreSQL in the request; and the peers' INSERT + UPDATE view
+of bench/peer_view.py for comparison) it prints the requests per second,
 the CPU seconds spent per 1,000 requests by granian's workers, Redis,
 PostgreSQL and wrk itself, and from py-spy's samples of the workers the share
 of the Python time spent in each part of the path (of the threads running or
 waiting on a socket or the GIL; with --gil, of the thread holding the GIL
-only: where the CPU goes). Runs in a throwaway
+only: where the CPU goes). First, one direct write timed in-process, one at a
+time: how long it holds the email row's lock, and the commit in it. Runs in a throwaway
 database and stream, like bench/pixel_load.py. Needs py-spy (pip install
 py-spy) and the right to trace processes (root, or ptrace_scope 0).
 """
 
 import argparse
 import collections
+import json
 import os
 import re
 import resource
@@ -73,11 +76,11 @@ def tree(pid: int) -> list[int]:
     return [pid] + [p for c in children for p in tree(c)]
 
 
-def profile(mode: str, env: dict, paths: list[str], workdir: Path, args) -> None:
+def profile(mode: str, env: dict, paths: list[str], workdir: Path, args, app: str = "onepage.wsgi:application") -> None:
     port = free_port()
-    server = start(granian("onepage.wsgi:application", port, args.threads), env, port)
+    server = start(granian(app, port, args.threads), env, port)
     try:
-        script = wrk_script(workdir, mode, paths)
+        script = wrk_script(workdir, mode.split()[0], paths)
         wrk_argv = ["wrk", "-t2", "-c16", f"-d{args.seconds}s", "-s", str(script), f"http://{LOCAL}:{port}/"]
         subprocess.run([*wrk_argv[:3], "-d1s", *wrk_argv[4:]], capture_output=True, check=True)  # warm up
         groups = {
@@ -86,7 +89,7 @@ def profile(mode: str, env: dict, paths: list[str], workdir: Path, args) -> None
             "postgres": pids_of("postgres"),
         }
         before = {name: cpu_seconds(pids) for name, pids in groups.items()}
-        raw = workdir / f"{mode}.txt"
+        raw = workdir / f"{mode.split()[0]}.txt"
         spy = subprocess.Popen(
             [args.py_spy, "record", "--pid", str(server.pid), "--subprocesses", "--rate", "250",
              "--duration", str(args.seconds), "--format", "raw", "--output", str(raw), "--nonblocking",
@@ -172,10 +175,14 @@ def main() -> None:
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         data = child(env, "seed")
+        timing = child({**env, "REDIS_URL": ""}, "direct", 400, *data["fresh"]["ids"])
+        print("one direct write, one thread, medians (ms):", json.dumps(timing))
         paths = [f"/o/{t}.gif" for t in data["fresh"]["tokens"]]
         profile("stream", env, paths, workdir, args)
         _drop_stream(env)
         profile("direct", {**env, "REDIS_URL": ""}, paths, workdir, args)
+        peer = [f"/p/{i}.gif" for i in data["peer"]["ids"]]
+        profile("peer (bench/peer_view.py)", env, peer, workdir, args, app="bench.peer_view:application")
     finally:
         _drop_stream(env)
         admin(url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")

@@ -4,17 +4,18 @@ time of every process on the machine's side of the request counted.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
     REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/pixel_profile.py \\
-    [--seconds 10] [--threads 4] [--gil] [--py-spy PATH]
+    [--seconds 10] [--threads 4] [--gil] [--stream-only] [--py-spy PATH]
 
 For each mode (stream: valid tokens appended to Redis; direct: no Redis, each
 open written to PostgreSQL in the request; and the peers' INSERT + UPDATE view
-of bench/peer_view.py for comparison) it prints the requests per second,
-the CPU seconds spent per 1,000 requests by granian's workers, Redis,
-PostgreSQL and wrk itself, and from py-spy's samples of the workers the share
-of the Python time spent in each part of the path (of the threads running or
-waiting on a socket or the GIL; with --gil, of the thread holding the GIL
-only: where the CPU goes). First, one direct write timed in-process, one at a
-time: how long it holds the email row's lock, and the commit in it. Runs in a throwaway
+of bench/peer_view.py for comparison) it prints the requests per second, the
+CPU time per 1,000 requests of granian's workers, Redis (shared with whatever
+else uses it), the PostgreSQL backends of the workers' connections and wrk
+itself, and from py-spy's samples of the workers the share of the Python time
+spent in each part of the path (of the threads running or waiting on a socket
+or the GIL; with --gil, of the thread holding the GIL only: where the CPU
+goes). First, one direct write timed in-process, one at a time: how long it
+holds the email row's lock, and the commit in it. Runs in a throwaway
 database and stream, like bench/pixel_load.py. Needs py-spy (pip install
 py-spy) and the right to trace processes (root, or ptrace_scope 0).
 """
@@ -31,6 +32,8 @@ import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
+
+import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pixel_load import _drop_stream, admin, child, granian, start, wrk_script
@@ -53,21 +56,39 @@ PARTS = [
 OURS = re.compile(r"\((tracking|emails|contacts|onepage)/")
 
 
-def cpu_seconds(pids: list[int]) -> float:
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """Each live process's CPU seconds so far (user + system)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    seconds = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return total
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between the two readings by the processes alive at both."""
+    return sum(after[pid] - before[pid] for pid in after if pid in before)
 
 
 def pids_of(name: str) -> list[int]:
     out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def backends_of(url: str) -> list[int]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return [pid for (pid,) in cur.fetchall()]
+    finally:
+        conn.close()
 
 
 def tree(pid: int) -> list[int]:
@@ -86,7 +107,10 @@ def profile(mode: str, env: dict, paths: list[str], workdir: Path, args, app: st
         groups = {
             "granian": tree(server.pid),
             "redis-server": pids_of("redis-server"),
-            "postgres": pids_of("postgres"),
+            # The server processes of this database's connections (the
+            # workers' persistent ones, open after the warm-up): not the other
+            # databases' of a shared machine, nor PostgreSQL's own WAL writer.
+            "postgres": backends_of(env["DATABASE_URL"]),
         }
         before = {name: cpu_seconds(pids) for name, pids in groups.items()}
         raw = workdir / f"{mode.split()[0]}.txt"
@@ -100,15 +124,15 @@ def profile(mode: str, env: dict, paths: list[str], workdir: Path, args, app: st
         out = subprocess.run(wrk_argv, capture_output=True, text=True, check=True).stdout
         after = {name: cpu_seconds(groups[name]) for name in groups}
         reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk's, py-spy is not reaped yet
-        after["wrk"] = reaped.ru_utime + reaped.ru_stime
-        before["wrk"] = children.ru_utime + children.ru_stime
+        after["wrk"] = {0: reaped.ru_utime + reaped.ru_stime}
+        before["wrk"] = {0: children.ru_utime + children.ru_stime}
         spy.wait(timeout=60)
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
         requests = int(re.search(r"(\d+) requests in", out).group(1))
         print(f"\n== {mode}: {rps:,.0f} req/s ({requests:,} requests in {args.seconds} s, 16 connections)")
         print("CPU ms per 1,000 requests (all processes of each, user + system):")
         for name in after:
-            print(f"  {name:14} {(after[name] - before[name]) * 1e6 / requests:8.0f}")
+            print(f"  {name:14} {spent(before[name], after[name]) * 1e6 / requests:8.0f}")
         summarize(raw)
     finally:
         stop(server)
@@ -158,6 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--stream-only", action="store_true", help="only the stream pixel (e.g. to try --threads)")
     parser.add_argument("--gil", action="store_true", help="sample only the thread holding the GIL (CPU)")
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"))
     args = parser.parse_args()
@@ -180,6 +205,8 @@ def main() -> None:
         paths = [f"/o/{t}.gif" for t in data["fresh"]["tokens"]]
         profile("stream", env, paths, workdir, args)
         _drop_stream(env)
+        if args.stream_only:
+            return
         profile("direct", {**env, "REDIS_URL": ""}, paths, workdir, args)
         peer = [f"/p/{i}.gif" for i in data["peer"]["ids"]]
         profile("peer (bench/peer_view.py)", env, peer, workdir, args, app="bench.peer_view:application")

@@ -4,12 +4,14 @@ bench's environment (its throwaway database and stream):
     pixel_child.py seed                      -> JSON: emails, recipients, tokens
     pixel_child.py fill EMAIL_ID ROWS        -> ROWS old OpenEvents on the email, counters recounted
     pixel_child.py drain BATCH N IDS...      -> JSON: the recorder's opens/s for N hits on IDS
+    pixel_child.py direct N IDS...           -> JSON: one direct write's parts, timed (N writes, one thread)
 """
 
 import io
 import json
 import os
 import random
+import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -86,6 +88,58 @@ def drain(batch_size: int, hits: int, ids: list[int]) -> dict:
     }
 
 
+def direct(writes: int, ids: list[int]) -> dict:
+    """N direct writes (tracking.recording.write_opens, as the pixel without
+    Redis), one at a time: the medians of the whole write, of the time the
+    email row is locked (from the SELECT ... FOR UPDATE to the end of the
+    commit), of the statements in it, and of the commit (the WAL flush)."""
+    parts: dict[str, list[float]] = {"write": [], "locked": [], "statements": [], "commit": []}
+    for n in range(writes):
+        log: list[tuple[float, float, str]] = []
+        commit: dict[str, float] = {}
+
+        def timed(execute, sql, params, many, context, log=log):
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                log.append((started, time.perf_counter(), sql.split()[0]))
+
+        real_commit = connection._commit
+
+        def timed_commit(real_commit=real_commit, commit=commit):
+            commit["start"] = time.perf_counter()
+            try:
+                return real_commit()
+            finally:
+                commit["end"] = time.perf_counter()
+
+        hit = recording.Open(recipient_id=random.choice(ids), opened_at=datetime.now(UTC), key=recording.new_hit_key())
+        connection._commit = timed_commit
+        try:
+            with connection.execute_wrapper(timed):
+                started = time.perf_counter()
+                recording.write_opens(opens=[hit])
+                ended = time.perf_counter()
+        finally:
+            connection._commit = real_commit
+        if n < writes // 10:
+            continue  # warming up
+        locked_from = next(start for start, _, kind in log if kind == "SELECT")
+        parts["write"].append(ended - started)
+        parts["locked"].append(commit["end"] - locked_from)
+        parts["statements"].append(sum(end - start for start, end, _ in log))
+        parts["commit"].append(commit["end"] - commit["start"])
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        (synchronous_commit,) = cursor.fetchone()
+    return {
+        "statements": [kind for _, _, kind in log],
+        "synchronous_commit": synchronous_commit,
+        **{f"{name}_ms": round(statistics.median(times) * 1000, 2) for name, times in parts.items()},
+    }
+
+
 def _emails_of(ids: list[int]) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT DISTINCT email_id FROM emails_emailrecipient WHERE id = ANY(%s)", [ids])
@@ -98,6 +152,8 @@ if __name__ == "__main__":
         result = seed()
     elif command == "fill":
         result = fill(int(args[0]), int(args[1]))
+    elif command == "direct":
+        result = direct(int(args[0]), [int(a) for a in args[1:]])
     else:
         result = drain(int(args[0]), int(args[1]), [int(a) for a in args[2:]])
     print(json.dumps(result))

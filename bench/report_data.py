@@ -90,13 +90,14 @@ def _emails_and_recipients(cur, shape: Shape, org: Organization, rep_ids: list[i
         """
         INSERT INTO emails_email (organization_id, sender_id, source, subject, body_text, body_html,
             status, error, attempts, message_id, created_at, sent_at, track_opens, not_tracked_reason,
-            open_count, first_opened_at, last_opened_at)
+            open_count, first_opened_at, last_opened_at, send_after, direction, from_address, in_reply_to)
         SELECT %(org)s, (%(reps)s::bigint[])[1 + i %% %(nreps)s], 'crm', 'Proposal #' || i, 'Hello', '',
             CASE WHEN i %% 97 = 0 THEN 'failed' ELSE 'sent' END,
             CASE WHEN i %% 97 = 0 THEN '550 Mailbox unavailable' ELSE '' END,
             1, 'bench-' || i, now() - (%(n)s - i) * interval '5 minutes',
             CASE WHEN i %% 97 = 0 THEN NULL ELSE now() - (%(n)s - i) * interval '5 minutes' END,
-            i %% 11 <> 0, CASE WHEN i %% 11 = 0 THEN 'toggle_off' ELSE '' END, 0, NULL, NULL
+            i %% 11 <> 0, CASE WHEN i %% 11 = 0 THEN 'toggle_off' ELSE '' END, 0, NULL, NULL,
+            now() - (%(n)s - i) * interval '5 minutes', 'outgoing', '', ''
         FROM generate_series(1, %(n)s) AS i
         """,
         {"org": org.pk, "reps": rep_ids, "nreps": len(rep_ids), "n": shape.emails},
@@ -105,8 +106,8 @@ def _emails_and_recipients(cur, shape: Shape, org: Organization, rep_ids: list[i
     cur.execute(
         """
         INSERT INTO emails_emailrecipient (email_id, kind, address, contact_id, track_opens,
-            not_tracked_reason, open_count, first_opened_at, last_opened_at)
-        SELECT e.id, 'to', c.email, c.id, e.track_opens, e.not_tracked_reason, 0, NULL, NULL
+            not_tracked_reason, open_count, first_opened_at, last_opened_at, aggregate_only)
+        SELECT e.id, 'to', c.email, c.id, e.track_opens, e.not_tracked_reason, 0, NULL, NULL, false
         FROM (SELECT id, track_opens, not_tracked_reason, row_number() OVER (ORDER BY id) AS n
               FROM emails_email WHERE organization_id = %(org)s) AS e
         JOIN contacts_contact c ON c.id = (%(contacts)s::bigint[])[

@@ -1,7 +1,7 @@
 """How the open reports scale: a big organization and a small one, side by side.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
-        .venv/bin/python bench/reports.py [repetitions] [--refill]
+        .venv/bin/python bench/reports.py [repetitions] [--refill] [--json PATH]
 
 Fills the database at DATABASE_URL (PostgreSQL on 127.0.0.1 only; it refuses
 SQLite and any other host) with two organizations, once (a later run finds them
@@ -20,11 +20,15 @@ the recording pipeline would have left them; then ANALYZE.
 It then requests each page through Django's test Client (the whole stack:
 middleware, view, template) `repetitions` times, big and small interleaved
 so that both share the machine's ups and downs, and prints the query count,
-the median time per request and the part of it spent in the database, and
-the ratio big/small. A ratio near 1 means the page costs the same whatever
-the organization's size. --refill wipes both organizations and fills again.
+the median time per request, the part of it spent in the database, the CPU
+time of this process per request (less disturbed than the clock when the
+machine is shared), the rendering part (time - database) over the database
+part, and the ratio big/small. A ratio near 1 means the page costs the same
+whatever the organization's size. --refill wipes both organizations and fills
+again; --json writes every request's figures (bench/reports_compare.py).
 """
 
+import json
 import os
 import statistics
 import sys
@@ -99,6 +103,7 @@ class Page:
     params: dict
     times: list[float] = field(default_factory=list)
     db_times: list[float] = field(default_factory=list)
+    cpu_times: list[float] = field(default_factory=list)
     queries: int = 0
     rows: int = 0
 
@@ -135,21 +140,24 @@ def pages_for(shape: Shape, org: Organization) -> list[Page]:
 def measure(page: Page, client: Client) -> None:
     timer = _DbTimer()
     with connection.execute_wrapper(timer):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         response = client.get(page.url, page.params, HTTP_HOST=LOCAL)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if response.status_code != 200:
         sys.exit(f"{page.label} ({page.shape.name}) answered {response.status_code}")
     page.times.append(elapsed)
     page.db_times.append(timer.total)
+    page.cpu_times.append(cpu)
     page.queries = timer.count
     # Rows as the user sees them: email rows of a folder, or timeline items.
     page.rows = response.content.count(b'<td class="col-subject">') + response.content.count(b'<li class="event')
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    refill = "--refill" in sys.argv
+    argv = sys.argv[1:]
+    json_path = argv.pop(argv.index("--json") + 1) if "--json" in argv else None
+    args = [a for a in argv if not a.startswith("--")]
+    refill = "--refill" in argv
     repetitions = int(args[0]) if args else 30
     print(f"Database: {connection.settings_dict['NAME']} on {connection.settings_dict['HOST']}")
     call_command("migrate", verbosity=0)
@@ -175,12 +183,16 @@ def main() -> None:
         for page in (big, small):
             page.times.clear()
             page.db_times.clear()
+            page.cpu_times.clear()
         for _ in range(repetitions):
             measure(big, clients[big.user.pk])
             measure(small, clients[small.user.pk])
 
     print(f"\nMedian of {repetitions} requests each (Django test Client, whole stack), big and small interleaved:\n")
-    header = f"{'page':44} {'org':6} {'rows':>4} {'queries':>7} {'median ms':>10} {'db ms':>7} {'big/small':>9}"
+    header = (
+        f"{'page':44} {'org':6} {'rows':>4} {'queries':>7} {'median ms':>10} {'db ms':>7} {'cpu ms':>7}"
+        f" {'render/db':>9} {'big/small':>9}"
+    )
     print(header)
     print("-" * len(header))
     for big, small in zip(big_pages, small_pages, strict=True):
@@ -188,7 +200,20 @@ def main() -> None:
         for page, ms, ratio in ((big, big_ms, f"{big_ms / small_ms:.2f}"), (small, small_ms, "")):
             org = "big" if page.shape is BIG else "small"
             db_ms = statistics.median(page.db_times) * 1000
-            print(f"{page.label:44} {org:6} {page.rows:>4} {page.queries:>7} {ms:>10.1f} {db_ms:>7.1f} {ratio:>9}")
+            cpu_ms = statistics.median(page.cpu_times) * 1000
+            render = (ms - db_ms) / db_ms
+            print(
+                f"{page.label:44} {org:6} {page.rows:>4} {page.queries:>7} {ms:>10.1f} {db_ms:>7.1f} {cpu_ms:>7.1f}"
+                f" {render:>9.1f} {ratio:>9}"
+            )
+    print("\nGoal at 1,000,000 opens (big): median < 35 ms, rendering (median - db) at most 3x the database part.")
+    if json_path:
+        rows = [
+            {"label": p.label, "org": "big" if p.shape is BIG else "small", "queries": p.queries,
+             "times": p.times, "db_times": p.db_times, "cpu_times": p.cpu_times}
+            for p in big_pages + small_pages
+        ]  # fmt: skip
+        Path(json_path).write_text(json.dumps(rows))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,9 @@ from any teammate) and the All tab, which interleaves those emails with the
 contact's own activity by time.
 
 Both tabs show the newest `shown` items and cost a fixed number of queries
-whatever that number is: emails, their recipients for this contact, the
-recent opens of all of them (one window query), and on the All tab the
-activities.
+whatever that number is: emails, their recipients for this contact, and on
+the All tab the activities. Each email's open report (its recent opens) loads
+when it is opened (emails:open_report), not with the page.
 """
 
 import datetime as dt
@@ -40,7 +40,7 @@ class Item:
 def email_tab(contact: Contact, *, shown: int) -> tuple[list[Any], bool]:
     emails = selectors.contact_emails(contact, limit=shown + 1)
     page = emails[:shown]
-    selectors.attach_contact_reports(page)
+    selectors.attach_contact_reports(page, recent=False)
     return page, len(emails) > shown
 
 
@@ -50,5 +50,5 @@ def all_tab(contact: Contact, *, shown: int) -> tuple[list[Item], bool]:
     items = [Item(at=e.created_at, email=e) for e in emails] + [Item(at=a.at, activity=a) for a in activities]
     items.sort(key=lambda item: item.at, reverse=True)
     page = items[:shown]
-    selectors.attach_contact_reports([item.email for item in page if item.email is not None])
+    selectors.attach_contact_reports([item.email for item in page if item.email is not None], recent=False)
     return page, len(items) > shown

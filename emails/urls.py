@@ -12,6 +12,7 @@ urlpatterns = [
     path("compose/", compose.compose, name="compose"),
     path("ask-consent/<int:contact_pk>/", consent_request.consent_request, name="consent_request"),
     path("<int:pk>/", email.email_detail, name="detail"),
+    path("<int:pk>/open-report/", email.email_open_report, name="open_report"),
     path("<int:pk>/retry/", email.email_retry_view, name="retry"),
     path("<int:pk>/recipients/<int:recipient_pk>/resend/", email.recipient_resend_view, name="resend_recipient"),
 ]

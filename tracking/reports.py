@@ -159,12 +159,13 @@ def recipients_prefetch(*, contact_id: int | None = None, to_attr: str = "report
     return Prefetch("recipients", queryset=recipients, to_attr=to_attr)
 
 
-def attach_open_reports(emails: Sequence[Email], *, per_contact: bool = False) -> None:
+def attach_open_reports(emails: Sequence[Email], *, per_contact: bool = False, recent: bool = True) -> None:
     """Set `email.open_report` on each email. The emails must come with the
     `report_recipients` prefetch (recipients_prefetch); this adds exactly one
-    query for all their recent opens. per_contact: the prefetch was limited
-    to one contact, and the summary is that contact's."""
-    recipient_ids = [r.pk for email in emails for r in email.report_recipients if r.open_count]
+    query for all their recent opens (none with recent=False: a list whose
+    reports load on demand, where the recipients alone are shown). per_contact:
+    the prefetch was limited to one contact, and the summary is that contact's."""
+    recipient_ids = [r.pk for email in emails for r in email.report_recipients if r.open_count] if recent else []
     opens = recent_opens_by_recipient(recipient_ids)
     for email in emails:
         recipients = email.report_recipients

@@ -110,6 +110,7 @@ def test_open_tracking_folder_and_contact_email_tab(page, org, rep_with_mailbox,
     rows.nth(1).locator("summary").click()
     report = rows.nth(1).locator(".report-body")
     assert report.is_visible()
+    report.locator(".open-times li").nth(1).wait_for()  # loaded on opening (htmx)
     assert report.locator(".open-times li").count() == 2
     screenshot(page, "open_tracking_folder")
 
@@ -124,7 +125,9 @@ def test_open_tracking_folder_and_contact_email_tab(page, org, rep_with_mailbox,
     assert "eye-off" in crossed.get_attribute("class")
     assert crossed.get_attribute("title") == "Not tracked: track was switched off for this email"
     events.nth(0).locator("summary").click()
+    events.nth(0).locator(".open-times li").nth(1).wait_for()  # loaded on opening (htmx)
     assert events.nth(0).locator(".open-times li").count() == 2
+    assert "Opened 2 times" in events.nth(0).locator(".open-report").inner_text()
     screenshot(page, "contact_email_tab")
 
     page.click("nav.tabs >> text=All")

@@ -24,6 +24,13 @@ def _subjects(response) -> list[str]:
     return [e.subject for e in response.context["page"].object_list]
 
 
+def _with_open_reports(client, url, params=None) -> str:
+    """A folder as the user reads it once every eye is opened: the page, then
+    each open report it loads (htmx)."""
+    body = client.get(url, params or {}).content.decode()
+    return body + "".join(client.get(u).content.decode() for u in re.findall(r'hx-get="([^"]+/open-report/)"', body))
+
+
 def _eye(content: bytes, subject: str) -> str:
     """The eye icon of the row whose subject is `subject`."""
     html = content.decode()
@@ -65,7 +72,7 @@ def test_sent_folder_shows_recipients_eye_and_last_open(rep_client, org, rep_use
 def test_report_shows_the_ten_most_recent_opens_and_says_when_there_were_more(rep_client, org, rep_user, opens, notice):
     start = dt.datetime(2026, 2, 2, 9, 0, tzinfo=dt.UTC)  # a Monday, opened once an hour
     email_with_opens(organization=org, sender=rep_user, opens=[start + dt.timedelta(hours=h) for h in range(opens)])
-    body = rep_client.get(SENT).content.decode()
+    body = _with_open_reports(rep_client, SENT)
 
     shown = re.findall(r"Mon 2 Feb 2026, (\d\d:\d\d)</time>", body)
     last = 9 + opens - 1
@@ -105,9 +112,9 @@ def test_each_viewer_sees_opens_in_their_own_time_zone(client, org):
     email_with_opens(organization=org, sender=tokyo, opens=[dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)])
 
     client.force_login(tokyo)
-    assert "Thu 15 Jan 2026, 21:00" in client.get(OPEN_TRACKING).content.decode()
+    assert "Thu 15 Jan 2026, 21:00" in _with_open_reports(client, OPEN_TRACKING)
     client.force_login(new_york)
-    body = client.get(OPEN_TRACKING, {"sender": tokyo.pk}).content.decode()
+    body = _with_open_reports(client, OPEN_TRACKING, {"sender": tokyo.pk})
     assert "Thu 15 Jan 2026, 07:00" in body
     assert "21:00" not in body
 
@@ -240,8 +247,9 @@ def _count_queries(client, url, params) -> tuple[int, object]:
 @pytest.mark.parametrize("url", [SENT, OPEN_TRACKING])
 def test_folder_queries_do_not_grow_with_rows(admin_client, org, admin_user, url, django_assert_max_num_queries):
     _fill(org, admin_user, emails=50, opens_each=22)
-    # session, user, membership, folder badges, teammates, page, recipients, recent opens
-    with django_assert_max_num_queries(8):
+    # session, user, membership, folder badges, teammates, page, recipients
+    # (the open reports load when their eye is opened: no recent opens here)
+    with django_assert_max_num_queries(7):
         response = admin_client.get(url, {"sender": "all"})
     assert len(response.context["page"].object_list) == 25
     small, _ = _count_queries(admin_client, url, {"sender": "all", "page": "2"})
@@ -249,7 +257,11 @@ def test_folder_queries_do_not_grow_with_rows(admin_client, org, admin_user, url
     _fill(org, admin_user, emails=50, opens_each=22, start=50)
     big, response = _count_queries(admin_client, url, {"sender": "all", "page": "2"})
     assert big == small
-    assert response.content.count(b"the 10 most recent are shown") == 50  # 25 emails x 2 recipients
+    # Every row's eye loads its own report, and that report is the full one.
+    report_urls = re.findall(r'hx-get="([^"]+/open-report/)"', response.content.decode())
+    assert len(report_urls) == 25
+    report = admin_client.get(report_urls[0]).content
+    assert report.count(b"the 10 most recent are shown") == 2  # both recipients
 
 
 def test_failed_folder_queries_are_fixed(rep_client, org, rep_user, django_assert_max_num_queries):
@@ -299,3 +311,50 @@ def test_why_not_tracked_reads_as_one_sentence(rep_client, org, rep_user):
     )
     content = rep_client.get(reverse("emails:detail", args=[email.pk])).content.decode()
     assert "Not tracked: track was switched off for this email" in content
+
+
+def test_an_open_report_loads_alone_in_a_fixed_number_of_queries(rep_client, org, rep_user, django_assert_num_queries):
+    start = dt.datetime(2026, 2, 2, 9, 0, tzinfo=dt.UTC)
+    email = email_with_opens(
+        organization=org, sender=rep_user, opens=[start + dt.timedelta(hours=h) for h in range(14)]
+    )
+    url = reverse("emails:open_report", args=[email.pk])
+    # session, user, membership, email, recipients, recent opens
+    with django_assert_num_queries(6):
+        response = rep_client.get(url)
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body  # a fragment for htmx
+    assert "Opened 14 times; the 10 most recent are shown" in body
+    assert "Mon 2 Feb 2026, 22:00" in body and "Mon 2 Feb 2026, 12:00" not in body
+    assert rep_client.post(url).status_code == 405
+
+
+def test_a_contacts_own_open_report_counts_only_their_opens(rep_client, org, rep_user):
+    now = timezone.now()
+    email = email_with_opens(organization=org, sender=rep_user, opens=minutes_ago(now, 5, 6, 7))
+    other = EmailRecipientFactory(email=email, contact=ContactFactory(organization=org, first_name="Noor"))
+    add_opens(other, minutes_ago(now, 1))
+    contact = email.recipients.exclude(pk=other.pk).get().contact
+    url = reverse("emails:open_report", args=[email.pk])
+
+    whole = rep_client.get(url).content.decode()
+    assert "Opened 4 times" in whole and "Noor" in whole
+    own = rep_client.get(url, {"contact": contact.pk}).content.decode()
+    assert "Opened 3 times" in own and "Noor" not in own
+
+
+def test_an_open_report_is_a_404_across_organizations_and_for_bad_input(rep_client, org, other_org, rep_user):
+    theirs = email_with_opens(
+        organization=other_org,
+        sender=MembershipFactory(organization=other_org).user,
+        subject="Their secret",
+        opens=minutes_ago(timezone.now(), 1),
+    )
+    assert rep_client.get(reverse("emails:open_report", args=[theirs.pk])).status_code == 404
+
+    ours = email_with_opens(organization=org, sender=rep_user, opens=minutes_ago(timezone.now(), 1))
+    url = reverse("emails:open_report", args=[ours.pk])
+    their_contact = theirs.recipients.get().contact
+    not_on_it = ContactFactory(organization=org)
+    for contact in (their_contact.pk, not_on_it.pk, "x", "1e3", "\u00b2", ""):
+        assert rep_client.get(url, {"contact": contact}).status_code == 404, contact

@@ -4,9 +4,11 @@ delivery is uncertain."""
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import BooleanField, ExpressionWrapper
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+
+from tracking.reports import attach_open_reports
 
 from ..models import Email, NotTrackedReason, retryable
 from ..rendering import body_to_html
@@ -56,6 +58,29 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_resend": email.status in (Email.Status.SENT, Email.Status.FAILED),
         },
     )
+
+
+@require_GET
+def email_open_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The open report of one email alone: what the folders' eye and the
+    timeline's "Open report" load (htmx) when opened, instead of rendering
+    every row's report with the page. With `?contact=`, the contact's own
+    report, as their timeline shows it."""
+    email = _get_email_for_user(request, pk)
+    raw = request.GET.get("contact")
+    if raw is not None:
+        if not (raw.isascii() and raw.isdigit()):
+            raise Http404("No such contact.")
+        # Another organization's contact, or one not on this email: a 404.
+        email.report_recipients = list(
+            email.recipients.filter(contact_id=int(raw), contact__organization=request.organization)
+            .select_related("contact")
+            .order_by("pk")
+        )
+        if not email.report_recipients:
+            raise Http404("No such contact on this email.")
+        attach_open_reports([email], per_contact=True)
+    return render(request, "tracking/includes/open_report.html", {"email": email})
 
 
 @require_POST

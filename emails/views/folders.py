@@ -61,7 +61,9 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
     emails = selectors.filter_opens(emails, filters)
 
     page = slice_page(emails, number=page_number(request.GET.get("page")), per_page=EMAILS_PER_PAGE)
-    attach_open_reports(page.object_list)
+    # The rows show recipients and counters; each open report loads when its
+    # eye is opened (emails:open_report), not rendered for all 25 rows.
+    attach_open_reports(page.object_list, recent=False)
 
     # Folder links keep whose emails we look at; pager links also keep the
     # search and the filters.

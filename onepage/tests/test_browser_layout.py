@@ -133,3 +133,4 @@ def test_the_open_report_opens_from_the_keyboard(page, a_busy_day):
     assert "Opened 15 times" in page.evaluate("document.activeElement.textContent + document.activeElement.innerHTML")
     page.keyboard.press("Enter")
     assert page.locator(".report-pop .report-body").first.is_visible()
+    page.locator(".report-pop .report-body .open-report").first.wait_for()  # loaded on opening (htmx)

@@ -25,6 +25,7 @@ CHOICES = (OpenTracking.REFUSED, OpenTracking.ALLOWED)
 WORDS = {
     "en": {
         "title": "Email open tracking",
+        "sender": "The emails of {organization}",
         "question": "May we see when you open the emails we send you?",
         "refuse": "No, do not track my opens",
         "allow": "Yes, you may track my opens",
@@ -38,6 +39,7 @@ WORDS = {
     },
     "de": {
         "title": "Öffnungsverfolgung von E-Mails",
+        "sender": "Die E-Mails von {organization}",
         "question": "Dürfen wir sehen, wann Sie unsere E-Mails öffnen?",
         "refuse": "Nein, meine Öffnungen nicht erfassen",
         "allow": "Ja, meine Öffnungen dürfen erfasst werden",
@@ -51,6 +53,7 @@ WORDS = {
     },
     "fr": {
         "title": "Suivi de l'ouverture des e-mails",
+        "sender": "Les e-mails de {organization}",
         "question": "Pouvons-nous savoir quand vous ouvrez nos e-mails ?",
         "refuse": "Non, ne suivez pas mes ouvertures",
         "allow": "Oui, vous pouvez suivre mes ouvertures",
@@ -79,7 +82,7 @@ def preference(request: HttpRequest, token: str) -> HttpResponse:
         # Before any query: a forged link costs the signature check only.
         return HttpResponse("Not found", status=404, content_type="text/plain")
     try:
-        contact = Contact.objects.filter(pk=contact_id).first()
+        contact = Contact.objects.select_related("organization").filter(pk=contact_id).first()
     except DatabaseError:
         logger.exception("The preference page of contact %s could not read the database", contact_id)
         return _unavailable(request, "en")
@@ -107,7 +110,13 @@ def preference(request: HttpRequest, token: str) -> HttpResponse:
             logger.exception("The choice %s of contact %s through their link could not be saved", choice, contact.pk)
             return _unavailable(request, language, current=words[f"current_{contact.open_tracking}"])
         done = words[choice]
-    context = {"words": words, "language": language, "done": done, "current": words[f"current_{contact.open_tracking}"]}
+    context = {
+        "words": words,
+        "language": language,
+        "sender": words["sender"].format(organization=contact.organization.name),
+        "done": done,
+        "current": words[f"current_{contact.open_tracking}"],
+    }
     return render(request, "contacts/public_preference.html", context)
 
 

@@ -55,6 +55,8 @@ def test_valid_link_shows_the_choice_in_the_recipients_language_and_changes_noth
     assert response.status_code == 200
     assert '<html lang="de">' in response.content.decode()
     assert "Dürfen wir sehen, wann Sie unsere E-Mails öffnen?" in response.content.decode()
+    # Who is asking: the organization that sends the emails, by name.
+    assert f"Die E-Mails von {lena.organization.name}" in response.content.decode()
     lena.refresh_from_db()
     assert lena.open_tracking == Contact.OpenTracking.NOT_ASKED
     assert not ConsentRecord.objects.exists()

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from conftest import screenshot, sign_in
+from contacts import links
 from contacts.tests.factories import ContactFactory
 from emails.models import ERASED_ADDRESS, Email
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory, MailboxFactory
@@ -25,7 +27,8 @@ LONG_NAME = "Maximilian" + "x" * 90
 def a_busy_day(org, admin_user, rep_user, settings):
     settings.DEBUG = True  # the development outbox pages exist in DEBUG only
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
-    MailboxFactory(user=rep_user)
+    # Synced over IMAP: Email sync shows both halves and the sync status.
+    MailboxFactory(user=rep_user, imap_host="imap.example.com", imap_username="r" * 80 + "@example.com")
     long = ContactFactory(
         organization=org, first_name=LONG_NAME, last_name="Y" * 40, company="C" * 80, email=f"{'l' * 60}@example.com"
     )
@@ -65,6 +68,8 @@ def _pages(data) -> dict[str, str]:
         "email-configuration": "/settings/email-configuration/",
         "email-sync": "/settings/email-sync/",
         "outbox": "/dev/outbox/",
+        # The recipient's own page (no login needed; the long name stretches it).
+        "preference": reverse("contacts_public:preference", args=[links.make_token(contact)]),
         "not-found": "/no/such/page/",
     }
 

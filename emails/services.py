@@ -47,6 +47,7 @@ def email_create(
             config=EmailConfiguration.objects.of(organization),
             toggle=track,
             source=Email.Source.CRM,
+            addresses=[a for _, a in addresses],
         )
         email = Email.objects.create(
             organization=organization,

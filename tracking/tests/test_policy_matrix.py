@@ -89,10 +89,12 @@ CELLS = [
 def test_the_matrix_has_every_cell():
     assert len(CELLS) == 2 * 2 * 2 * 3 * 2 * 2 * 2 == len({c.id for c in CELLS})
     # Each reason a user can be shown appears in the grid (recipients who are
-    # no contact or of unknown country: tracking/tests/test_tracking_modes.py).
+    # no contact or of unknown country: tracking/tests/test_tracking_modes.py;
+    # copies to the team itself: tracking/tests/test_self_opens.py).
     assert {c.expected().reason for c in CELLS} == {"", *NotTrackedReason.values} - {
         NotTrackedReason.NO_MAILBOX,
         NotTrackedReason.UNKNOWN_RECIPIENT,
+        NotTrackedReason.INTERNAL,
     }
 
 

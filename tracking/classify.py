@@ -28,16 +28,20 @@ Signal rules, first match wins, and their sources:
 Timing rules, for what the signals left human (or proxy):
 
 - `early`: fetched less than EARLY_SECONDS after our SMTP server accepted the
-  copy (EmailRecipient.delivered_at), or before. Why 2 seconds: a gateway
-  scanner or a prefetcher fetches while or as soon as the message is
-  received: in our end-to-end test (tracking/tests/test_verdicts_e2e.py) a
-  fetch made by the receiving server on receipt lands 0.01-0.2 s after
-  delivered_at. A person needs the receiving server to file the message, their
-  client to be told of it (IMAP IDLE or push: about a second at best), then to
-  notice, open and render it: human reaction to a notification alone takes
-  well over half a second, so a read within 2 s of acceptance is not
-  plausible, while 2 s is short enough that a person reading at once (the
-  next notification) is never lost.
+  copy (EmailRecipient.delivered_at), or while the server held it (from
+  attempted_at). Why 2 seconds: a gateway scanner or a prefetcher fetches
+  while or as soon as the message is received. Measured in
+  tracking/tests/test_verdicts_e2e.py (a real SMTP server that fetches the
+  pixel on receipt, as a gateway does): its fetch lands 0.011 s *before*
+  delivered_at (it holds the reply to DATA), and a client fetching the
+  instant the send returns 0.008 s after. A person needs the receiving
+  server to file the message, their client to be told of it (IMAP IDLE or
+  push: about a second at best), then to notice the notification, open the
+  message and render it: a visual reaction alone takes some 0.25 s, a tap
+  and a render more, so a person's read within 2 s of acceptance is not
+  plausible; and a window of 2 s loses no person who reads at once. Apple's
+  prefetch can come minutes later (when the device syncs): the address
+  rule, not this window, catches it.
 - `repeat`: less than REPEAT_SECONDS after the recipient's last counted
   open: one reading, several fetches (a reload, a client rendering twice,
   a preview then the message). Counted opens only: 13 reloads in 10 s are one

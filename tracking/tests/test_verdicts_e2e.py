@@ -194,3 +194,25 @@ def test_a_gateway_that_fetches_on_receipt_is_early(
     )
     assert gateway < dt.timedelta(0) < client < dt.timedelta(seconds=1)
     assert recipient.open_count == 0 and recipient.automatic_count == 2
+
+
+def test_the_spool_keeps_the_verdict_not_the_signals(settings, open_verdicts, org, rep_user):
+    from tracking import spool
+    from tracking.classify import Signals
+    from tracking.tests.open_helpers import email_with_opens
+
+    email = email_with_opens(organization=org, sender=rep_user, subject="Spooled")
+    recipient = email.recipients.get()
+    at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    apple = Signals(address=APPLE_ADDRESS, user_agent=APPLE_AGENT)
+    desktop = Signals(address=DESKTOP_ADDRESS, user_agent=DESKTOP_AGENT, member_organization=org.pk)
+    for n, signals in enumerate((apple, desktop)):
+        hit = recording.Open(recipient_id=recipient.pk, opened_at=at + n * HOUR, key=f"k{n}", signals=signals)
+        assert recording._spool(hit, RuntimeError("both stores down")) == "spool"
+
+    line = (spool.spool_dir() / spool.LIVE).read_text()
+    for signal in (APPLE_ADDRESS, APPLE_AGENT, DESKTOP_ADDRESS, DESKTOP_AGENT):
+        assert signal not in line
+    assert recording.replay_spool() == 2
+    verdicts = dict(OpenEvent.objects.values_list("hit_key", "verdict"))
+    assert verdicts == {"k0": Verdict.PRIVACY_PREFETCH, "k1": Verdict.SELF}

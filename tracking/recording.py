@@ -79,11 +79,12 @@ class Open:
 
 
 def stream_fields(signals: Signals | None) -> list:
-    """The signals as the stream entry carries them (ip, ua, pf, m)."""
+    """The signals as the stream entry carries them (ip, ua, pf, m); pf is
+    "1" or "0" with signals, "" without (verdicts off)."""
     if signals is None:
         return ["", "", "", ""]
     member = signals.member_organization
-    return [signals.address, signals.user_agent, "1" if signals.prefetch else "", "" if member is None else member]
+    return [signals.address, signals.user_agent, "1" if signals.prefetch else "0", "" if member is None else member]
 
 
 def new_hit_key() -> str:
@@ -387,8 +388,9 @@ def opens_from_entries(entries: list[tuple[str, dict[str, str] | None]]) -> list
 
 
 def _signals_of(fields: dict) -> Signals | None:
-    """The signals of a stream entry; None for an entry from before them."""
-    if "ua" not in fields:
+    """The signals of a stream entry; None for an entry without (from before
+    verdicts, or written with OPEN_VERDICTS off)."""
+    if not fields.get("pf"):
         return None
     member = fields.get("m") or ""
     return Signals(

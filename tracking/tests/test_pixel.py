@@ -138,10 +138,12 @@ def test_with_redis_a_valid_open_costs_no_query(client, redis_stream, django_ass
     assert not OpenEvent.objects.exists()  # until the drain runs
 
 
+@pytest.mark.parametrize("verdicts", [False, True], ids=["verdicts off", "verdicts on"])
 def test_without_redis_a_valid_open_is_written_in_a_fixed_number_of_queries(
-    client, settings, django_assert_num_queries
+    client, settings, django_assert_num_queries, verdicts
 ):
     settings.REDIS_URL = ""
+    settings.OPEN_VERDICTS = verdicts
     recipient = EmailRecipientFactory()
     url = pixel(recipient.pk)
 
@@ -149,7 +151,7 @@ def test_without_redis_a_valid_open_is_written_in_a_fixed_number_of_queries(
     # (skipping the hit key if the stream, Redis having taken it after all,
     # wrote it first), the recipient's and the email's counters, release.
     with django_assert_num_queries(6):
-        assert_is_the_gif(client.get(url))
+        assert_is_the_gif(client.get(url, HTTP_USER_AGENT="Mozilla/5.0 (X11) Thunderbird/115.6.0"))
 
     recipient.refresh_from_db()
     assert recipient.open_count == 1

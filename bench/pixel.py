@@ -12,6 +12,8 @@ share the machine's ups and downs:
   forged   a token whose signature fails: the floor, no database, no Redis
   direct   a valid token written to the database (no Redis, or Redis down)
   stream   a valid token appended to the Redis stream (needs REDIS_URL)
+  stream-nv the same with OPEN_VERDICTS off: no signals read (the cost of
+           the verdicts' signals is stream / stream-nv)
   fallback a valid token while Redis refuses connections: written directly
 
 It prints each kind's median and 95th percentile, their ratios to the forged
@@ -84,6 +86,7 @@ def run(requests: int) -> None:
     kinds["direct"] = (lambda n: urls[n % RECIPIENTS], "")
     if redis_url:
         kinds["stream"] = (lambda n: urls[n % RECIPIENTS], redis_url)
+        kinds["stream-nv"] = (lambda n: urls[n % RECIPIENTS], redis_url)
     # Nothing listens on port 1: refused at once, then written directly.
     kinds["fallback"] = (lambda n: urls[n % RECIPIENTS], "redis://127.0.0.1:1/0")
 
@@ -95,7 +98,7 @@ def run(requests: int) -> None:
             _print_timings(timings)
             if "stream" in timings:
                 with override_settings(REDIS_URL=redis_url):
-                    _drain(expected=requests + WARM_UP)
+                    _drain(expected=2 * (requests + WARM_UP))
     finally:
         if redis_url:
             recording.redis_client(redis_url).delete(stream)
@@ -107,7 +110,7 @@ def _measure(kinds: dict, requests: int) -> dict[str, list[float]]:
     client = Client()
     for n in range(requests + WARM_UP):
         for kind, (url, kind_redis) in kinds.items():
-            with override_settings(REDIS_URL=kind_redis):
+            with override_settings(REDIS_URL=kind_redis, OPEN_VERDICTS=kind != "stream-nv"):
                 start = time.perf_counter()
                 response = client.get(url(n), headers=MAIL_CLIENT)
                 elapsed = time.perf_counter() - start
@@ -119,14 +122,16 @@ def _measure(kinds: dict, requests: int) -> dict[str, list[float]]:
 
 def _print_timings(timings: dict[str, list[float]]) -> None:
     floor = statistics.median(timings["forged"])
-    print(f"{'kind':8} {'median':>10} {'p95':>10} {'x forged':>9}")
+    print(f"{'kind':9} {'median':>10} {'p95':>10} {'x forged':>9}")
     for kind, values in timings.items():
         median = statistics.median(values)
         p95 = statistics.quantiles(values, n=20)[-1]
-        print(f"{kind:8} {median * 1e3:8.3f}ms {p95 * 1e3:8.3f}ms {median / floor:9.1f}")
+        print(f"{kind:9} {median * 1e3:8.3f}ms {p95 * 1e3:8.3f}ms {median / floor:9.1f}")
     if "stream" in timings:
         ratio = statistics.median(timings["direct"]) / statistics.median(timings["stream"])
         print(f"direct / stream: {ratio:.1f}")
+        signals = statistics.median(timings["stream"]) / statistics.median(timings["stream-nv"])
+        print(f"stream / stream-nv (the verdicts' signals): {signals:.3f}")
 
 
 def _drain(*, expected: int) -> None:

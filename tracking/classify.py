@@ -25,7 +25,9 @@ Signal rules, first match wins, and their sources:
   an address in Apple's published ranges with a generic "Mozilla/..." user
   agent.
 
-Timing rules, for what the signals left human (or proxy):
+Timing rules, for what the signals left human (or proxy: Gmail's proxy too
+may fetch a message's images on delivery, and a reload through it is still
+a reload; the proxy verdict stays when neither rule applies):
 
 - `early`: fetched less than EARLY_SECONDS after our SMTP server accepted the
   copy (EmailRecipient.delivered_at), or while the server held it (from

@@ -63,3 +63,28 @@ def test_an_open_without_signals_counts_as_before():
     recipient = EmailRecipientFactory(delivered_at=T0)
     write_opens(opens=[Open(recipient_id=recipient.pk, opened_at=T0, key="a")])
     assert OpenEvent.objects.get().verdict == Verdict.HUMAN
+
+
+def test_an_organization_that_counts_automatic_fetches_sees_them_in_the_report(rep_client, org, rep_user):
+    from django.urls import reverse
+
+    from emails.models import EmailConfiguration
+    from tracking.tests.open_helpers import email_with_opens
+
+    email = email_with_opens(organization=org, sender=rep_user, subject="Counted", opens=[T0])
+    recipient = email.recipients.get()
+    scanner = Signals(address="40.107.22.51", user_agent="Mozilla/5.0 (Windows NT 10.0)")
+    write_opens(opens=[Open(recipient_id=recipient.pk, opened_at=T0 + timedelta(hours=1), key="s", signals=scanner)])
+    page = reverse("emails:detail", args=[email.pk])
+
+    body = rep_client.get(page).content.decode()
+    assert "Opened once" in body and "+1 automatic fetch" in body
+    assert 'title="Not counted as opens: security scanner"' in body
+
+    config = EmailConfiguration.objects.of(org)
+    config.count_machine_opens = True
+    config.save(update_fields=["count_machine_opens"])
+    body = rep_client.get(page).content.decode()
+    assert "Opened 2 times" in body and "including 1 automatic fetch" in body
+    recipient.refresh_from_db()
+    assert recipient.open_count == 1  # the counters and the folders still count people

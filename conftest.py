@@ -42,6 +42,20 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _no_open_verdicts(settings):
+    """Tests fetch pixels with the test client (no user agent), right after
+    sending and several times in a row: counted as opens, as the tests of
+    the pipeline expect. The tests of verdicts (tracking.classify) switch
+    them on with the `open_verdicts` fixture."""
+    settings.OPEN_VERDICTS = False
+
+
+@pytest.fixture
+def open_verdicts(settings):
+    settings.OPEN_VERDICTS = True
+
+
+@pytest.fixture(autouse=True)
 def _own_open_spool(settings, tmp_path):
     # Each test gets its own spool of opens (tracking.spool).
     settings.OPEN_SPOOL_DIR = tmp_path / "spool"

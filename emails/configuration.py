@@ -10,7 +10,13 @@ from onepage.services import on_off, setting_change_record
 from .models import EmailConfiguration
 
 # The switches an admin changes on the page, in the order the log lists them.
-SWITCHES = ("allow_open_tracking", "track_eu_only_with_consent", "delete_opens_on_withdrawal", "preference_link")
+SWITCHES = (
+    "allow_open_tracking",
+    "track_eu_only_with_consent",
+    "delete_opens_on_withdrawal",
+    "preference_link",
+    "count_machine_opens",
+)
 # The settings that are words, not switches: logged with their old and new words.
 TEXTS = ("preference_link_text", "unknown_recipients", "open_retention_months")
 
@@ -33,6 +39,7 @@ def email_configuration_update(
     track_eu_only_with_consent: bool,
     delete_opens_on_withdrawal: bool = True,
     preference_link: bool = False,
+    count_machine_opens: bool = False,
     preference_link_text: str | None = None,
     unknown_recipients: str | None = None,
     open_retention_months: int | None = None,
@@ -43,6 +50,7 @@ def email_configuration_update(
         "track_eu_only_with_consent": track_eu_only_with_consent,
         "delete_opens_on_withdrawal": delete_opens_on_withdrawal,
         "preference_link": preference_link,
+        "count_machine_opens": count_machine_opens,
     }
     with transaction.atomic():
         config = configuration_for_update(organization)

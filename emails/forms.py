@@ -240,6 +240,10 @@ class EmailConfigurationForm(forms.ModelForm):
             "contacts (an address typed in Cc), or contacts of unknown country who have not allowed tracking, "
             "are tracked.",
             "open_retention_months": "Recorded opens older than this are deleted; the counters follow. 0 keeps them.",
+            "count_machine_opens": "Fetches of the pixel that are no person reading (Apple Mail privacy "
+            "protection, security scanners, a fetch on delivery, reloads within seconds, your team's own "
+            "browser) are recorded apart. Off: reports show them on hover, not as opens. On: the email's "
+            "report counts them too. The lists and the Open tracking folder always count people.",
             "preference_link": "Each tracked copy sent to a contact ends with a link to a page where they "
             "refuse (or allow) tracking themselves, in their language where their country says it.",
         }

@@ -98,6 +98,7 @@ class NotTrackedReason(models.TextChoices):
     UNKNOWN_RECIPIENT = "unknown_recipient", "Recipients who are not contacts, or of unknown country, are not tracked"
     CONSENT_REQUEST = "consent_request", "A request for consent to open tracking is never tracked"
     ERASED = "erased", "The recipient's data was erased"
+    INTERNAL = "internal", "Sent to yourself or a colleague: not tracked"
 
     @classmethod
     def label_of(cls, value: str) -> str:
@@ -171,6 +172,10 @@ class EmailConfiguration(models.Model):
     preference_link_text = models.CharField(
         "Words of the link", max_length=200, default="Don't want us to see when you open our emails? Choose here."
     )
+    # Fetches by machines (privacy prefetch, scanners, on delivery, repeats,
+    # the team's own): off, they are kept apart and shown on hover; on, the
+    # reports count them with the opens.
+    count_machine_opens = models.BooleanField("Count automatic fetches as opens", default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = EmailConfigurationManager()
@@ -246,6 +251,10 @@ class Email(models.Model):
     open_count = models.PositiveIntegerField(default=0)
     first_opened_at = models.DateTimeField(null=True, blank=True)
     last_opened_at = models.DateTimeField(null=True, blank=True)
+    # Fetches that are no person's open (tracking.models.Verdict other than
+    # human and proxy): how many, and which kinds (tracking.models.AUTOMATIC_BITS).
+    automatic_count = models.PositiveIntegerField(default=0)
+    automatic_kinds = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -313,6 +322,10 @@ class EmailRecipient(models.Model):
     open_count = models.PositiveIntegerField(default=0)
     first_opened_at = models.DateTimeField(null=True, blank=True)
     last_opened_at = models.DateTimeField(null=True, blank=True)
+    # Fetches that are no person's open (tracking.models.Verdict other than
+    # human and proxy): how many, and which kinds (tracking.models.AUTOMATIC_BITS).
+    automatic_count = models.PositiveIntegerField(default=0)
+    automatic_kinds = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["pk"]

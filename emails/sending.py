@@ -169,6 +169,7 @@ def _recheck_tracking(email: Email, recipients: list[EmailRecipient]) -> None:
         contacts=[r.contact for r in recipients],
         config=EmailConfiguration.objects.of(email.organization),
         source=email.source,
+        addresses=[r.address for r in recipients],
     )
     changed = []
     for recipient, decision in zip(recipients, decisions.recipients, strict=True):

@@ -50,6 +50,7 @@ def email_create(
             config=EmailConfiguration.objects.of(organization),
             toggle=track,
             source=Email.Source.CRM,
+            addresses=[a for _, a in addresses],
         )
         if never_tracked:
             decisions = _never_tracked(decisions, never_tracked)

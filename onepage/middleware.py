@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from .membercookie import keep_member_cookie
 from .models import Membership
 
 # Paths a signed-in user without an organization may still reach.
@@ -54,9 +55,15 @@ class OrganizationMiddleware:
                 request.organization = membership.organization
                 _activate_time_zone(user.time_zone or membership.organization.time_zone)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
         finally:
             timezone.deactivate()
+        if request.membership is not None:
+            # The pixel tells the members' own browsers by it (tracking's `self`).
+            keep_member_cookie(
+                request, response, user_id=request.membership.user_id, organization_id=request.organization.pk
+            )
+        return response
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: tuple, view_kwargs: dict

@@ -16,6 +16,7 @@ SETTING_LABELS = {
     "open_retention_months": "Keep recorded opens for (months)",
     "preference_link": "Add a link to refuse tracking in tracked emails",
     "preference_link_text": "Words of the link to refuse tracking",
+    "count_machine_opens": "Count automatic fetches as opens",
 }
 VALUE_LABELS = {
     "on": "On",

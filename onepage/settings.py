@@ -157,6 +157,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "onepage.views.signed_in_locked_out"
 # Attempts are kept in the database (the default handler): no cache needed.
 AXES_VERBOSE = False
+# Count attempts by the real client behind our reverse proxy (TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "onepage.clientaddress.axes_client_address"
 # --- end Sign-in throttling ---------------------------------------------------
 
 # --- Content-Security-Policy (django-csp) ---------------------------------------
@@ -368,6 +370,26 @@ MAILBOX_ALLOWED_HOSTS = env.list(
 # Opens of one recipient counted per minute; the rest are served, not recorded.
 OPENS_PER_RECIPIENT_PER_MINUTE = envint("OPENS_PER_RECIPIENT_PER_MINUTE", 10)
 # --- end Pixel rate limit -----------------------------------------------------
+
+# --- Client addresses and open verdicts (onepage.clientaddress, tracking.classify)
+# Our own reverse proxies (CIDRs): from these peers only, X-Forwarded-For is
+# walked from the right to find the client. Empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+try:
+    for _cidr in TRUSTED_PROXIES:
+        ipaddress.ip_network(_cidr, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_exc}") from None
+# The address ranges of mail proxies, privacy prefetchers and scanners that
+# tracking.classify reads (the shipped file by default); `manage.py
+# refresh_open_ranges` replaces it with the file at OPEN_RANGES_URL.
+OPEN_RANGES_FILE = Path(env.str("OPEN_RANGES_FILE", default=str(BASE_DIR / "tracking" / "data" / "open_ranges.txt")))
+OPEN_RANGES_URL = env.str("OPEN_RANGES_URL", default="")
+# Off: the pixel passes no signals and every fetch counts as a person's open,
+# as before verdicts (an escape hatch; the test suite's default, which the
+# tests of verdicts switch on).
+OPEN_VERDICTS = envbool("OPEN_VERDICTS", True)
+# --- end Client addresses and open verdicts ----------------------------------
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)

@@ -1,5 +1,6 @@
 """The open counters of recipients and emails (open_count, first_opened_at,
-last_opened_at), kept equal to their OpenEvents.
+last_opened_at: a person's opens, verdict human or proxy; automatic_count and
+automatic_kinds: the other fetches), kept equal to their OpenEvents.
 
 The writer adds what it inserted: `insert_events` inserts a batch, skipping
 hit keys already stored (ON CONFLICT DO NOTHING RETURNING: one statement,
@@ -17,7 +18,10 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
+    Exists,
+    ExpressionWrapper,
     IntegerField,
     Max,
     Min,
@@ -25,12 +29,15 @@ from django.db.models import (
     OuterRef,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 
 from emails.models import Email, EmailRecipient
 
-from .models import OpenEvent
+from .models import AUTOMATIC_BITS, COUNTED_VERDICTS, OpenEvent, Verdict
+
+COUNTED = COUNTED_VERDICTS
 
 
 @dataclass(frozen=True)
@@ -40,13 +47,14 @@ class Event:
     email_id: int
     opened_at: datetime
     key: str | None
+    verdict: str = Verdict.HUMAN
 
 
 def insert_events(events: Sequence[Event]) -> list[Event]:
     """Insert the events whose hit key is not stored yet; returns those
     inserted. Keys must be unique within `events`."""
     inserted: list[Event] = []
-    fields = [OpenEvent._meta.get_field(name) for name in ("recipient", "email", "opened_at", "hit_key")]
+    fields = [OpenEvent._meta.get_field(name) for name in ("recipient", "email", "opened_at", "hit_key", "verdict")]
     step = max(1, connection.ops.bulk_batch_size(fields, events) or len(events))
     for start in range(0, len(events), step):
         inserted += _insert(events[start : start + step], fields)
@@ -59,8 +67,8 @@ def _insert(events: Sequence[Event], fields: list) -> list[Event]:
     opened_at = fields[2]
     params: list = []
     for e in events:
-        params += [e.recipient_id, e.email_id, opened_at.get_db_prep_value(e.opened_at, connection), e.key]
-    values = ", ".join(["(%s, %s, %s, %s)"] * len(events))
+        params += [e.recipient_id, e.email_id, opened_at.get_db_prep_value(e.opened_at, connection), e.key, e.verdict]
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(events))
     # Only quoted names of our own model and placeholders go into the text.
     sql = (
         f"INSERT INTO {quote(OpenEvent._meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
@@ -81,15 +89,23 @@ def add_to_counters(events: Iterable[Event]) -> None:
     _add(Email, _summaries(events, lambda e: e.email_id))
 
 
-def _summaries(events: list[Event], key) -> dict[int, tuple[int, datetime, datetime]]:
-    summary: dict[int, tuple[int, datetime, datetime]] = {}
+def _summaries(events: list[Event], key) -> dict[int, tuple]:
+    """Per row: (people's opens, first, last, automatic fetches, their kinds' bits)."""
+    summary: dict[int, tuple] = {}
     for e in events:
-        n, first, last = summary.get(key(e), (0, e.opened_at, e.opened_at))
-        summary[key(e)] = (n + 1, min(first, e.opened_at), max(last, e.opened_at))
+        n, first, last, auto, kinds = summary.get(key(e), (0, None, None, 0, 0))
+        if e.verdict in COUNTED:
+            first = e.opened_at if first is None else min(first, e.opened_at)
+            last = e.opened_at if last is None else max(last, e.opened_at)
+            n += 1
+        else:
+            auto += 1
+            kinds |= AUTOMATIC_BITS[e.verdict]
+        summary[key(e)] = (n, first, last, auto, kinds)
     return summary
 
 
-def _add(model: type[Model], summary: dict[int, tuple[int, datetime, datetime]]) -> None:
+def _add(model: type[Model], summary: dict[int, tuple]) -> None:
     """One UPDATE: each row's count, first and last moved by its own summary
     (raw SQL: building the same from ORM expressions cost more than the
     statement itself, on the direct path's every open)."""
@@ -98,19 +114,28 @@ def _add(model: type[Model], summary: dict[int, tuple[int, datetime, datetime]])
     quote, table = connection.ops.quote_name, model._meta.db_table
     field = model._meta.get_field("first_opened_at")
     params: list = []
-    for pk, (n, first, last) in summary.items():
-        params += [pk, n, field.get_db_prep_value(first, connection), field.get_db_prep_value(last, connection)]
+    for pk, (n, first, last, auto, kinds) in summary.items():
+        params += [
+            pk,
+            n,
+            field.get_db_prep_value(first, connection),
+            field.get_db_prep_value(last, connection),
+            auto,
+            kinds,
+        ]
     if connection.vendor == "postgresql":
-        row, least, greatest = "(%s, %s, %s::timestamptz, %s::timestamptz)", "LEAST", "GREATEST"
+        row, least, greatest = "(%s, %s, %s::timestamptz, %s::timestamptz, %s, %s::int)", "LEAST", "GREATEST"
     else:
-        # SQLite's two-argument min/max are NULL when the counter is still
-        # NULL (never opened), hence the coalesce below on both databases.
-        row, least, greatest = "(%s, %s, %s, %s)", "min", "max"
+        # SQLite's two-argument min/max are NULL when either side is NULL
+        # (never opened, or no person's open in this batch), hence the
+        # coalesce below on both databases.
+        row, least, greatest = "(%s, %s, %s, %s, %s, %s)", "min", "max"
     sql = (
-        f"WITH v(id, n, f, l) AS (VALUES {', '.join([row] * len(summary))}) "  # noqa: S608
+        f"WITH v(id, n, f, l, a, k) AS (VALUES {', '.join([row] * len(summary))}) "  # noqa: S608
         f"UPDATE {quote(table)} SET open_count = open_count + v.n, "
-        f"first_opened_at = coalesce({least}(first_opened_at, v.f), v.f), "
-        f"last_opened_at = coalesce({greatest}(last_opened_at, v.l), v.l) "
+        f"first_opened_at = coalesce({least}(first_opened_at, v.f), first_opened_at, v.f), "
+        f"last_opened_at = coalesce({greatest}(last_opened_at, v.l), last_opened_at, v.l), "
+        f"automatic_count = automatic_count + v.a, automatic_kinds = automatic_kinds | v.k "
         f"FROM v WHERE {quote(table)}.id = v.id"
     )
     with connection.cursor() as cursor:
@@ -118,15 +143,28 @@ def _add(model: type[Model], summary: dict[int, tuple[int, datetime, datetime]])
 
 
 def _from_events(field: str) -> dict:
-    """open_count, first_opened_at and last_opened_at of each row, computed
-    from its OpenEvents in the UPDATE itself."""
+    """The counters of each row, computed from its OpenEvents in the UPDATE
+    itself: people's opens (human, proxy) and automatic fetches apart."""
     events = OpenEvent.objects.filter(**{field: OuterRef("pk")}).order_by().values(field)
+    people = events.filter(verdict__in=COUNTED)
+    automatic = events.exclude(verdict__in=COUNTED)
+    kinds = sum(
+        (
+            Case(When(Exists(automatic.filter(verdict=verdict)), then=Value(bit)), default=Value(0))
+            for verdict, bit in AUTOMATIC_BITS.items()
+        ),
+        Value(0),
+    )
     return {
         "open_count": Coalesce(
-            Subquery(events.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
+            Subquery(people.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
         ),
-        "first_opened_at": Subquery(events.annotate(first=Min("opened_at")).values("first")),
-        "last_opened_at": Subquery(events.annotate(last=Max("opened_at")).values("last")),
+        "first_opened_at": Subquery(people.annotate(first=Min("opened_at")).values("first")),
+        "last_opened_at": Subquery(people.annotate(last=Max("opened_at")).values("last")),
+        "automatic_count": Coalesce(
+            Subquery(automatic.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
+        ),
+        "automatic_kinds": ExpressionWrapper(kinds, output_field=IntegerField()),
     }
 
 

@@ -3,9 +3,40 @@ from django.db import models
 from emails.models import Email, EmailRecipient
 
 
+class Verdict(models.TextChoices):
+    """Who fetched the pixel, as tracking.classify decides it when the open is
+    written. Human and proxy are a person's opens and count; the others are
+    kept apart (shown as automatic fetches)."""
+
+    HUMAN = "human", "Opened"
+    PROXY = "proxy", "Opened through the mail provider's image proxy"
+    PRIVACY_PREFETCH = "privacy_prefetch", "Apple Mail privacy protection"
+    SCANNER = "scanner", "Security scanner"
+    EARLY = "early", "On delivery, before anyone could read it"
+    REPEAT = "repeat", "Loaded again within seconds"
+    SELF = "self", "Your team's own browser"
+
+
+# A person's opens: what open_count, first_opened_at and last_opened_at count.
+COUNTED_VERDICTS = (Verdict.HUMAN, Verdict.PROXY)
+# The verdicts that are not a person's open, each a bit of the counters'
+# automatic_kinds (which kinds a recipient's or email's automatic fetches were).
+AUTOMATIC_BITS = {
+    Verdict.PRIVACY_PREFETCH: 1,
+    Verdict.SCANNER: 2,
+    Verdict.EARLY: 4,
+    Verdict.REPEAT: 8,
+    Verdict.SELF: 16,
+}
+
+
 class OpenEvent(models.Model):
-    """One load of a recipient's pixel: that it happened and when, nothing
-    about the recipient's device or network."""
+    """One load of a recipient's pixel: that it happened, when, and who
+    fetched it (its verdict); nothing about the recipient's device or
+    network (the client address and user agent are read, classified and
+    dropped)."""
+
+    Verdict = Verdict
 
     # Null for an open tracked in aggregate (TrackingMode.AGGREGATE): it
     # counts in the email's total, and no recipient row shows it.
@@ -17,6 +48,7 @@ class OpenEvent(models.Model):
     # hit written twice by any of them counts once. Null on rows written
     # before keys existed.
     hit_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    verdict = models.CharField(max_length=20, choices=Verdict.choices, default=Verdict.HUMAN)
 
     class Meta:
         ordering = ["-opened_at", "-pk"]

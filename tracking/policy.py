@@ -93,6 +93,18 @@ def _unknown_recipient(config: EmailConfiguration) -> Decision:
     return AGGREGATE
 
 
+def internal_addresses(organization: Organization) -> set[str]:
+    """The addresses of the organization's own people (its users' and their
+    mailboxes'), lowercased, in one query: a copy to one of them is the team
+    reading its own mail, never a prospect's open."""
+    users = User.objects.filter(membership__organization=organization).exclude(email="").values_list("email")
+    boxes = Mailbox.objects.filter(organization=organization).values_list("from_address")
+    return {address.lower() for (address,) in users.union(boxes)}
+
+
+INTERNAL = Decision(False, NotTrackedReason.INTERNAL)
+
+
 def decide(
     *,
     organization: Organization,
@@ -101,17 +113,26 @@ def decide(
     config: EmailConfiguration,
     toggle: bool = True,
     source: str = Email.Source.CRM,
+    addresses: Sequence[str] | None = None,
 ) -> Decisions:
     """The email's decision and one final decision per recipient.
 
     When the email as a whole is not tracked, every recipient carries its
     reason. Otherwise each recipient is decided by its contact; the email is
     tracked when at least one recipient is, and when none is, its reason is
-    the first recipient's."""
+    the first recipient's. With `addresses` (one per contact), a copy to the
+    sender or any user of the organization (Bcc to self included) gets no
+    pixel (NotTrackedReason.INTERNAL)."""
     overall = sender_decision(organization=organization, sender=sender, toggle=toggle, source=source, config=config)
     if not overall.track:
         return Decisions(overall, [overall] * len(contacts))
-    per_recipient = [contact_decision(contact=c, config=config) for c in contacts]
+    internal = internal_addresses(organization) | {sender.email.lower()} if addresses is not None else set()
+    per_recipient = [
+        INTERNAL
+        if addresses is not None and addresses[n].lower() in internal
+        else contact_decision(contact=c, config=config)
+        for n, c in enumerate(contacts)
+    ]
     if per_recipient and not any(d.track for d in per_recipient):
         return Decisions(per_recipient[0], per_recipient)
     return Decisions(overall, per_recipient)

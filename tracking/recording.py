@@ -31,7 +31,8 @@ from django.db import transaction
 
 from emails.models import EmailRecipient, TrackingMode
 
-from . import counters, spool
+from . import classify, counters, spool
+from .classify import Signals
 from .policy import open_mode
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,22 @@ class Open:
     opened_at: datetime
     # The hit's idempotency key; None only for opens written before keys.
     key: str | None = None
+    # What the pixel saw of the client (tracking.classify), for the writer to
+    # classify: never stored. None for an open that carries none (written
+    # before verdicts, or by the demo): it counts as a person's open.
+    signals: Signals | None = None
+    # The signals' verdict when classified before (the spool keeps this, not
+    # the signals); the member cookie's organization then rides in signals.
+    pre_verdict: str | None = None
+
+
+def stream_fields(signals: Signals | None) -> list:
+    """The signals as the stream entry carries them (ip, ua, pf, m); pf is
+    "1" or "0" with signals, "" without (verdicts off)."""
+    if signals is None:
+        return ["", "", "", ""]
+    member = signals.member_organization
+    return [signals.address, signals.user_agent, "1" if signals.prefetch else "0", "" if member is None else member]
 
 
 def new_hit_key() -> str:
@@ -96,7 +113,8 @@ def redis_client(url: str) -> redis.Redis:
 # trimming would drop opens nobody recorded.
 _APPEND = """
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
-return redis.call('XADD', KEYS[1], '*', 'recipient', ARGV[2], 'at', ARGV[3], 'key', ARGV[4])
+return redis.call('XADD', KEYS[1], '*', 'recipient', ARGV[2], 'at', ARGV[3], 'key', ARGV[4],
+    'ip', ARGV[5], 'ua', ARGV[6], 'pf', ARGV[7], 'm', ARGV[8])
 """
 
 
@@ -115,17 +133,25 @@ def pause_redis(url: str, exc: Exception) -> None:
     logger.warning("Open stream unavailable (%s): writing opens directly for %gs", exc, REDIS_RETRY_AFTER)
 
 
-def record_open(*, recipient_id: int, opened_at: datetime, key: str | None = None) -> str:
+def record_open(
+    *, recipient_id: int, opened_at: datetime, key: str | None = None, signals: Signals | None = None
+) -> str:
     """Record that a recipient's pixel was fetched, under the hit's key.
     Returns where it went: "stream", "direct", "spool" or "lost". Never
     raises: the pixel must be served whatever happens here."""
-    hit = Open(recipient_id=recipient_id, opened_at=opened_at, key=key or new_hit_key())
+    hit = Open(recipient_id=recipient_id, opened_at=opened_at, key=key or new_hit_key(), signals=signals)
     url = settings.REDIS_URL
     if url and time.monotonic() >= _redis_down_until.get(url, 0):
         try:
             appended = _append_script(url)(
                 keys=[settings.OPEN_STREAM],
-                args=[settings.OPEN_STREAM_LIMIT, hit.recipient_id, hit.opened_at.isoformat(), hit.key],
+                args=[
+                    settings.OPEN_STREAM_LIMIT,
+                    hit.recipient_id,
+                    hit.opened_at.isoformat(),
+                    hit.key,
+                    *stream_fields(hit.signals),
+                ],
             )
             if appended:
                 recording_again()
@@ -165,7 +191,12 @@ def _warn_over_limit() -> None:
 
 
 def _spool(hit: Open, exc: Exception) -> str:
-    saved = spool.append(record={"key": hit.key, "recipient": hit.recipient_id, "at": hit.opened_at.isoformat()})
+    record = {"key": hit.key, "recipient": hit.recipient_id, "at": hit.opened_at.isoformat()}
+    if hit.signals is not None:
+        # A file on local disk keeps the signals' verdict, never the signals.
+        record["v"] = hit.pre_verdict or classify.signal_verdict(hit.signals)
+        record["m"] = hit.signals.member_organization
+    saved = spool.append(record=record)
     with _spooling_lock:
         # Threads of one process (runserver, granian's blocking threads) spool
         # at once when an outage starts: one warning, not one per thread.
@@ -236,17 +267,41 @@ def _mode(recipient: EmailRecipient) -> str | None:
 
 
 def _events(opens: Sequence[Open], allowed: dict[int, EmailRecipient], modes: dict) -> list[counters.Event]:
-    """The allowed opens as events, each key once (the insert skips keys
-    already stored). An aggregate open is linked to no recipient: it counts
-    in the email's total only."""
+    """The allowed opens as events with their verdicts, each key once (the
+    insert skips keys already stored). An aggregate open is linked to no
+    recipient: it counts in the email's total only."""
     events, keys = [], set()
+    # Each recipient's last counted open: its counter, then this batch's.
+    last_counted: dict[int, datetime | None] = {}
     for o in opens:
         if o.recipient_id not in allowed or (o.key is not None and o.key in keys):
             continue
         keys.add(o.key)
+        recipient = allowed[o.recipient_id]
+        verdict = _verdict(o, recipient, last_counted)
         recipient_id = o.recipient_id if modes[o.recipient_id] == TrackingMode.IDENTIFIED else None
-        events.append(counters.Event(recipient_id, allowed[o.recipient_id].email_id, o.opened_at, o.key))
+        events.append(counters.Event(recipient_id, recipient.email_id, o.opened_at, o.key, verdict))
     return events
+
+
+def _verdict(o: Open, recipient: EmailRecipient, last_counted: dict) -> str:
+    """tracking.classify's verdict, from facts already loaded: O(1), no query."""
+    if o.pre_verdict is None and o.signals is None:
+        return classify.Verdict.HUMAN  # no signals: recorded as before verdicts
+    pre = o.pre_verdict or classify.signal_verdict(o.signals)
+    last = last_counted.get(recipient.pk, recipient.last_opened_at)
+    verdict = classify.verdict(
+        pre_verdict=pre,
+        member_organization=o.signals.member_organization if o.signals else None,
+        organization_id=recipient.email.organization_id,
+        opened_at=o.opened_at,
+        handed_at=recipient.attempted_at,
+        delivered_at=recipient.delivered_at,
+        last_counted_at=last,
+    )
+    if verdict in classify.COUNTED:
+        last_counted[recipient.pk] = o.opened_at if last is None else max(last, o.opened_at)
+    return verdict
 
 
 def ensure_group(client: redis.Redis) -> None:
@@ -320,13 +375,30 @@ def opens_from_entries(entries: list[tuple[str, dict[str, str] | None]]) -> list
                     recipient_id=int(fields["recipient"]),
                     opened_at=datetime.fromisoformat(fields["at"]),
                     key=fields.get("key") or entry_id,
+                    signals=_signals_of(fields),
                 )
             )
-        except (TypeError, KeyError, ValueError):
+        except (TypeError, KeyError, ValueError, AttributeError):
             # Acknowledged with its batch: an entry we cannot read would
-            # otherwise come back forever.
-            logger.warning("Dropping unreadable open stream entry %s: %r", entry_id, fields)
+            # otherwise come back forever. Its field names only: the values
+            # may hold a client's address or user agent, never logged.
+            names = sorted(str(name)[:20] for name in fields) if isinstance(fields, dict) else type(fields).__name__
+            logger.warning("Dropping unreadable open stream entry %s (fields: %s)", entry_id, names)
     return opens
+
+
+def _signals_of(fields: dict) -> Signals | None:
+    """The signals of a stream entry; None for an entry without (from before
+    verdicts, or written with OPEN_VERDICTS off)."""
+    if not fields.get("pf"):
+        return None
+    member = fields.get("m") or ""
+    return Signals(
+        address=fields.get("ip") or "",
+        user_agent=fields.get("ua") or "",
+        prefetch=fields.get("pf") == "1",
+        member_organization=int(member) if member else None,
+    )
 
 
 def replay_spool(*, batch_size: int | None = None) -> int:
@@ -337,7 +409,13 @@ def replay_spool(*, batch_size: int | None = None) -> int:
     recorded = 0
     for records in spool.batches(batch_size=batch_size, on_unreadable=_log_unreadable_spool_line):
         opens = [
-            Open(recipient_id=int(r["recipient"]), opened_at=datetime.fromisoformat(r["at"]), key=r["key"])
+            Open(
+                recipient_id=int(r["recipient"]),
+                opened_at=datetime.fromisoformat(r["at"]),
+                key=r["key"],
+                pre_verdict=r.get("v") or None,
+                signals=Signals(member_organization=r.get("m")) if r.get("v") else None,
+            )
             for r in records
         ]
         with transaction.atomic(durable=True):

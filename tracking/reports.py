@@ -8,26 +8,79 @@ Lists attach the reports of a whole page in one query
 """
 
 import datetime as dt
+import functools
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import F, Prefetch, Window
 from django.db.models.functions import RowNumber
 
-from emails.models import Email, EmailRecipient, NotTrackedReason
+from emails.models import Email, EmailConfiguration, EmailRecipient, NotTrackedReason
 
-from .models import OpenEvent
+from .models import AUTOMATIC_BITS, COUNTED_VERDICTS, OpenEvent, Verdict
 
 RECENT_OPENS_SHOWN = 10
+PRIVACY_ONLY = "Apple Mail privacy protection: opens cannot be known"
+# The kinds of automatic fetches, in the words of the tooltip.
+AUTOMATIC_WORDS = {
+    Verdict.PRIVACY_PREFETCH: "Apple Mail privacy protection",
+    Verdict.SCANNER: "security scanner",
+    Verdict.EARLY: "fetched on delivery",
+    Verdict.REPEAT: "loaded again within seconds",
+    Verdict.SELF: "your team's own browser",
+}
+
+
+class RecentOpen(NamedTuple):
+    at: dt.datetime
+    verdict: str
+
+    @property
+    def automatic(self) -> bool:
+        return self.verdict not in COUNTED_VERDICTS
+
+    @property
+    def kind(self) -> str:
+        """The words of an automatic fetch's kind ("" for a person's open)."""
+        return AUTOMATIC_WORDS.get(self.verdict, "")
+
+
+def automatic_kinds(bits: int) -> list[str]:
+    """The words of the kinds in a counter's automatic_kinds."""
+    return [AUTOMATIC_WORDS[verdict] for verdict, bit in AUTOMATIC_BITS.items() if bits & bit]
+
+
+def automatic_title(item: Any) -> str:
+    """The tooltip of "+3 automatic fetches": which kinds they were."""
+    kinds = automatic_kinds(getattr(item, "automatic_kinds", 0) or 0)
+    return f"Not counted as opens: {', '.join(kinds)}" if kinds else ""
+
+
+def automatic_fetches(count: int) -> str:
+    return "1 automatic fetch" if count == 1 else f"{count} automatic fetches"
+
+
+def privacy_only(item: Any) -> bool:
+    """Fetched only by Apple Mail Privacy Protection: whether the person read
+    it cannot be known."""
+    bits = getattr(item, "automatic_kinds", 0) or 0
+    return not getattr(item, "open_count", 0) and bits == AUTOMATIC_BITS[Verdict.PRIVACY_PREFETCH]
 
 
 @dataclass
 class RecipientReport:
     recipient: EmailRecipient
-    # Newest first, at most RECENT_OPENS_SHOWN.
-    recent_opens: list[dt.datetime] = field(default_factory=list)
+    # Newest first, at most RECENT_OPENS_SHOWN, automatic fetches included.
+    recent: list[RecentOpen] = field(default_factory=list)
+    # The organization counts automatic fetches as opens (EmailConfiguration).
+    count_machine_opens: bool = False
+
+    @property
+    def recent_opens(self) -> list[dt.datetime]:
+        return [o.at for o in self.recent]
 
     @property
     def name(self) -> str:
@@ -35,8 +88,30 @@ class RecipientReport:
         return contact.full_name if contact is not None else self.recipient.address
 
     @property
+    def fetches(self) -> int:
+        return self.recipient.open_count + self.recipient.automatic_count
+
+    @property
+    def shown_count(self) -> int:
+        """The count the report shows: people's opens, or every fetch when
+        the organization counts automatic ones."""
+        return self.fetches if self.count_machine_opens else self.recipient.open_count
+
+    @property
+    def privacy_only(self) -> bool:
+        return privacy_only(self.recipient)
+
+    @property
     def more_than_shown(self) -> bool:
-        return self.recipient.open_count > len(self.recent_opens)
+        return self.fetches > len(self.recent)
+
+    @property
+    def notice(self) -> str:
+        """Past RECENT_OPENS_SHOWN: how many there were, and how many are shown."""
+        auto = self.recipient.automatic_count
+        parts = [opened_times(self.recipient.open_count)] if self.recipient.open_count else []
+        parts += [automatic_fetches(auto)] if auto else []
+        return f"{' and '.join(parts)}; the {len(self.recent)} most recent are shown"
 
     @property
     def show_seconds(self) -> bool:
@@ -59,6 +134,8 @@ class OpenSummary:
     source: str
     status: str
     not_tracked_reason: str
+    automatic_count: int = 0
+    automatic_kinds: int = 0
 
     @classmethod
     def of_email(cls, email: Email) -> "OpenSummary":
@@ -70,6 +147,8 @@ class OpenSummary:
             source=email.source,
             status=email.status,
             not_tracked_reason=email.not_tracked_reason,
+            automatic_count=email.automatic_count,
+            automatic_kinds=email.automatic_kinds,
         )
 
     @classmethod
@@ -91,6 +170,8 @@ class OpenSummary:
             source=email.source,
             status=email.status,
             not_tracked_reason=reason,
+            automatic_count=sum(r.automatic_count for r in recipients),
+            automatic_kinds=functools.reduce(operator.or_, (r.automatic_kinds for r in recipients), 0),
         )
 
 
@@ -98,10 +179,20 @@ class OpenSummary:
 class OpenReport:
     summary: OpenSummary
     recipients: list[RecipientReport]
+    count_machine_opens: bool = False
+
+    @property
+    def shown_count(self) -> int:
+        summary = self.summary
+        return summary.open_count + (summary.automatic_count if self.count_machine_opens else 0)
 
     @property
     def opened(self) -> bool:
-        return self.summary.open_count > 0
+        return self.shown_count > 0
+
+    @property
+    def privacy_only(self) -> bool:
+        return privacy_only(self.summary)
 
 
 def eye_title(item: Any) -> str:
@@ -110,6 +201,8 @@ def eye_title(item: Any) -> str:
     count = getattr(item, "open_count", 0) or 0
     if count:
         return opened_times(count)
+    if privacy_only(item):
+        return PRIVACY_ONLY
     if getattr(item, "source", "") == Email.Source.CLIENT:
         return NotTrackedReason.CLIENT.label
     if not getattr(item, "track_opens", False):
@@ -131,7 +224,8 @@ def opened_times(count: int) -> str:
 
 
 def recent_opens_by_recipient(recipient_ids: Iterable[int], *, limit: int = RECENT_OPENS_SHOWN) -> dict[int, list]:
-    """The `limit` most recent opens of each recipient, in one query: a
+    """The `limit` most recent opens (RecentOpen: when, and the verdict;
+    automatic fetches included) of each recipient, in one query: a
     window numbers each recipient's opens newest first (walking the
     (recipient, -opened_at) index) and the outer query keeps the first ones."""
     ids = list(set(recipient_ids))
@@ -144,11 +238,11 @@ def recent_opens_by_recipient(recipient_ids: Iterable[int], *, limit: int = RECE
         )
         .filter(rank__lte=limit)
         .order_by("recipient_id", "rank")
-        .values_list("recipient_id", "opened_at")
+        .values_list("recipient_id", "opened_at", "verdict")
     )
     opens: dict[int, list] = defaultdict(list)
-    for recipient_id, opened_at in rows:
-        opens[recipient_id].append(opened_at)
+    for recipient_id, opened_at, verdict in rows:
+        opens[recipient_id].append(RecentOpen(opened_at, verdict))
     return opens
 
 
@@ -165,15 +259,42 @@ def attach_open_reports(emails: Sequence[Email], *, per_contact: bool = False, r
     query for all their recent opens (none with recent=False: a list whose
     reports load on demand, where the recipients alone are shown). per_contact:
     the prefetch was limited to one contact, and the summary is that contact's."""
-    recipient_ids = [r.pk for email in emails for r in email.report_recipients if r.open_count] if recent else []
+    recipient_ids = (
+        [r.pk for email in emails for r in email.report_recipients if r.open_count or r.automatic_count]
+        if recent
+        else []
+    )
     opens = recent_opens_by_recipient(recipient_ids)
+    # The setting changes only the report itself: a list whose reports load
+    # on demand does not read it.
+    counting = _counts_machine_opens(emails) if recent else {}
     for email in emails:
         recipients = email.report_recipients
         summary = OpenSummary.of_recipients(email, recipients) if per_contact else OpenSummary.of_email(email)
+        machine = counting.get(email.organization_id, False)
         email.open_report = OpenReport(
             summary=summary,
-            recipients=[RecipientReport(recipient=r, recent_opens=opens.get(r.pk, [])) for r in recipients],
+            recipients=[
+                RecipientReport(recipient=r, recent=opens.get(r.pk, []), count_machine_opens=machine)
+                for r in recipients
+            ],
+            count_machine_opens=machine,
         )
+
+
+def _counts_machine_opens(emails: Sequence[Email]) -> dict[int, bool]:
+    """Each organization's "Count automatic fetches as opens", read only when
+    a report has automatic fetches to show (one query then; none otherwise)."""
+    organizations = {
+        e.organization_id for e in emails if e.automatic_count or any(r.automatic_count for r in e.report_recipients)
+    }
+    if not organizations:
+        return {}
+    return dict(
+        EmailConfiguration.objects.filter(organization_id__in=organizations).values_list(
+            "organization_id", "count_machine_opens"
+        )
+    )
 
 
 def open_report_for(email: Email) -> OpenReport:

@@ -1,10 +1,15 @@
 import base64
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from onepage.clientaddress import client_address
+from onepage.membercookie import member_organization
+
+from .classify import Signals, prefetch_header
 from .hits import count_and_record
 from .recording import new_hit_key
 from .tokens import read_token
@@ -20,14 +25,26 @@ def pixel(request: HttpRequest, token: str) -> HttpResponse:
     tracking.middleware.PixelMiddleware before the rest of the stack (the URL
     pattern names it for reverse()). Every token gets the same GIF, so a
     forged one learns nothing; only a valid signature reaches the recording
-    pipeline. Nothing about the client is read."""
+    pipeline, with the few signals tracking.classify needs (client address,
+    user agent, prefetch headers, the member cookie's organization): they
+    travel with the open to the writer, which keeps only its verdict."""
     recipient_id = read_token(token)
     # A HEAD is a probe (link checkers, proxies): no image was shown. Past
     # the per-recipient limit the GIF is served and nothing recorded.
     if recipient_id is not None and request.method == "GET":
         # One key per hit, made here: whichever paths write it, and however
         # often, it counts once. The limit and the append: one round trip.
-        count_and_record(recipient_id=recipient_id, opened_at=timezone.now(), key=new_hit_key())
+        signals = (
+            None
+            if not settings.OPEN_VERDICTS
+            else Signals(
+                address=client_address(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+                prefetch=prefetch_header(request.META),
+                member_organization=member_organization(request),
+            )
+        )
+        count_and_record(recipient_id=recipient_id, opened_at=timezone.now(), key=new_hit_key(), signals=signals)
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     # Every open must reach us, not a cache between us and the client.
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"

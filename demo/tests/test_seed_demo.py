@@ -10,7 +10,8 @@ from django.urls import reverse
 from contacts.models import Contact
 from emails.models import Email, EmailRecipient, NotTrackedReason
 from onepage.models import Membership, Organization, User
-from tracking.models import OpenEvent
+from tracking import counters
+from tracking.models import COUNTED_VERDICTS, OpenEvent, Verdict
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +88,12 @@ def test_first_sign_in_shows_opens_a_long_report_and_reasons(client):
     days = {at.date() for at in OpenEvent.objects.values_list("opened_at", flat=True)}
     assert len(days) >= 4
     for email in Email.objects.filter(open_count__gt=0):
-        assert email.open_count == OpenEvent.objects.filter(email=email).count()
+        events = OpenEvent.objects.filter(email=email)
+        assert email.open_count == events.filter(verdict__in=COUNTED_VERDICTS).count()
+        assert email.automatic_count == events.exclude(verdict__in=COUNTED_VERDICTS).count()
+    # Apple's privacy protection fetched some on delivery: kept apart, not opens.
+    assert OpenEvent.objects.filter(verdict=Verdict.PRIVACY_PREFETCH).exists()
+    assert counters.disagreeing() == []
 
 
 def test_the_professional_organization_keeps_its_opens_from_business_days(client):

@@ -40,6 +40,7 @@ def test_admin_sees_both_switches(admin_client, config):
         "track_eu_only_with_consent": True,
         "delete_opens_on_withdrawal": True,
         "preference_link": False,
+        "count_machine_opens": False,
         "unknown_recipients": "aggregate",
         "open_retention_months": 12,
         "preference_link_text": "Don't want us to see when you open our emails? Choose here.",
@@ -238,3 +239,22 @@ def test_consent_settings_are_saved_logged_and_kept_through_the_confirmation(adm
     }
     page = admin_client.get(PAGE).content.decode()
     assert "Delete a contact&#x27;s recorded opens when they refuse tracking" in page
+
+
+def test_counting_automatic_fetches_is_an_admin_setting_logged_like_the_others(admin_client, config, admin_user):
+    data = {
+        "allow_open_tracking": "on",
+        "track_eu_only_with_consent": "on",
+        "delete_opens_on_withdrawal": "on",
+        "count_machine_opens": "on",
+        "unknown_recipients": "aggregate",
+        "open_retention_months": "12",
+    }
+    response = admin_client.post(reverse("email_configuration_change"), data)
+    assert response.status_code == 302
+    config.refresh_from_db()
+    assert config.count_machine_opens
+    change = SettingChange.objects.get(setting="count_machine_opens")
+    assert (change.actor, change.old_value, change.new_value) == (admin_user, "off", "on")
+    page = admin_client.get(PAGE).content.decode()
+    assert "Count automatic fetches as opens" in page

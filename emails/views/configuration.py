@@ -59,6 +59,7 @@ def email_configuration_change(request: HttpRequest) -> HttpResponse:
         track_eu_only_with_consent=wanted["track_eu_only_with_consent"],
         delete_opens_on_withdrawal=wanted["delete_opens_on_withdrawal"],
         preference_link=wanted["preference_link"],
+        count_machine_opens=wanted["count_machine_opens"],
         preference_link_text=wanted["preference_link_text"] or None,
         unknown_recipients=wanted["unknown_recipients"] or None,
         open_retention_months=wanted["open_retention_months"],

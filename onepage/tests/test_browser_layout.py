@@ -16,6 +16,8 @@ from contacts import links
 from contacts.tests.factories import ContactFactory
 from emails.models import ERASED_ADDRESS, Email
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory, MailboxFactory
+from tracking.models import Verdict
+from tracking.recording import Open, write_opens
 from tracking.tests.open_helpers import add_opens
 
 pytestmark = pytest.mark.browser
@@ -38,6 +40,14 @@ def a_busy_day(org, admin_user, rep_user, settings):
     EmailRecipientFactory(email=email, contact=None, address=ERASED_ADDRESS, track_opens=False)
     now = timezone.now()
     add_opens(recipient, [now - dt.timedelta(minutes=m) for m in range(15)])
+    # Automatic fetches: "+2 automatic fetches" and their kinds in the report.
+    automatic = [(Verdict.PRIVACY_PREFETCH, 2), (Verdict.SCANNER, 4)]
+    write_opens(
+        opens=[
+            Open(recipient_id=recipient.pk, opened_at=now - dt.timedelta(minutes=m, seconds=30), key=v, pre_verdict=v)
+            for v, m in automatic
+        ]
+    )
     failed = EmailFactory(
         organization=org, sender=rep_user, status=Email.Status.FAILED, sent_at=None, error="550 " + "e" * 200
     )

@@ -21,6 +21,16 @@ def opened_times(count: int) -> str:
     return reports.opened_times(count)
 
 
+@register.filter
+def automatic_title(item: Any) -> str:
+    return reports.automatic_title(item)
+
+
+@register.filter
+def automatic_fetches(count: int) -> str:
+    return reports.automatic_fetches(count)
+
+
 @register.simple_tag
 def open_report_for(email: Email) -> reports.OpenReport:
     """The email's open report: the one a list attached in bulk, or loaded

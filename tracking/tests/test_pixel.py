@@ -138,10 +138,12 @@ def test_with_redis_a_valid_open_costs_no_query(client, redis_stream, django_ass
     assert not OpenEvent.objects.exists()  # until the drain runs
 
 
+@pytest.mark.parametrize("verdicts", [False, True], ids=["verdicts off", "verdicts on"])
 def test_without_redis_a_valid_open_is_written_in_a_fixed_number_of_queries(
-    client, settings, django_assert_num_queries
+    client, settings, django_assert_num_queries, verdicts
 ):
     settings.REDIS_URL = ""
+    settings.OPEN_VERDICTS = verdicts
     recipient = EmailRecipientFactory()
     url = pixel(recipient.pk)
 
@@ -149,7 +151,7 @@ def test_without_redis_a_valid_open_is_written_in_a_fixed_number_of_queries(
     # (skipping the hit key if the stream, Redis having taken it after all,
     # wrote it first), the recipient's and the email's counters, release.
     with django_assert_num_queries(6):
-        assert_is_the_gif(client.get(url))
+        assert_is_the_gif(client.get(url, HTTP_USER_AGENT="Mozilla/5.0 (X11) Thunderbird/115.6.0"))
 
     recipient.refresh_from_db()
     assert recipient.open_count == 1
@@ -246,10 +248,9 @@ def test_gif_is_served_when_neither_redis_nor_the_database_can_record(client, se
     assert json.loads(line)["recipient"] == recipient.pk
 
 
-def test_nothing_about_the_client_is_stored(client, settle_opens, settings):
+def test_nothing_about_the_client_is_stored(client, settle_opens, settings, open_verdicts):
     recipient = EmailRecipientFactory()
     client_details = ["SecretMailClient/9.9", "203.0.113.77", "https://referrer.example/inbox", "fr-CA"]
-    entries = []
 
     client.get(
         pixel(recipient.pk),
@@ -259,17 +260,21 @@ def test_nothing_about_the_client_is_stored(client, settle_opens, settings):
         HTTP_REFERER=client_details[2],
         HTTP_ACCEPT_LANGUAGE=client_details[3],
     )
-    if settings.REDIS_URL:  # through the stream: what it holds, too
+    if settings.REDIS_URL:
+        # The stream carries the signals the writer classifies, no more...
         entries = recording.redis_client(settings.REDIS_URL).xrange(settings.OPEN_STREAM)
-        assert [set(fields) for _, fields in entries] == [{"recipient", "at", "key"}]
+        assert [set(fields) for _, fields in entries] == [{"recipient", "at", "key", "ip", "ua", "pf", "m"}]
     settle_opens()
+    if settings.REDIS_URL:
+        # ...and they leave Redis with the entry once it is drained.
+        assert recording.redis_client(settings.REDIS_URL).xrange(settings.OPEN_STREAM) == []
 
-    assert {f.name for f in OpenEvent._meta.get_fields()} == {"id", "recipient", "email", "opened_at", "hit_key"}
+    fields = {"id", "recipient", "email", "opened_at", "hit_key", "verdict"}
+    assert {f.name for f in OpenEvent._meta.get_fields()} == fields
     rows = [
         *OpenEvent.objects.values(),
         *Email.objects.filter(pk=recipient.email_id).values(),
         *type(recipient).objects.filter(pk=recipient.pk).values(),
-        *(fields for _, fields in entries),
     ]
     stored = " ".join(str(value) for row in rows for value in row.values())
     for detail in client_details:

@@ -21,16 +21,23 @@ def test_a_session_cookie_costs_no_query_on_a_forged_pixel(rep_client, django_as
     assert_is_the_gif(response)
 
 
+@pytest.mark.parametrize("verdicts", [False, True], ids=["verdicts off", "verdicts on"])
 def test_with_redis_a_signed_in_browser_opening_the_pixel_costs_no_query(
-    rep_client, redis_stream, django_assert_num_queries
+    rep_client, redis_stream, django_assert_num_queries, settings, org, verdicts
 ):
     redis, stream = redis_stream
     recipient = EmailRecipientFactory()
+    settings.OPEN_VERDICTS = verdicts
+    # A page of the app gives the browser its member cookie.
+    rep_client.get("/settings/")
+    assert "onepage_member" in rep_client.cookies
 
     with django_assert_num_queries(0):
-        assert_is_the_gif(rep_client.get(pixel(recipient.pk)))
+        assert_is_the_gif(rep_client.get(pixel(recipient.pk), HTTP_USER_AGENT="Mozilla/5.0 (X11) Firefox/128.0"))
 
-    assert redis.xlen(stream) == 1
+    ((_, fields),) = redis.xrange(stream)
+    # The member cookie's organization rides with the signals, read without a query.
+    assert fields["m"] == (str(org.pk) if verdicts else "")
 
 
 def test_the_pixel_is_not_protected_by_csrf_nor_answers_posts(client):

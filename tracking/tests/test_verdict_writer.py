@@ -1,0 +1,90 @@
+"""The writer's verdicts (tracking.recording.write_opens with
+tracking.classify): 13 reloads in 10 seconds are one open, whether they come
+in one batch or one at a time; the queries per batch do not grow with it."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from emails.tests.factories import EmailRecipientFactory
+from tracking import counters
+from tracking.classify import Signals
+from tracking.models import OpenEvent, Verdict
+from tracking.recording import Open, write_opens
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DESKTOP = Signals(address="198.51.100.23", user_agent="Mozilla/5.0 (X11) Thunderbird/115.6.0")
+
+
+def _reloads(recipient, start: datetime, n: int = 13, every: float = 10 / 13) -> list[Open]:
+    return [
+        Open(
+            recipient_id=recipient.pk,
+            opened_at=start + timedelta(seconds=k * every),
+            key=f"{recipient.pk}-{start}-{k}",
+            signals=DESKTOP,
+        )
+        for k in range(n)
+    ]
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["one batch", "one open at a time"])
+def test_thirteen_reloads_in_ten_seconds_are_one_open(batched):
+    recipient = EmailRecipientFactory(delivered_at=T0 - timedelta(hours=2))
+    reloads = _reloads(recipient, T0)
+    if batched:
+        write_opens(opens=reloads)
+    else:
+        for hit in reloads:
+            write_opens(opens=[hit])
+    # A reading a minute later is another open.
+    write_opens(opens=_reloads(recipient, T0 + timedelta(minutes=1), n=1))
+
+    recipient.refresh_from_db()
+    assert (recipient.open_count, recipient.automatic_count) == (2, 12)
+    assert recipient.first_opened_at == T0 and recipient.last_opened_at == T0 + timedelta(minutes=1)
+    assert OpenEvent.objects.filter(verdict=Verdict.REPEAT).count() == 12
+    assert counters.disagreeing() == []
+
+
+def test_a_batch_of_verdicts_costs_the_same_statements(django_assert_num_queries):
+    recipients = [EmailRecipientFactory(delivered_at=T0 - timedelta(hours=2)) for _ in range(3)]
+    opens = [hit for r in recipients for hit in _reloads(r, T0, n=20)]
+    # Savepoint, the recipients with emails and organizations, the insert,
+    # the recipients' and the emails' counters, release: as without verdicts.
+    with django_assert_num_queries(6):
+        assert write_opens(opens=opens) == 60
+    assert counters.disagreeing() == []
+
+
+def test_an_open_without_signals_counts_as_before():
+    recipient = EmailRecipientFactory(delivered_at=T0)
+    write_opens(opens=[Open(recipient_id=recipient.pk, opened_at=T0, key="a")])
+    assert OpenEvent.objects.get().verdict == Verdict.HUMAN
+
+
+def test_an_organization_that_counts_automatic_fetches_sees_them_in_the_report(rep_client, org, rep_user):
+    from django.urls import reverse
+
+    from emails.models import EmailConfiguration
+    from tracking.tests.open_helpers import email_with_opens
+
+    email = email_with_opens(organization=org, sender=rep_user, subject="Counted", opens=[T0])
+    recipient = email.recipients.get()
+    scanner = Signals(address="40.107.22.51", user_agent="Mozilla/5.0 (Windows NT 10.0)")
+    write_opens(opens=[Open(recipient_id=recipient.pk, opened_at=T0 + timedelta(hours=1), key="s", signals=scanner)])
+    page = reverse("emails:detail", args=[email.pk])
+
+    body = rep_client.get(page).content.decode()
+    assert "Opened once" in body and "+1 automatic fetch" in body
+    assert 'title="Not counted as opens: security scanner"' in body
+
+    config = EmailConfiguration.objects.of(org)
+    config.count_machine_opens = True
+    config.save(update_fields=["count_machine_opens"])
+    body = rep_client.get(page).content.decode()
+    assert "Opened 2 times" in body and "including 1 automatic fetch" in body
+    recipient.refresh_from_db()
+    assert recipient.open_count == 1  # the counters and the folders still count people

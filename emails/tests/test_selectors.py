@@ -76,7 +76,9 @@ def test_filters_from_the_query_string_ignore_nonsense():
 def test_search_matches_subject_address_and_contact_name(org, rep_user):
     aoife = ContactFactory(organization=org, first_name="Aoife", last_name="Murphy", email="aoife@brightline.example")
     to_aoife = email_with_opens(organization=org, sender=rep_user, contact=aoife, subject="Quote for Q3")
-    other = email_with_opens(organization=org, sender=rep_user, subject="Renewal")
+    # Named here: a random name (Faker's "Murphy") would match the searches.
+    ben = ContactFactory(organization=org, first_name="Ben", last_name="Stone", company="Stone Ltd")
+    other = email_with_opens(organization=org, sender=rep_user, contact=ben, subject="Renewal")
     scope = selectors.emails_in_scope(organization=org, sender=rep_user)
     for q in ["quote", "aoife", "MURPHY", "brightline.example", "Aoife Quote"]:
         assert list(selectors.search_emails(scope, q)) == [to_aoife], q

@@ -83,18 +83,27 @@ def settle(world: Services, recipients: list[int], *, timeout: float = 90) -> No
     raise TimeoutError("the opens did not settle")
 
 
+# People's opens (verdicts human and proxy) make open_count, first and last;
+# the rest (repeats, early fetches...) automatic_count: as recount_opens says.
 COUNTERS_DISAGREEING = """
 SELECT 'recipient', r.id FROM emails_emailrecipient r
-LEFT JOIN (SELECT recipient_id, count(*) n, min(opened_at) f, max(opened_at) l
+LEFT JOIN (SELECT recipient_id, count(*) FILTER (WHERE verdict IN ('human', 'proxy')) n,
+                  min(opened_at) FILTER (WHERE verdict IN ('human', 'proxy')) f,
+                  max(opened_at) FILTER (WHERE verdict IN ('human', 'proxy')) l,
+                  count(*) FILTER (WHERE verdict NOT IN ('human', 'proxy')) a
            FROM tracking_openevent GROUP BY recipient_id) o ON o.recipient_id = r.id
-WHERE r.id = ANY(%s) AND (r.open_count, r.first_opened_at, r.last_opened_at)
-      IS DISTINCT FROM (coalesce(o.n, 0), o.f, o.l)
+WHERE r.id = ANY(%s) AND (r.open_count, r.first_opened_at, r.last_opened_at, r.automatic_count)
+      IS DISTINCT FROM (coalesce(o.n, 0), o.f, o.l, coalesce(o.a, 0))
 UNION ALL
 SELECT 'email', e.id FROM emails_email e
-LEFT JOIN (SELECT email_id, count(*) n, min(opened_at) f, max(opened_at) l
+LEFT JOIN (SELECT email_id, count(*) FILTER (WHERE verdict IN ('human', 'proxy')) n,
+                  min(opened_at) FILTER (WHERE verdict IN ('human', 'proxy')) f,
+                  max(opened_at) FILTER (WHERE verdict IN ('human', 'proxy')) l,
+                  count(*) FILTER (WHERE verdict NOT IN ('human', 'proxy')) a
            FROM tracking_openevent GROUP BY email_id) o ON o.email_id = e.id
 WHERE e.id IN (SELECT email_id FROM emails_emailrecipient WHERE id = ANY(%s))
-      AND (e.open_count, e.first_opened_at, e.last_opened_at) IS DISTINCT FROM (coalesce(o.n, 0), o.f, o.l)
+      AND (e.open_count, e.first_opened_at, e.last_opened_at, e.automatic_count)
+      IS DISTINCT FROM (coalesce(o.n, 0), o.f, o.l, coalesce(o.a, 0))
 """
 
 
@@ -103,14 +112,16 @@ def assert_counted_once(world: Services, scenario: str, recipients: list[int], a
     conn = world.postgres.connect()
     with conn.cursor() as cursor:
         cursor.execute(
-            "SELECT r.id, r.open_count, count(o.id), count(DISTINCT o.hit_key), count(o.id) - count(o.hit_key) "
+            "SELECT r.id, r.open_count + r.automatic_count, count(o.id), count(DISTINCT o.hit_key), "
+            "count(o.id) - count(o.hit_key) "
             "FROM emails_emailrecipient r LEFT JOIN tracking_openevent o ON o.recipient_id = r.id "
             "WHERE r.id = ANY(%s) GROUP BY r.id",
             [recipients],
         )
         rows = cursor.fetchall()
         cursor.execute(
-            "SELECT e.id, e.open_count, (SELECT count(*) FROM tracking_openevent o WHERE o.email_id = e.id) "
+            "SELECT e.id, e.open_count + e.automatic_count, "
+            "(SELECT count(*) FROM tracking_openevent o WHERE o.email_id = e.id) "
             "FROM emails_email e WHERE e.id IN (SELECT email_id FROM emails_emailrecipient WHERE id = ANY(%s))",
             [recipients],
         )

@@ -108,19 +108,41 @@ def redis_client(url: str) -> redis.Redis:
     )
 
 
-# Appends unless the backlog (entries not yet drained: acknowledged ones are
-# deleted) is at the limit, in one round trip. The stream is never trimmed:
-# trimming would drop opens nobody recorded.
+# The one append to the open stream, in one round trip. KEYS: the stream,
+# then (optional) the recipient's counter for this minute. ARGV: the
+# stream's limit, recipient, time, hit key, the signals (stream_fields:
+# ip, ua, pf, m), then the opens allowed per minute when KEYS[2] is given.
+# Returns 'limited' (past the per-minute limit), 'full' (the backlog of
+# undrained entries is at the limit) or 'stream'. The stream is never
+# trimmed: trimming would drop opens nobody recorded.
 _APPEND = """
-if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
-return redis.call('XADD', KEYS[1], '*', 'recipient', ARGV[2], 'at', ARGV[3], 'key', ARGV[4],
+if KEYS[2] then
+  local n = redis.call('INCR', KEYS[2])
+  if n == 1 then redis.call('EXPIRE', KEYS[2], 120) end
+  if n > tonumber(ARGV[9]) then return 'limited' end
+end
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 'full' end
+redis.call('XADD', KEYS[1], '*', 'recipient', ARGV[2], 'at', ARGV[3], 'key', ARGV[4],
     'ip', ARGV[5], 'ua', ARGV[6], 'pf', ARGV[7], 'm', ARGV[8])
+return 'stream'
 """
 
 
 @functools.cache
 def _append_script(url: str):
     return redis_client(url).register_script(_APPEND)
+
+
+def append_to_stream(url: str, hit: "Open", *, limit_key: str | None = None) -> str:
+    """Run _APPEND for one hit ('limited', 'full' or 'stream'); with
+    `limit_key`, the per-recipient limit is counted in the same round trip
+    (tracking.hits). Raises redis.RedisError."""
+    args = [settings.OPEN_STREAM_LIMIT, hit.recipient_id, hit.opened_at.isoformat(), hit.key]
+    args += stream_fields(hit.signals)
+    if limit_key is None:
+        return _append_script(url)(keys=[settings.OPEN_STREAM], args=args)
+    args.append(settings.OPENS_PER_RECIPIENT_PER_MINUTE)
+    return _append_script(url)(keys=[settings.OPEN_STREAM, limit_key], args=args)
 
 
 def redis_paused_until(url: str) -> float:
@@ -143,17 +165,7 @@ def record_open(
     url = settings.REDIS_URL
     if url and time.monotonic() >= _redis_down_until.get(url, 0):
         try:
-            appended = _append_script(url)(
-                keys=[settings.OPEN_STREAM],
-                args=[
-                    settings.OPEN_STREAM_LIMIT,
-                    hit.recipient_id,
-                    hit.opened_at.isoformat(),
-                    hit.key,
-                    *stream_fields(hit.signals),
-                ],
-            )
-            if appended:
+            if append_to_stream(url, hit) == "stream":
                 recording_again()
                 return "stream"
             _warn_over_limit()

@@ -10,13 +10,19 @@ from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailRecipient
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
 from onepage.models import Organization, User
+from tracking.classify import Signals
+from tracking.models import Verdict
 from tracking.recording import Open, write_opens
 
 
-def add_opens(recipient: EmailRecipient, times: Sequence[dt.datetime]) -> None:
-    """Record that the recipient opened at `times`; the recipient's and its
-    email's counters follow. The recipient must be one whose opens count."""
-    recorded = write_opens(opens=[Open(recipient_id=recipient.pk, opened_at=at) for at in times])
+def add_opens(recipient: EmailRecipient, times: Sequence[dt.datetime], *, verdict: str = Verdict.HUMAN) -> None:
+    """Record that the recipient's pixel was fetched at `times`, by a person
+    (the default) or by a machine whose signals gave `verdict`; the
+    recipient's and its email's counters follow. The recipient must be one
+    whose opens count."""
+    signals = None if verdict == Verdict.HUMAN else Signals()
+    opens = [Open(recipient_id=recipient.pk, opened_at=at, pre_verdict=verdict, signals=signals) for at in times]
+    recorded = write_opens(opens=opens)
     assert recorded == len(times), f"the policy refused opens of {recipient}: is it tracked, on Business?"
     recipient.refresh_from_db()
 

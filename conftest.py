@@ -5,9 +5,11 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -42,20 +44,6 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
-def _no_open_verdicts(settings):
-    """Tests fetch pixels with the test client (no user agent), right after
-    sending and several times in a row: counted as opens, as the tests of
-    the pipeline expect. The tests of verdicts (tracking.classify) switch
-    them on with the `open_verdicts` fixture."""
-    settings.OPEN_VERDICTS = False
-
-
-@pytest.fixture
-def open_verdicts(settings):
-    settings.OPEN_VERDICTS = True
-
-
-@pytest.fixture(autouse=True)
 def _own_open_spool(settings, tmp_path):
     # Each test gets its own spool of opens (tracking.spool).
     settings.OPEN_SPOOL_DIR = tmp_path / "spool"
@@ -65,17 +53,16 @@ def _own_open_spool(settings, tmp_path):
 def _own_open_stream(settings):
     """Every test records opens into a Redis stream of its own (deleted
     afterwards), so no test drains another's opens or an earlier run's."""
-    from tracking import ratelimit, recording
+    from tracking import intake, stream
 
     # record_open leaves a failing Redis alone for a few seconds; each test
     # starts from a clean slate.
-    recording.forget_redis_outages()
-    ratelimit.forget_redis_outages()
+    intake.forget_outages()
     settings.OPEN_STREAM = f"test:opens:{uuid.uuid4().hex}"
     redis_url = settings.REDIS_URL  # a test may point it elsewhere
     yield settings.OPEN_STREAM
     if redis_url:
-        recording.redis_client(redis_url).delete(settings.OPEN_STREAM)
+        stream.client(redis_url).delete(settings.OPEN_STREAM)
 
 
 @pytest.fixture
@@ -192,6 +179,36 @@ def smtp_server() -> Iterator:
         yield recorder
     finally:
         controller.stop()
+
+
+# --- A recipient's mail client ----------------------------------------------
+
+# What the pixel sees of a person's mail client (Thunderbird on Linux).
+MAIL_CLIENT_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0"
+# A person reads a message some minutes after it arrived: well past the
+# verdicts' "on delivery" window (tracking.classify.EARLY_SECONDS).
+READ_AFTER = timedelta(minutes=3)
+
+
+@pytest.fixture
+def mail_client():
+    """A recipient's mail client: nobody signed in, a mail client's user agent."""
+    from django.test import Client
+
+    return Client(HTTP_USER_AGENT=MAIL_CLIENT_AGENT)
+
+
+def read_in_mail_client(url: str, *, after: timedelta = READ_AFTER):
+    """A person reads the copy: their mail client (no session, no cookie, a
+    mail client's user agent) loads the pixel at `url` (or its path), the
+    clock moved `after` from now. Reads meant to count apart need `after`s
+    more than tracking.classify.REPEAT_SECONDS apart."""
+    import time_machine
+    from django.test import Client
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now() + after, tick=True):
+        return Client(HTTP_USER_AGENT=MAIL_CLIENT_AGENT).get(urlsplit(url).path)
 
 
 # --- Headless Chromium (Playwright) -----------------------------------------

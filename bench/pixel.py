@@ -72,9 +72,9 @@ def main() -> None:
 
 
 def run(requests: int) -> None:
+    from emails.pixels import make_token
     from emails.tests.factories import EmailFactory, EmailRecipientFactory
-    from tracking import recording
-    from tracking.tokens import make_token
+    from tracking.stream import client as redis_client
 
     email = EmailFactory()
     recipients = EmailRecipientFactory.create_batch(RECIPIENTS, email=email)
@@ -102,7 +102,7 @@ def run(requests: int) -> None:
                     _drain(expected=2 * (requests + WARM_UP))
     finally:
         if redis_url:
-            recording.redis_client(redis_url).delete(stream)
+            redis_client(redis_url).delete(stream)
 
 
 def _measure(kinds: dict, requests: int) -> dict[str, list[float]]:
@@ -141,12 +141,12 @@ def _print_timings(timings: dict[str, list[float]]) -> None:
 
 
 def _drain(*, expected: int) -> None:
-    from tracking import recording
+    from tracking import recorder
     from tracking.models import OpenEvent
 
     before = OpenEvent.objects.count()
     start = time.perf_counter()
-    drained = recording.drain_opens(max_batches=MAX_REQUESTS)
+    drained = recorder.drain_opens(max_batches=MAX_REQUESTS)
     elapsed = time.perf_counter() - start
     assert OpenEvent.objects.count() - before == drained == expected
     print(f"drain: {drained} opens in {elapsed * 1e3:.0f}ms ({drained / elapsed:,.0f} opens/s)")

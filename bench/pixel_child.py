@@ -28,10 +28,10 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from emails.pixels import make_token  # noqa: E402
 from emails.tests.factories import EmailFactory, EmailRecipientFactory  # noqa: E402
-from tracking import counters, recording  # noqa: E402
+from tracking import counters, hits, stream, writer  # noqa: E402
 from tracking.recorder import Recorder  # noqa: E402
-from tracking.tokens import make_token  # noqa: E402
 
 
 def seed(recipients: int = 1000) -> dict:
@@ -64,16 +64,16 @@ def fill(email_id: int, rows: int) -> dict:
 def drain(batch_size: int, hits: int, ids: list[int]) -> dict:
     """HITS opens of IDS put on the stream as the pixel does, then recorded
     by a Recorder in this process; opens/s of the recording alone."""
-    client = recording.redis_client(settings.REDIS_URL)
+    client = stream.client(settings.REDIS_URL)
     now = datetime.now(UTC).isoformat()
     for start in range(0, hits, 5000):
         with client.pipeline(transaction=False) as pipe:
             for _ in range(min(5000, hits - start)):
-                fields = {"recipient": random.choice(ids), "at": now, "key": recording.new_hit_key()}
+                fields = {"recipient": random.choice(ids), "at": now, "key": hits.new_hit_key()}
                 pipe.xadd(settings.OPEN_STREAM, fields)
             pipe.execute()
     recorder = Recorder(batch_size=batch_size, block_ms=100)
-    recording.ensure_group(recorder.client)
+    stream.ensure_group(recorder.client)
     started = time.monotonic()
     while recorder.recorded < hits:
         if not recorder.step() and client.xlen(settings.OPEN_STREAM) == 0:
@@ -89,7 +89,7 @@ def drain(batch_size: int, hits: int, ids: list[int]) -> dict:
 
 
 def direct(writes: int, ids: list[int]) -> dict:
-    """N direct writes (tracking.recording.write_opens, as the pixel without
+    """N direct writes (tracking.writer.write_opens, as the pixel without
     Redis), one at a time: the medians of the whole write, of the time the
     email row is locked (from the SELECT ... FOR UPDATE to the end of the
     commit), of the statements in it, and of the commit (the WAL flush)."""
@@ -114,12 +114,12 @@ def direct(writes: int, ids: list[int]) -> dict:
             finally:
                 commit["end"] = time.perf_counter()
 
-        hit = recording.Open(recipient_id=random.choice(ids), opened_at=datetime.now(UTC), key=recording.new_hit_key())
+        hit = hits.Open(recipient_id=random.choice(ids), opened_at=datetime.now(UTC), key=hits.new_hit_key())
         connection._commit = timed_commit
         try:
             with connection.execute_wrapper(timed):
                 started = time.perf_counter()
-                recording.write_opens(opens=[hit])
+                writer.write_opens(opens=[hit])
                 ended = time.perf_counter()
         finally:
             connection._commit = real_commit

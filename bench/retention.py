@@ -8,7 +8,7 @@ an open written meanwhile waits.
 Runs against a throwaway database (bench_<name>, dropped at the end); needs
 PostgreSQL (the events are made by generate_series). Prints the purge's
 total time and rate, each batch's median and longest time, the latency of
-opens written by the writer (tracking.recording.write_opens) in a second
+opens written by the writer (tracking.writer.write_opens) in a second
 thread during the purge, and whether the counters agree with the events left.
 """
 
@@ -121,7 +121,8 @@ def run(events: int) -> None:
 
 
 def _write_opens_meanwhile(recipient_id: int, latencies: list[float], stop: threading.Event) -> None:
-    from tracking.recording import Open, new_hit_key, write_opens
+    from tracking.hits import Open, new_hit_key
+    from tracking.writer import write_opens
 
     try:
         while not stop.is_set():

@@ -80,7 +80,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
 from emails.models import EmailRecipient
 from onepage.models import User
-from tracking.tokens import make_token
+from emails.pixels import make_token
 rep = User.objects.get(username="bench-small-rep-1")
 session = SessionStore()
 session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(rep.pk), "django.contrib.auth.backends.ModelBackend"

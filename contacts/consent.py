@@ -6,7 +6,7 @@ a form already saved, `consent_recorded`: one ConsentRecord per change, and
 on a withdrawal (to Refused) the `open_tracking_withdrawn` signal, through
 which tracking deletes the opens already recorded when the organization says
 so. The recording pipeline itself reads the contact's current preference at
-every open (tracking.policy.may_record_open), so a withdrawal stops the
+every open (emails.policy.may_record_open), so a withdrawal stops the
 recording of every email already sent at once."""
 
 import logging

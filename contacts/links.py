@@ -1,5 +1,5 @@
 """The recipient's own link to their open-tracking choice: a signed contact
-id, like the pixel's token (tracking.tokens) but with a salt of its own, so
+id, like the pixel's token (emails.pixels) but with a salt of its own, so
 that neither token opens the other's door. A forged or altered token fails
 the signature check before any database access."""
 

@@ -36,7 +36,7 @@ class Contact(models.Model):
     company = models.CharField(max_length=200, blank=True)
     phone = models.CharField(max_length=50, blank=True)
     country = CountryField(blank=True)
-    # The contact's consent to email open tracking (GDPR); see tracking.policy.
+    # The contact's consent to email open tracking (GDPR); see emails.policy.
     open_tracking = models.CharField(
         "open tracking", max_length=20, choices=OpenTracking.choices, default=OpenTracking.NOT_ASKED
     )

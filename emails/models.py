@@ -86,7 +86,7 @@ class MailboxFolder(models.Model):
 
 class NotTrackedReason(models.TextChoices):
     """Why an email, or one recipient's copy, carries no pixel: decided by
-    tracking.policy and shown by the eye icon."""
+    emails.policy and shown by the eye icon."""
 
     CLIENT = "client", "Sent from your email client: not tracked"
     PLAN = "plan", "Open tracking is a Business plan feature"
@@ -121,7 +121,7 @@ ERASED_ADDRESS = "erased recipient"
 
 
 class TrackingMode(models.TextChoices):
-    """How a recipient's opens are tracked (decided by tracking.policy)."""
+    """How a recipient's opens are tracked (decided by emails.policy)."""
 
     IDENTIFIED = "identified", "Identified: each person's opens"
     AGGREGATE = "aggregate", "Aggregate: counted in the email's total only, nobody's name on it"
@@ -243,7 +243,7 @@ class Email(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
-    # Decided by tracking.policy at send time and stored; see tracking/policy.py.
+    # Decided by emails.policy at send time and stored; see tracking/policy.py.
     track_opens = models.BooleanField(default=False)
     not_tracked_reason = models.CharField(max_length=30, blank=True, choices=NotTrackedReason.choices)
 

@@ -17,14 +17,13 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from contacts.links import preference_url
-from tracking import policy
-from tracking.tokens import pixel_url
 
-from . import crypto, rendering
+from . import crypto, policy, rendering
 from .mailboxes import mailbox_of
 from .models import Email, EmailConfiguration, EmailRecipient, Mailbox
 from .outbox import DevelopmentOutboxBackend
 from .phased_smtp import delivery_unconfirmed
+from .pixels import pixel_url
 from .smtp import SMTPFailure, SMTPSettings, describe_failure, smtp_backend
 
 logger = logging.getLogger(__name__)

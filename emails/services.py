@@ -10,9 +10,8 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from onepage.models import Organization, User
-from tracking import policy
 
-from . import rendering
+from . import policy, rendering
 from .models import Email, EmailConfiguration, EmailRecipient, retryable
 
 logger = logging.getLogger(__name__)

@@ -53,7 +53,7 @@ def setting_changes_describe(changes: Iterable[SettingChange]) -> list[SettingCh
 def organization_plan_change(*, organization: Organization, actor: User, plan: str) -> SettingChange | None:
     """Switch the organization's plan; None when it already was on that plan.
 
-    No payment involved. On Professional, tracking.policy stops tracking new
+    No payment involved. On Professional, emails.policy stops tracking new
     emails and recording new opens; switching back restores both."""
     with transaction.atomic():
         # Locked so that two admins switching at once log true old values.

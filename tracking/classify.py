@@ -2,7 +2,7 @@
 in one place. A pure function of the fetch's signals and timing facts to a
 verdict (tracking.models.Verdict); nothing here reads the database, and the
 signals (client address, user agent, prefetch headers) are never stored: the
-writer (tracking.recording.write_opens) keeps the verdict only.
+writer (tracking.writer.write_opens) keeps the verdict only.
 
 Signal rules, first match wins, and their sources:
 
@@ -58,7 +58,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .models import COUNTED_VERDICTS, Verdict
+from .models import COUNTED, Verdict
 
 EARLY_SECONDS = 2.0
 REPEAT_SECONDS = 10.0
@@ -68,8 +68,6 @@ REPEAT = timedelta(seconds=REPEAT_SECONDS)
 # The kinds a ranges file may name.
 RANGE_KINDS = (Verdict.PRIVACY_PREFETCH, Verdict.SCANNER)
 PROXY_AGENTS = ("GoogleImageProxy", "YahooMailProxy")
-# Verdicts that count as a person's open.
-COUNTED = frozenset(COUNTED_VERDICTS)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What a contact's withdrawal does to the opens already recorded: deleted
 (the organization's default) or kept, per EmailConfiguration.
 delete_opens_on_withdrawal. Connected to contacts' `open_tracking_withdrawn`
-in TrackingConfig.ready; new opens are refused by tracking.policy whatever
+in TrackingConfig.ready; new opens are refused by emails.policy whatever
 the setting."""
 
 import logging

@@ -1,15 +1,15 @@
-"""The open counters of recipients and emails (open_count, first_opened_at,
-last_opened_at: a person's opens, verdict human or proxy; automatic_count and
-automatic_kinds: the other fetches), kept equal to their OpenEvents.
+"""What the open counters of recipients and emails should hold, worked out
+here and written by emails (emails.counters, which owns those rows): a
+person's opens (verdict human or proxy: open_count, first_opened_at,
+last_opened_at) and the other fetches apart (automatic_count,
+automatic_kinds).
 
-The writer adds what it inserted: `insert_events` inserts a batch, skipping
-hit keys already stored (ON CONFLICT DO NOTHING RETURNING: one statement,
-whatever the history), and `add_to_counters` adds those events to the
-counters (count + n, first = least, last = greatest) in one UPDATE per table.
-Both run in the writer's transaction, so an event and its count commit
-together. `recount` recomputes counters from the events (O(history)), for
-`manage.py recount_opens` and tests; `disagreeing` lists counters that differ
-from the events.
+The writer inserts a batch (`insert_events`: ON CONFLICT DO NOTHING
+RETURNING, one statement whatever the history) and adds what it inserted
+(`add_to_counters`: one UPDATE per table), in one transaction. `recount` is
+the one recount, from the events (O(history)): after opens were deleted
+(tracking.erasure) and for `manage.py recount_opens`; `disagreeing` lists
+the counters that differ from the events.
 """
 
 from collections.abc import Iterable, Sequence
@@ -17,27 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    IntegerField,
-    Max,
-    Min,
-    Model,
-    OuterRef,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Max, Min
 
+from emails.counters import Tally, add_opens, reset_opens
 from emails.models import Email, EmailRecipient
 
-from .models import AUTOMATIC_BITS, COUNTED_VERDICTS, OpenEvent, Verdict
+from .models import AUTOMATIC_BITS, COUNTED, OpenEvent, Verdict
 
-COUNTED = COUNTED_VERDICTS
+# The counter columns, in a Tally's order.
+COUNTER_FIELDS = ("open_count", "first_opened_at", "last_opened_at", "automatic_count", "automatic_kinds")
 
 
 @dataclass(frozen=True)
@@ -81,109 +69,69 @@ def _insert(events: Sequence[Event], fields: list) -> list[Event]:
     return [e for e in events if e.key is None or e.key in written]
 
 
+# One group of events: (email, recipient or None, verdict, how many, first, last).
+Group = tuple[int, int | None, str, int, datetime, datetime]
+
+
+def _tallies(groups: Iterable[Group]) -> tuple[dict[int, Tally], dict[int, Tally]]:
+    """The tallies of recipients and of emails: the one rule of what counts
+    as a person's open and what is an automatic fetch."""
+    recipients: dict[int, Tally] = {}
+    emails: dict[int, Tally] = {}
+    for email_id, recipient_id, verdict, n, first, last in groups:
+        for tallies, pk in ((emails, email_id), (recipients, recipient_id)):
+            if pk is None:
+                continue
+            t = tallies.get(pk, Tally())
+            if verdict in COUNTED:
+                t = t._replace(
+                    opens=t.opens + n,
+                    first=first if t.first is None else min(t.first, first),
+                    last=last if t.last is None else max(t.last, last),
+                )
+            else:
+                t = t._replace(automatic=t.automatic + n, kinds=t.kinds | AUTOMATIC_BITS[verdict])
+            tallies[pk] = t
+    return recipients, emails
+
+
 def add_to_counters(events: Iterable[Event]) -> None:
     """Add the events to their recipients' and emails' counters."""
-    events = list(events)
-    identified = [e for e in events if e.recipient_id is not None]
-    _add(EmailRecipient, _summaries(identified, lambda e: e.recipient_id))
-    _add(Email, _summaries(events, lambda e: e.email_id))
+    recipients, emails = _tallies((e.email_id, e.recipient_id, e.verdict, 1, e.opened_at, e.opened_at) for e in events)
+    add_opens(recipients=recipients, emails=emails)
 
 
-def _summaries(events: list[Event], key) -> dict[int, tuple]:
-    """Per row: (people's opens, first, last, automatic fetches, their kinds' bits)."""
-    summary: dict[int, tuple] = {}
-    for e in events:
-        n, first, last, auto, kinds = summary.get(key(e), (0, None, None, 0, 0))
-        if e.verdict in COUNTED:
-            first = e.opened_at if first is None else min(first, e.opened_at)
-            last = e.opened_at if last is None else max(last, e.opened_at)
-            n += 1
-        else:
-            auto += 1
-            kinds |= AUTOMATIC_BITS[e.verdict]
-        summary[key(e)] = (n, first, last, auto, kinds)
-    return summary
-
-
-def _add(model: type[Model], summary: dict[int, tuple]) -> None:
-    """One UPDATE: each row's count, first and last moved by its own summary
-    (raw SQL: building the same from ORM expressions cost more than the
-    statement itself, on the direct path's every open)."""
-    if not summary:
-        return
-    quote, table = connection.ops.quote_name, model._meta.db_table
-    field = model._meta.get_field("first_opened_at")
-    params: list = []
-    for pk, (n, first, last, auto, kinds) in summary.items():
-        params += [
-            pk,
-            n,
-            field.get_db_prep_value(first, connection),
-            field.get_db_prep_value(last, connection),
-            auto,
-            kinds,
-        ]
-    if connection.vendor == "postgresql":
-        row, least, greatest = "(%s, %s, %s::timestamptz, %s::timestamptz, %s, %s::int)", "LEAST", "GREATEST"
-    else:
-        # SQLite's two-argument min/max are NULL when either side is NULL
-        # (never opened, or no person's open in this batch), hence the
-        # coalesce below on both databases.
-        row, least, greatest = "(%s, %s, %s, %s, %s, %s)", "min", "max"
-    sql = (
-        f"WITH v(id, n, f, l, a, k) AS (VALUES {', '.join([row] * len(summary))}) "  # noqa: S608
-        f"UPDATE {quote(table)} SET open_count = open_count + v.n, "
-        f"first_opened_at = coalesce({least}(first_opened_at, v.f), first_opened_at, v.f), "
-        f"last_opened_at = coalesce({greatest}(last_opened_at, v.l), last_opened_at, v.l), "
-        f"automatic_count = automatic_count + v.a, automatic_kinds = automatic_kinds | v.k "
-        f"FROM v WHERE {quote(table)}.id = v.id"
+def _tallies_from_events(email_ids) -> tuple[dict[int, Tally], dict[int, Tally]]:
+    """The tallies of these emails (ids, or a query of them) from their events:
+    one grouped query."""
+    groups = (
+        OpenEvent.objects.filter(email_id__in=email_ids)
+        .order_by()
+        .values_list("email_id", "recipient_id", "verdict")
+        .annotate(n=Count("pk"), first=Min("opened_at"), last=Max("opened_at"))
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def _from_events(field: str) -> dict:
-    """The counters of each row, computed from its OpenEvents in the UPDATE
-    itself: people's opens (human, proxy) and automatic fetches apart."""
-    events = OpenEvent.objects.filter(**{field: OuterRef("pk")}).order_by().values(field)
-    people = events.filter(verdict__in=COUNTED)
-    automatic = events.exclude(verdict__in=COUNTED)
-    kinds = sum(
-        (
-            Case(When(Exists(automatic.filter(verdict=verdict)), then=Value(bit)), default=Value(0))
-            for verdict, bit in AUTOMATIC_BITS.items()
-        ),
-        Value(0),
-    )
-    return {
-        "open_count": Coalesce(
-            Subquery(people.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
-        ),
-        "first_opened_at": Subquery(people.annotate(first=Min("opened_at")).values("first")),
-        "last_opened_at": Subquery(people.annotate(last=Max("opened_at")).values("last")),
-        "automatic_count": Coalesce(
-            Subquery(automatic.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
-        ),
-        "automatic_kinds": ExpressionWrapper(kinds, output_field=IntegerField()),
-    }
+    return _tallies(groups)
 
 
 def recount(*, email_ids: Sequence[int]) -> None:
-    """Recompute the counters of these emails and their recipients from
-    their events. The caller holds the emails' locks (see recount_opens)."""
-    EmailRecipient.objects.filter(email_id__in=email_ids).update(**_from_events("recipient"))
-    Email.objects.filter(pk__in=email_ids).update(**_from_events("email"))
+    """Set the counters of these emails and all their recipients from their
+    events. The caller holds the emails' locks (as tracking.erasure does)."""
+    recipients, emails = _tallies_from_events(email_ids)
+    reset_opens(email_ids=email_ids)
+    add_opens(recipients=recipients, emails=emails)
 
 
 def disagreeing(*, email_ids: Sequence[int] | None = None) -> list[tuple[str, int]]:
     """(table, id) of every counter that differs from its events."""
+    emails = Email.objects.order_by("pk")
+    if email_ids is not None:
+        emails = emails.filter(pk__in=email_ids)
+    scope = emails.values("pk")
+    recipients = EmailRecipient.objects.filter(email_id__in=scope).order_by("pk")
+    expected_recipients, expected_emails = _tallies_from_events(scope)
     wrong = []
-    for label, model, field in (("email", Email, "email"), ("recipient", EmailRecipient, "recipient")):
-        rows = model.objects.order_by()
-        if email_ids is not None:
-            rows = rows.filter(**({"pk__in": email_ids} if model is Email else {"email_id__in": email_ids}))
-        expected = {f"expected_{name}": value for name, value in _from_events(field).items()}
-        for row in rows.annotate(**expected).values():
-            if any(row[name[len("expected_") :]] != row[name] for name in expected):
-                wrong.append((label, row["id"]))
+    for label, rows, expected in (("email", emails, expected_emails), ("recipient", recipients, expected_recipients)):
+        for pk, *counters in rows.values_list("pk", *COUNTER_FIELDS):
+            if Tally(*counters) != expected.get(pk, Tally()):
+                wrong.append((label, pk))
     return wrong

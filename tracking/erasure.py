@@ -2,7 +2,7 @@
 leave the database (a withdrawal, the retention purge, a contact erased).
 
 The emails touched are locked first, in id order, like the recording writer
-does (tracking.recording.write_opens), so a concurrent writer cannot count an
+does (tracking.writer.write_opens), so a concurrent writer cannot count an
 open against counters recomputed without it. The counters of what was
 touched are then recomputed from the OpenEvents left."""
 

@@ -1,47 +1,35 @@
-"""One pixel hit, in one Redis round trip: the per-recipient rate limit
-(tracking.ratelimit's key and rules) and the append to the open stream
-(tracking.recording's stream, limit and entry layout) in one Lua script,
-recording.append_to_stream. Without Redis, or
-while it does not answer, the hit goes the long way: the limit counted in
-this process and the open written directly (or spooled)."""
+"""One hit of a pixel, as it travels from the pixel to the writer: which
+recipient, when, under which idempotency key, and what the pixel saw of the
+client (for the writer to classify; never stored)."""
 
-import logging
+import os
 import time
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-import redis
-from django.conf import settings
-
-from . import ratelimit, recording
-
-logger = logging.getLogger(__name__)
+from .classify import Signals
 
 
-def count_and_record(
-    *, recipient_id: int, opened_at: datetime, key: str, signals: recording.Signals | None = None
-) -> str:
-    """Record the hit unless the recipient is past the rate limit. Returns
-    "limited", "stream", "direct", "spool" or "lost". Never raises."""
-    url = settings.REDIS_URL
-    hit = recording.Open(recipient_id=recipient_id, opened_at=opened_at, key=key, signals=signals)
-    if url and time.monotonic() >= recording.redis_paused_until(url):
-        try:
-            outcome = recording.append_to_stream(
-                url, hit, limit_key=ratelimit.limit_key(recipient_id, opened_at.timestamp())
-            )
-        except redis.RedisError as exc:
-            # Both halves fall back: the limit in this process, the open to
-            # the database (a timeout may still be run by Redis later: the
-            # key makes that entry and the direct write one open).
-            recording.pause_redis(url, exc)
-            ratelimit.pause_redis(url)
-        else:
-            if outcome == "stream":
-                recording.recording_again()
-            if outcome != "full":
-                return outcome
-            # Counted within the limit; the stream is at its limit.
-            return recording.write_directly(hit, warn_over_limit=True)
-    if not ratelimit.may_count_open(recipient_id=recipient_id, now=opened_at.timestamp()):
-        return "limited"
-    return recording.record_open(recipient_id=recipient_id, opened_at=opened_at, key=key, signals=signals)
+@dataclass(frozen=True)
+class Open:
+    recipient_id: int
+    opened_at: datetime
+    # The hit's idempotency key; None only for opens written before keys.
+    key: str | None = None
+    # What the pixel saw of the client (tracking.classify). None for an open
+    # that carries none (written before verdicts, or by the demo): it counts
+    # as a person's open.
+    signals: Signals | None = None
+    # The signals' verdict when classified before (the spool keeps this, not
+    # the signals); the member cookie's organization then rides in signals.
+    pre_verdict: str | None = None
+
+
+def new_hit_key() -> str:
+    """A UUIDv7 (RFC 9562): milliseconds since the epoch, then 74 random
+    bits. Unique per hit, and ordered by time, which keeps the index happy."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64 | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))

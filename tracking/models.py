@@ -18,7 +18,7 @@ class Verdict(models.TextChoices):
 
 
 # A person's opens: what open_count, first_opened_at and last_opened_at count.
-COUNTED_VERDICTS = (Verdict.HUMAN, Verdict.PROXY)
+COUNTED = frozenset({Verdict.HUMAN, Verdict.PROXY})
 # The verdicts that are not a person's open, each a bit of the counters'
 # automatic_kinds (which kinds a recipient's or email's automatic fetches were).
 AUTOMATIC_BITS = {

@@ -1,14 +1,16 @@
-"""The recorder: a long-running consumer of the open stream, run as
-`manage.py record_opens` under a supervisor (deploy/systemd/onepage-recorder.service).
+"""Reading the open stream into the database: the recorder, a long-running
+consumer run as `manage.py record_opens` under a supervisor
+(deploy/systemd/onepage-recorder.service), and `drain_opens`, beat's
+fallback beside it. Both read through tracking.stream.Reader and record a
+batch the same way (`record_batch`): written through tracking.writer,
+acknowledged only after the commit, so a batch that failed stays pending and
+is read again (its keys keep it from counting twice).
 
-It blocks on XREADGROUP, writes each batch through `recording.write_opens`,
-acknowledges it after the commit, takes over the entries of recorders that
+The recorder blocks on the group, takes over the entries of readers that
 died (idle for OPEN_RECLAIM_IDLE_MS), and replays the local spool once the
-database answers. It does not depend on beat or on a Celery worker, several
-may run at once (the consumer group shares the stream out, the hit keys
-make any overlap harmless), and it rides out Redis or database outages on
-its own: one warning when one starts, one line when it ends, a growing
-pause in between.
+database answers. It depends on neither beat nor a Celery worker, several
+may run at once, and it rides out Redis or database outages on its own: one
+warning when one starts, one line when it ends, a growing pause in between.
 """
 
 import logging
@@ -21,23 +23,60 @@ from collections.abc import Callable
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 
-from . import recording
+from . import spool, stream
+from .writer import write_opens
 
 logger = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 0.2
 BACKOFF_MAX = 5.0
-# How often to look for entries a dead recorder left pending.
+# How often the recorder looks for entries a dead reader left pending.
 RECLAIM_EVERY = 1.0
 # Each recorder joins the group under a name of its own; the names of those
 # long gone, holding nothing, are removed so the group does not grow forever.
 FORGET_CONSUMERS_IDLE_MS = 24 * 3600 * 1000
 
 
-def consumer_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+def record_batch(reader: stream.Reader, entries: list) -> int:
+    """Write a batch of entries, then acknowledge and delete them. Returns
+    how many opens were newly recorded."""
+    if not entries:
+        return 0
+    try:
+        with transaction.atomic(durable=True):
+            recorded = write_opens(opens=stream.opens_from_entries(entries))
+    except BaseException:
+        reader.failed()
+        raise
+    reader.acknowledge(entries)
+    return recorded
+
+
+def drain_opens(*, batch_size: int | None = None, max_batches: int = 20, reclaim_idle_ms: int | None = None) -> int:
+    """Move opens from the stream into the database, batch by batch, until
+    the stream is empty or `max_batches` were written. Returns how many
+    opens were recorded. Entries a dead reader left are taken over once idle
+    for `reclaim_idle_ms` (OPEN_RECLAIM_IDLE_MS). Call it outside any
+    transaction: the task does."""
+    if not settings.REDIS_URL:
+        return 0
+    client = stream.client(settings.REDIS_URL)
+    stream.ensure_group(client)
+    reader = stream.Reader(
+        client,
+        f"{socket.gethostname()}-{os.getpid()}",
+        batch_size=batch_size or settings.OPEN_BATCH_SIZE,
+        reclaim_idle_ms=reclaim_idle_ms,
+    )
+    recorded = 0
+    for _ in range(max_batches):
+        entries = reader.next_batch()
+        if not entries:
+            break
+        recorded += record_batch(reader, entries)
+    return recorded
 
 
 class _Outage:
@@ -63,26 +102,36 @@ class _Outage:
 
 class Recorder:
     def __init__(self, *, consumer: str | None = None, block_ms: int = 2000, batch_size: int | None = None) -> None:
-        self.consumer = consumer or consumer_name()
         self.block_ms = block_ms
-        self.batch_size = batch_size or settings.OPEN_RECORDER_BATCH_SIZE
-        self.reclaim_idle_ms = settings.OPEN_RECLAIM_IDLE_MS
-        self.client = redis.Redis.from_url(
+        # Its own client: a blocking read needs a longer timeout than the
+        # pixel's half second (longer than the read, so a quiet stream is no
+        # timeout).
+        client = redis.Redis.from_url(
             settings.REDIS_URL,
             socket_connect_timeout=2,
-            # Longer than the blocking read, so a quiet stream is no timeout.
             socket_timeout=block_ms / 1000 + 5,
             health_check_interval=30,
             decode_responses=True,
         )
-        # Our own pending entries first: those of a batch whose write failed.
-        self.own_history = True
-        self.reclaimed_at = 0.0
+        self.reader = stream.Reader(
+            client,
+            consumer or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+            batch_size=batch_size or settings.OPEN_RECORDER_BATCH_SIZE,
+            reclaim_every=RECLAIM_EVERY,
+        )
         self.recorded = 0
+
+    @property
+    def consumer(self) -> str:
+        return self.reader.consumer
+
+    @property
+    def client(self) -> redis.Redis:
+        return self.reader.client
 
     def check_durability(self) -> None:
         try:
-            aof = recording.redis_aof(self.client)
+            aof = stream.redis_aof(self.client)
         except redis.RedisError as exc:
             logger.warning("Recorder: cannot read Redis persistence yet (%s)", exc)
             return
@@ -94,54 +143,20 @@ class Recorder:
 
     def forget_dead_consumers(self) -> None:
         try:
-            recording.ensure_group(self.client)
-            for consumer in self.client.xinfo_consumers(settings.OPEN_STREAM, recording.GROUP):
+            stream.ensure_group(self.client)
+            for consumer in self.client.xinfo_consumers(settings.OPEN_STREAM, stream.GROUP):
                 if consumer["pending"] == 0 and consumer["idle"] > FORGET_CONSUMERS_IDLE_MS:
-                    self.client.xgroup_delconsumer(settings.OPEN_STREAM, recording.GROUP, consumer["name"])
+                    self.client.xgroup_delconsumer(settings.OPEN_STREAM, stream.GROUP, consumer["name"])
         except redis.RedisError as exc:
             logger.warning("Recorder: could not tidy the consumer group (%s)", exc)
 
     def step(self) -> int:
         """Replay the spool if it holds anything, then record one batch from
         the stream (waiting up to block_ms for one). Raises on a store failure."""
-        recorded = recording.replay_spool(batch_size=self.batch_size) if recording.spool.size() else 0
-        entries = self._next_entries()
-        try:
-            recorded += recording.record_entries(self.client, entries)
-        except BaseException:
-            self.own_history = True
-            raise
+        recorded = spool.replay(batch_size=self.reader.batch_size) if spool.size() else 0
+        recorded += record_batch(self.reader, self.reader.next_batch(block_ms=self.block_ms))
         self.recorded += recorded
         return recorded
-
-    def _next_entries(self) -> list:
-        stream = settings.OPEN_STREAM
-        try:
-            if self.own_history:
-                response = self.client.xreadgroup(recording.GROUP, self.consumer, {stream: "0"}, count=self.batch_size)
-                entries = response[0][1] if response else []
-                if entries:
-                    return entries
-                self.own_history = False
-            if time.monotonic() - self.reclaimed_at >= RECLAIM_EVERY:
-                self.reclaimed_at = time.monotonic()
-                _, entries, _ = self.client.xautoclaim(
-                    stream, recording.GROUP, self.consumer, min_idle_time=self.reclaim_idle_ms, count=self.batch_size
-                )
-                if entries:
-                    return entries
-            response = self.client.xreadgroup(
-                recording.GROUP, self.consumer, {stream: ">"}, count=self.batch_size, block=self.block_ms
-            )
-            return response[0][1] if response else []
-        except redis.ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            recording.ensure_group(self.client)
-            return []
-        except redis.RedisError:
-            self.own_history = True
-            raise
 
     def run(self, *, should_stop: Callable[[], bool], wait: Callable[[float], object]) -> int:
         """Record until should_stop(); `wait(seconds)` pauses after a failure

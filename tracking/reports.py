@@ -20,7 +20,7 @@ from django.db.models.functions import RowNumber
 
 from emails.models import Email, EmailConfiguration, EmailRecipient, NotTrackedReason
 
-from .models import AUTOMATIC_BITS, COUNTED_VERDICTS, OpenEvent, Verdict
+from .models import AUTOMATIC_BITS, COUNTED, OpenEvent, Verdict
 
 RECENT_OPENS_SHOWN = 10
 PRIVACY_ONLY = "Apple Mail privacy protection: opens cannot be known"
@@ -40,7 +40,7 @@ class RecentOpen(NamedTuple):
 
     @property
     def automatic(self) -> bool:
-        return self.verdict not in COUNTED_VERDICTS
+        return self.verdict not in COUNTED
 
     @property
     def kind(self) -> str:

@@ -1,8 +1,8 @@
 """The last resort when neither Redis nor the database can take an open: a
 bounded, append-only file of JSON lines under OPEN_SPOOL_DIR, one line per
-open (its key, recipient and time), fsync'd before the pixel is answered. The
-recorder replays it through `tracking.recording.replay_spool` once the
-database is back. The spool is per machine: run a recorder on every machine
+open (its key, recipient, time and the signals' verdict), fsync'd before the
+pixel is answered. The recorder replays it (`replay`) once the database is
+back. The spool is per machine: run a recorder on every machine
 that serves the pixel.
 
 Web processes append to `opens.jsonl`; a replay renames it first, so that
@@ -15,12 +15,21 @@ progress, so no line is written to a file already read.
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
+
+from .classify import Signals
+from .hits import Open
+from .writer import write_opens
+
+logger = logging.getLogger(__name__)
 
 LIVE = "opens.jsonl"
 REPLAYING = "opens.*.replaying"
@@ -123,3 +132,28 @@ def _read(path: Path, on_unreadable: Callable[[str], None]) -> list[dict]:
             if line.strip():
                 on_unreadable(line)
     return records
+
+
+def replay(*, batch_size: int | None = None) -> int:
+    """Write the opens spooled while both stores were down. Returns how many
+    were newly recorded; raises (leaving the spool in place) when the
+    database still fails."""
+    recorded = 0
+    for records in batches(batch_size=batch_size or settings.OPEN_BATCH_SIZE, on_unreadable=_log_unreadable):
+        opens = [
+            Open(
+                recipient_id=int(r["recipient"]),
+                opened_at=datetime.fromisoformat(r["at"]),
+                key=r["key"],
+                pre_verdict=r.get("v") or None,
+                signals=Signals(member_organization=r.get("m")) if r.get("v") else None,
+            )
+            for r in records
+        ]
+        with transaction.atomic(durable=True):
+            recorded += write_opens(opens=opens)
+    return recorded
+
+
+def _log_unreadable(line: str) -> None:
+    logger.warning("Dropping unreadable open spool line: %r", line[:200])

@@ -2,16 +2,16 @@ import logging
 
 from celery import shared_task
 
-from . import recording, retention
+from . import recorder, retention
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
 def drain_opens() -> int:
-    """Run by beat every OPEN_DRAIN_INTERVAL seconds; see tracking.recording.
+    """Run by beat every OPEN_DRAIN_INTERVAL seconds; see tracking.recorder.
     Logs only when it recorded something: an idle drain is silent."""
-    recorded = recording.drain_opens()
+    recorded = recorder.drain_opens()
     if recorded:
         logger.info("Recorded %d opens from the stream", recorded)
     return recorded

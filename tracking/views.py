@@ -6,13 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from emails.pixels import read_token
 from onepage.clientaddress import client_address
 from onepage.membercookie import member_organization
 
 from .classify import Signals, prefetch_header
-from .hits import count_and_record
-from .recording import new_hit_key
-from .tokens import read_token
+from .hits import new_hit_key
+from .intake import record_open
 
 # A 1x1 transparent GIF89a.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
@@ -25,7 +25,7 @@ def pixel(request: HttpRequest, token: str) -> HttpResponse:
     tracking.middleware.PixelMiddleware before the rest of the stack (the URL
     pattern names it for reverse()). Every token gets the same GIF, so a
     forged one learns nothing; only a valid signature reaches the recording
-    pipeline, with the few signals tracking.classify needs (client address,
+    pipeline (tracking.intake), with the few signals tracking.classify needs (client address,
     user agent, prefetch headers, the member cookie's organization): they
     travel with the open to the writer, which keeps only its verdict."""
     recipient_id = read_token(token)
@@ -44,7 +44,9 @@ def pixel(request: HttpRequest, token: str) -> HttpResponse:
                 member_organization=member_organization(request),
             )
         )
-        count_and_record(recipient_id=recipient_id, opened_at=timezone.now(), key=new_hit_key(), signals=signals)
+        record_open(
+            recipient_id=recipient_id, opened_at=timezone.now(), key=new_hit_key(), signals=signals, limited=True
+        )
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     # Every open must reach us, not a cache between us and the client.
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"

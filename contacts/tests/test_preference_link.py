@@ -44,7 +44,7 @@ def test_forged_and_altered_tokens_change_nothing_and_run_no_query(lena, django_
 
 
 def test_pixel_token_does_not_open_the_preference_page(lena, django_assert_num_queries):
-    from tracking.tokens import make_token as pixel_token
+    from emails.pixels import make_token as pixel_token
 
     with django_assert_num_queries(0):
         assert Client().post(f"/o/p/{pixel_token(lena.pk)}/", {"choice": "refused"}).status_code == 404

@@ -11,7 +11,7 @@ from contacts.models import Contact
 from emails.models import Email, EmailRecipient, NotTrackedReason
 from onepage.models import Membership, Organization, User
 from tracking import counters
-from tracking.models import COUNTED_VERDICTS, OpenEvent, Verdict
+from tracking.models import COUNTED, OpenEvent, Verdict
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +89,8 @@ def test_first_sign_in_shows_opens_a_long_report_and_reasons(client):
     assert len(days) >= 4
     for email in Email.objects.filter(open_count__gt=0):
         events = OpenEvent.objects.filter(email=email)
-        assert email.open_count == events.filter(verdict__in=COUNTED_VERDICTS).count()
-        assert email.automatic_count == events.exclude(verdict__in=COUNTED_VERDICTS).count()
+        assert email.open_count == events.filter(verdict__in=COUNTED).count()
+        assert email.automatic_count == events.exclude(verdict__in=COUNTED).count()
     # Apple's privacy protection fetched some on delivery: kept apart, not opens.
     assert OpenEvent.objects.filter(verdict=Verdict.PRIVACY_PREFETCH).exists()
     assert counters.disagreeing() == []

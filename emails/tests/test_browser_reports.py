@@ -4,17 +4,18 @@ recipient's mail client fetches the pixels from the live server."""
 
 import datetime as dt
 import re
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from django.utils import timezone
 
-from conftest import screenshot, sign_in
+from conftest import MAIL_CLIENT_AGENT, screenshot, sign_in
 from contacts.models import ContactActivity
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, NotTrackedReason
 from onepage.tests.factories import MembershipFactory
-from tracking import recording
+from tracking import recorder
 from tracking.tests.open_helpers import email_with_opens
 
 pytestmark = pytest.mark.browser
@@ -41,14 +42,21 @@ def _send(page, contact, subject: str, body: str) -> None:
     page.wait_for_url("**/email/*/")
 
 
-def _open_in_mail_client(page, smtp_server, subject: str, settings) -> None:
-    """Fetch the pixel of the delivered copy, as the recipient's mail client
-    does, then let the recording pipeline catch up."""
+def _open_in_mail_client(page, smtp_server, subject: str, *, after: dt.timedelta) -> None:
+    """The recipient reads the delivered copy `after` it arrived: their mail
+    client (a browser context of its own, without the rep's cookies) fetches
+    the pixel from the live server, then the recording pipeline catches up."""
     (received,) = [r for r in smtp_server.received if r.message["Subject"] == subject]
     (url,) = PIXEL_RE.findall(received.part("text/html"))
-    response = page.request.get(urlparse(url).path)
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+    mail_client = page.context.browser.new_context(user_agent=MAIL_CLIENT_AGENT)
+    try:
+        with time_machine.travel(timezone.now() + after, tick=True):
+            response = mail_client.request.get(origin + urlsplit(url).path)
+    finally:
+        mail_client.close()
     assert response.status == 200 and response.headers["content-type"] == "image/gif"
-    recording.drain_opens()  # a no-op without Redis: the open was written directly
+    recorder.drain_opens()  # a no-op without Redis: the open was written directly
 
 
 def _earlier_history(org, rep, aoife) -> None:
@@ -92,9 +100,9 @@ def test_open_tracking_folder_and_contact_email_tab(page, org, rep_with_mailbox,
     assert len(smtp_server.received) == 2
 
     # The newer email is opened twice, then the older one once, later.
-    _open_in_mail_client(page, smtp_server, "Pricing for 50 seats", settings)
-    _open_in_mail_client(page, smtp_server, "Pricing for 50 seats", settings)
-    _open_in_mail_client(page, smtp_server, "Brightline proposal", settings)
+    _open_in_mail_client(page, smtp_server, "Pricing for 50 seats", after=dt.timedelta(minutes=3))
+    _open_in_mail_client(page, smtp_server, "Pricing for 50 seats", after=dt.timedelta(hours=1))
+    _open_in_mail_client(page, smtp_server, "Brightline proposal", after=dt.timedelta(hours=2))
 
     page.goto("/email/")
     page.click("nav.folders >> text=Open tracking")

@@ -13,7 +13,8 @@ from emails.tests.factories import (
     EmailRecipientFactory,
 )
 from onepage.models import Organization
-from tracking.recording import Open, write_opens
+from tracking.hits import Open
+from tracking.writer import write_opens
 
 pytestmark = pytest.mark.django_db
 

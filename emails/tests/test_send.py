@@ -12,12 +12,12 @@ from conftest import free_port
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailRecipient, NotTrackedReason
+from emails.pixels import read_token
 from emails.sending import email_send
 from emails.services import email_create, email_retry
 from emails.tasks import send_email
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, MailboxFactory
 from onepage.models import Organization
-from tracking.tokens import read_token
 
 pytestmark = pytest.mark.django_db
 

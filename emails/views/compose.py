@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from contacts.models import Contact
-from tracking import policy
 
+from .. import policy
 from ..forms import ComposeForm
 from ..mailboxes import mailbox_of
 from ..models import EmailConfiguration, NotTrackedReason

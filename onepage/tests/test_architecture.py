@@ -22,7 +22,7 @@ ALLOWED: dict[str, dict[str, tuple[str, ...]]] = {
     "emails": {
         "onepage": ("*",),
         "contacts": ("*",),
-        "tracking": ("tracking.policy", "tracking.tokens", "tracking.reports"),
+        "tracking": ("emails.policy", "emails.pixels", "tracking.reports"),
     },
     "tracking": {"onepage": ("*",), "emails": ("emails.models",), "contacts": ("contacts.models",)},
     # Demo data sits above everything: it may use every app, and none uses it.

@@ -16,9 +16,10 @@ from contacts import links
 from contacts.tests.factories import ContactFactory
 from emails.models import ERASED_ADDRESS, Email
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory, MailboxFactory
+from tracking.hits import Open
 from tracking.models import Verdict
-from tracking.recording import Open, write_opens
 from tracking.tests.open_helpers import add_opens
+from tracking.writer import write_opens
 
 pytestmark = pytest.mark.browser
 

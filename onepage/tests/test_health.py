@@ -90,7 +90,7 @@ def test_embedded_setup_reports_redis_and_workers_as_not_used(client, settings):
 def test_open_backlog_reports_an_old_waiting_open(client, settings, _own_open_stream):
     if not settings.REDIS_URL:
         pytest.skip("needs Redis: runs in the PostgreSQL + Redis run (REDIS_URL)")
-    from tracking.recording import redis_client
+    from tracking.stream import client as redis_client
 
     # An entry id carries its time: this open has waited since 1970.
     redis_client(settings.REDIS_URL).xadd(_own_open_stream, {"recipient": 1, "at": "x"}, id="1000-0")

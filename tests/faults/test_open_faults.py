@@ -14,7 +14,7 @@ from urllib.request import urlopen
 import pytest
 import redis
 
-from tracking.tokens import make_token
+from emails.pixels import make_token
 
 from .conftest import record_result
 from .processes import Services, wait_for

@@ -5,7 +5,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tracking import recording
+from tracking import recorder
+from tracking import stream as open_stream
 from tracking.models import OpenEvent
 
 
@@ -15,7 +16,7 @@ def redis_stream(settings, _own_open_stream):
     run, which has no REDIS_URL; runs in the PostgreSQL + Redis run."""
     if not settings.REDIS_URL:
         pytest.skip("needs Redis: runs in the PostgreSQL + Redis run (REDIS_URL)")
-    return recording.redis_client(settings.REDIS_URL), _own_open_stream
+    return open_stream.client(settings.REDIS_URL), _own_open_stream
 
 
 @pytest.fixture(params=["direct", "stream"])
@@ -33,7 +34,7 @@ def settle_opens(request, settings) -> Callable[[], int]:
 
     def settle() -> int:
         if request.param == "stream":
-            recording.drain_opens()
+            recorder.drain_opens()
         now = OpenEvent.objects.count()
         arrived, seen["events"] = now - seen["events"], now
         return arrived

@@ -1,5 +1,5 @@
 """Test data for the open reports: emails with opens, recorded through the
-real writer (tracking.recording.write_opens), so the counters are the ones
+real writer (tracking.writer.write_opens), so the counters are the ones
 the recording pipeline sets."""
 
 import datetime as dt
@@ -11,8 +11,9 @@ from emails.models import Email, EmailRecipient
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
 from onepage.models import Organization, User
 from tracking.classify import Signals
+from tracking.hits import Open
 from tracking.models import Verdict
-from tracking.recording import Open, write_opens
+from tracking.writer import write_opens
 
 
 def add_opens(recipient: EmailRecipient, times: Sequence[dt.datetime], *, verdict: str = Verdict.HUMAN) -> None:

@@ -6,10 +6,10 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from emails.models import Email, NotTrackedReason
+from emails.pixels import make_token
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
 from onepage.models import User
 from tracking.models import OpenEvent
-from tracking.tokens import make_token
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,13 @@ from django.core.management import call_command
 
 from emails.models import Email
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
-from tracking import counters, recording, spool
+from tracking import counters, spool
+from tracking.hits import Open, new_hit_key
+from tracking.intake import record_open
 from tracking.models import OpenEvent
-from tracking.recorder import Recorder
-from tracking.recording import Open, new_hit_key, record_open, replay_spool, write_opens
+from tracking.recorder import Recorder, drain_opens
+from tracking.spool import replay as replay_spool
+from tracking.writer import write_opens
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +75,7 @@ def test_the_recorder_and_the_drain_keep_counters_equal_to_the_events(redis_stre
     for o in opens:
         record_open(recipient_id=o.recipient_id, opened_at=o.opened_at, key=o.key)
     write_opens(opens=opens[:5])  # also written directly (Redis timed out after taking them)
-    recording.drain_opens(batch_size=9, max_batches=2)
+    drain_opens(batch_size=9, max_batches=2)
     stop = threading.Event()
     recorder = Recorder(block_ms=50, batch_size=6)
 

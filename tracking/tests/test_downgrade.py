@@ -3,12 +3,13 @@ send task, a real SMTP server, the recipient's pixel, the Email page and the
 contact's timeline."""
 
 import re
-from urllib.parse import urlsplit
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from conftest import READ_AFTER, read_in_mail_client
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, NotTrackedReason
 from emails.tasks import send_email
@@ -41,10 +42,10 @@ def _send(client, django_capture_on_commit_callbacks, smtp_server, *, to: str, s
     return email, smtp_server.received[-1].part("text/html")
 
 
-def _open(html: str) -> None:
+def _open(html: str, *, after: timedelta = READ_AFTER) -> None:
     """The recipient's mail client loads the pixel (no session, no cookies)."""
     (url,) = PIXEL.findall(html)
-    response = Client().get(urlsplit(url).path)
+    response = read_in_mail_client(url, after=after)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/gif"
 
@@ -64,7 +65,7 @@ def test_downgrade_keeps_old_opens_records_no_new_ones_and_upgrade_tracks_again(
     before, html = _send(rep, django_capture_on_commit_callbacks, smtp_server, to=lead.email, subject="Before")
     assert before.track_opens
     _open(html)
-    _open(html)
+    _open(html, after=timedelta(hours=1))
     settle_opens()
     before.refresh_from_db()
     assert before.open_count == 2

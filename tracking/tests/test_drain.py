@@ -9,12 +9,17 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.urls import reverse
 
+from conftest import read_in_mail_client
+from emails.pixels import make_token
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
 from onepage.celery import app
-from tracking import recording, tasks
+from tracking import hits, tasks
+from tracking import stream as open_stream
+from tracking.intake import record_open
 from tracking.models import OpenEvent
-from tracking.recording import GROUP, drain_opens, record_open, write_opens
-from tracking.tokens import make_token
+from tracking.recorder import drain_opens
+from tracking.stream import GROUP
+from tracking.writer import write_opens
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +30,12 @@ def pending(redis, stream: str) -> int:
     return redis.xpending(stream, GROUP)["pending"]
 
 
-def take_as_a_worker_that_then_dies(redis, stream: str) -> list[recording.Open]:
+def take_as_a_worker_that_then_dies(redis, stream: str) -> list[hits.Open]:
     """Read the waiting entries as another consumer would, and never
     acknowledge them."""
     redis.xgroup_create(stream, GROUP, id="0")  # as the first drain would
     [(_, entries)] = redis.xreadgroup(GROUP, "worker-that-dies", {stream: ">"})
-    return recording.opens_from_entries(entries)
+    return open_stream.opens_from_entries(entries)
 
 
 def test_without_redis_there_is_nothing_to_drain(settings):
@@ -38,13 +43,13 @@ def test_without_redis_there_is_nothing_to_drain(settings):
     assert drain_opens() == 0
 
 
-def test_opens_go_through_the_stream_and_the_drain(client, redis_stream):
+def test_opens_go_through_the_stream_and_the_drain(redis_stream):
     redis, stream = redis_stream
     email = EmailFactory()
     opener, other = EmailRecipientFactory.create_batch(2, email=email)
 
-    for _ in range(3):
-        client.get(reverse("tracking:pixel", args=[make_token(opener.pk)]))
+    for after in (timedelta(minutes=3), timedelta(hours=1), timedelta(hours=2)):
+        read_in_mail_client(reverse("tracking:pixel", args=[make_token(opener.pk)]), after=after)
     assert redis.xlen(stream) == 3
     assert not OpenEvent.objects.exists()
 
@@ -118,7 +123,7 @@ def test_entries_that_cannot_count_are_dropped_not_retried(redis_stream, caplog)
         record_open(recipient_id=recipient.pk, opened_at=T0)
     deleted.delete()
 
-    with caplog.at_level(logging.WARNING, logger="tracking.recording"):
+    with caplog.at_level(logging.WARNING, logger="tracking"):
         assert drain_opens() == 1
 
     assert list(OpenEvent.objects.values_list("recipient", flat=True)) == [recorded.pk]

@@ -9,11 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
+from emails.pixels import make_token
 from emails.tests.factories import EmailRecipientFactory
-from tracking import recording
+from tracking import stream as open_stream
+from tracking.backlog import stream_health
+from tracking.hits import Open, new_hit_key
+from tracking.intake import record_open
 from tracking.models import OpenEvent
-from tracking.recording import Open, drain_opens, new_hit_key, record_open, stream_health, write_opens
-from tracking.tokens import make_token
+from tracking.recorder import drain_opens
+from tracking.writer import write_opens
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +78,7 @@ def test_past_the_backlog_limit_opens_are_written_directly_never_trimmed(redis_s
     settings.OPEN_STREAM_LIMIT = 2
     recipient = EmailRecipientFactory()
 
-    with caplog.at_level(logging.WARNING, logger="tracking.recording"):
+    with caplog.at_level(logging.WARNING, logger="tracking"):
         paths = [record_open(recipient_id=recipient.pk, opened_at=T0 + timedelta(seconds=s)) for s in range(5)]
 
     assert paths == ["stream", "stream", "direct", "direct", "direct"]
@@ -95,8 +99,8 @@ def test_stream_health_reports_the_backlog_and_the_persistence(redis_stream):
     recipient = EmailRecipientFactory()
     for _ in range(3):
         record_open(recipient_id=recipient.pk, opened_at=T0)
-    recording.ensure_group(redis)
-    redis.xreadgroup(recording.GROUP, "a-recorder", {stream: ">"}, count=1)
+    open_stream.ensure_group(redis)
+    redis.xreadgroup(open_stream.GROUP, "a-recorder", {stream: ">"}, count=1)
 
     health = stream_health()
 

@@ -5,6 +5,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from unittest.mock import ANY
 
 import pytest
 from django.core import signing
@@ -12,11 +13,11 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from emails.models import Email
+from emails.pixels import make_token
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
 from onepage.models import Organization
-from tracking import recording
+from tracking import stream as open_stream
 from tracking.models import OpenEvent
-from tracking.tokens import make_token
 from tracking.views import PIXEL_GIF
 
 pytestmark = pytest.mark.django_db
@@ -44,10 +45,10 @@ def test_the_pixel_is_a_43_byte_transparent_gif():
     assert b"!\xf9\x04\x01" in PIXEL_GIF  # graphic control block: transparent
 
 
-def test_valid_token_gets_gif_and_records_an_open(client, settle_opens):
+def test_valid_token_gets_gif_and_records_an_open(mail_client, settle_opens):
     recipient = EmailRecipientFactory()
 
-    assert_is_the_gif(client.get(pixel(recipient.pk)))
+    assert_is_the_gif(mail_client.get(pixel(recipient.pk)))
     settle_opens()
 
     recipient.refresh_from_db()
@@ -55,11 +56,11 @@ def test_valid_token_gets_gif_and_records_an_open(client, settle_opens):
     assert list(OpenEvent.objects.values_list("recipient", flat=True)) == [recipient.pk]
 
 
-def test_head_gets_the_gif_headers_and_records_nothing(client, settle_opens):
+def test_head_gets_the_gif_headers_and_records_nothing(mail_client, settle_opens):
     # A HEAD is a probe (link checkers, proxies): the image was not shown.
     recipient = EmailRecipientFactory()
 
-    assert_is_the_gif(client.head(pixel(recipient.pk)), head=True)
+    assert_is_the_gif(mail_client.head(pixel(recipient.pk)), head=True)
     settle_opens()
 
     recipient.refresh_from_db()
@@ -97,13 +98,13 @@ def _forged(recipient_id: int) -> dict[str, str]:
 
 @pytest.mark.parametrize("kind", list(_forged(1)))
 def test_forged_token_gets_gif_records_nothing_and_costs_no_query(
-    client, settle_opens, django_assert_num_queries, kind
+    mail_client, settle_opens, django_assert_num_queries, kind
 ):
     recipient = EmailRecipientFactory()
     token = _forged(recipient.pk)[kind]
 
     with django_assert_num_queries(0):
-        response = client.get(reverse("tracking:pixel", args=[token]))
+        response = mail_client.get(reverse("tracking:pixel", args=[token]))
 
     assert_is_the_gif(response)
     assert settle_opens() == 0
@@ -112,13 +113,13 @@ def test_forged_token_gets_gif_records_nothing_and_costs_no_query(
     assert recipient.open_count == 0
 
 
-def test_token_of_an_unknown_recipient_gets_gif_and_records_nothing(client, settle_opens):
+def test_token_of_an_unknown_recipient_gets_gif_and_records_nothing(mail_client, settle_opens):
     recipient = EmailRecipientFactory()
     url = pixel(recipient.pk)
     email = recipient.email
     recipient.delete()
 
-    assert_is_the_gif(client.get(url))
+    assert_is_the_gif(mail_client.get(url))
     assert settle_opens() == 0
 
     assert not OpenEvent.objects.exists()
@@ -126,13 +127,13 @@ def test_token_of_an_unknown_recipient_gets_gif_and_records_nothing(client, sett
     assert email.open_count == 0
 
 
-def test_with_redis_a_valid_open_costs_no_query(client, redis_stream, django_assert_num_queries):
+def test_with_redis_a_valid_open_costs_no_query(mail_client, redis_stream, django_assert_num_queries):
     redis, stream = redis_stream
     recipient = EmailRecipientFactory()
     url = pixel(recipient.pk)
 
     with django_assert_num_queries(0):
-        assert_is_the_gif(client.get(url))
+        assert_is_the_gif(mail_client.get(url))
 
     assert redis.xlen(stream) == 1
     assert not OpenEvent.objects.exists()  # until the drain runs
@@ -140,7 +141,7 @@ def test_with_redis_a_valid_open_costs_no_query(client, redis_stream, django_ass
 
 @pytest.mark.parametrize("verdicts", [False, True], ids=["verdicts off", "verdicts on"])
 def test_without_redis_a_valid_open_is_written_in_a_fixed_number_of_queries(
-    client, settings, django_assert_num_queries, verdicts
+    mail_client, settings, django_assert_num_queries, verdicts
 ):
     settings.REDIS_URL = ""
     settings.OPEN_VERDICTS = verdicts
@@ -151,7 +152,7 @@ def test_without_redis_a_valid_open_is_written_in_a_fixed_number_of_queries(
     # (skipping the hit key if the stream, Redis having taken it after all,
     # wrote it first), the recipient's and the email's counters, release.
     with django_assert_num_queries(6):
-        assert_is_the_gif(client.get(url, HTTP_USER_AGENT="Mozilla/5.0 (X11) Thunderbird/115.6.0"))
+        assert_is_the_gif(mail_client.get(url, HTTP_USER_AGENT="Mozilla/5.0 (X11) Thunderbird/115.6.0"))
 
     recipient.refresh_from_db()
     assert recipient.open_count == 1
@@ -161,13 +162,13 @@ def test_without_redis_a_valid_open_is_written_in_a_fixed_number_of_queries(
     "email_kwargs",
     [
         pytest.param({"track_opens": False}, id="untracked email"),
-        pytest.param({"track_opens": True, "source": Email.Source.CLIENT}, id="sent from the email client"),
+        pytest.param({"track_opens": True, "source": Email.Source.CLIENT}, id="sent from the email mail_client"),
     ],
 )
-def test_opens_of_an_email_that_is_not_tracked_are_not_recorded(client, settle_opens, email_kwargs):
+def test_opens_of_an_email_that_is_not_tracked_are_not_recorded(mail_client, settle_opens, email_kwargs):
     recipient = EmailRecipientFactory(email=EmailFactory(**email_kwargs))
 
-    assert_is_the_gif(client.get(pixel(recipient.pk)))
+    assert_is_the_gif(mail_client.get(pixel(recipient.pk)))
     settle_opens()
 
     assert not OpenEvent.objects.exists()
@@ -175,13 +176,13 @@ def test_opens_of_an_email_that_is_not_tracked_are_not_recorded(client, settle_o
     assert recipient.open_count == 0
 
 
-def test_opens_of_a_recipient_whose_copy_was_not_tracked_are_not_recorded(client, settle_opens):
+def test_opens_of_a_recipient_whose_copy_was_not_tracked_are_not_recorded(mail_client, settle_opens):
     # The contact refused tracking: the email is tracked for the others only.
     email = EmailFactory()
     EmailRecipientFactory(email=email)
     recipient = EmailRecipientFactory(email=email, track_opens=False)
 
-    assert_is_the_gif(client.get(pixel(recipient.pk)))
+    assert_is_the_gif(mail_client.get(pixel(recipient.pk)))
     settle_opens()
 
     assert not OpenEvent.objects.exists()
@@ -189,15 +190,15 @@ def test_opens_of_a_recipient_whose_copy_was_not_tracked_are_not_recorded(client
     assert recipient.open_count == 0
 
 
-def test_after_a_downgrade_new_opens_are_not_recorded_and_earlier_ones_stay(client, settle_opens):
+def test_after_a_downgrade_new_opens_are_not_recorded_and_earlier_ones_stay(mail_client, settle_opens):
     recipient = EmailRecipientFactory()
-    client.get(pixel(recipient.pk))
+    mail_client.get(pixel(recipient.pk))
     settle_opens()
     organization = recipient.email.organization
     organization.plan = Organization.Plan.PROFESSIONAL
     organization.save(update_fields=["plan"])
 
-    assert_is_the_gif(client.get(pixel(recipient.pk)))
+    assert_is_the_gif(mail_client.get(pixel(recipient.pk)))
     settle_opens()
 
     recipient.refresh_from_db()
@@ -228,13 +229,13 @@ def database_refusing_writes() -> Iterator[None]:
                 cursor.execute("PRAGMA query_only = OFF")
 
 
-def test_gif_is_served_when_neither_redis_nor_the_database_can_record(client, settings, caplog):
+def test_gif_is_served_when_neither_redis_nor_the_database_can_record(mail_client, settings, caplog):
     recipient = EmailRecipientFactory()
     url = pixel(recipient.pk)
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
 
-    with database_refusing_writes(), caplog.at_level(logging.WARNING, logger="tracking.recording"):
-        response = client.get(url)
+    with database_refusing_writes(), caplog.at_level(logging.WARNING, logger="tracking"):
+        response = mail_client.get(url)
 
     assert_is_the_gif(response)
     messages = [r.getMessage() for r in caplog.records]
@@ -242,17 +243,17 @@ def test_gif_is_served_when_neither_redis_nor_the_database_can_record(client, se
     assert any(m.startswith("Neither Redis nor the database can record opens") for m in messages)
     assert not any(r.exc_info for r in caplog.records)
     assert not OpenEvent.objects.exists()
-    # Kept, with what it takes to replay it, in the spool.
+    # Kept, with what it takes to replay it, in the spool: the signals'
+    # verdict (a person's mail client), never the signals.
     [line] = (settings.OPEN_SPOOL_DIR / "opens.jsonl").read_text().splitlines()
-    assert json.loads(line).keys() == {"key", "recipient", "at"}
-    assert json.loads(line)["recipient"] == recipient.pk
+    assert json.loads(line) == {"key": ANY, "recipient": recipient.pk, "at": ANY, "v": "human", "m": None}
 
 
-def test_nothing_about_the_client_is_stored(client, settle_opens, settings, open_verdicts):
+def test_nothing_about_the_client_is_stored(mail_client, settle_opens, settings):
     recipient = EmailRecipientFactory()
     client_details = ["SecretMailClient/9.9", "203.0.113.77", "https://referrer.example/inbox", "fr-CA"]
 
-    client.get(
+    mail_client.get(
         pixel(recipient.pk),
         HTTP_USER_AGENT=client_details[0],
         REMOTE_ADDR=client_details[1],
@@ -262,12 +263,12 @@ def test_nothing_about_the_client_is_stored(client, settle_opens, settings, open
     )
     if settings.REDIS_URL:
         # The stream carries the signals the writer classifies, no more...
-        entries = recording.redis_client(settings.REDIS_URL).xrange(settings.OPEN_STREAM)
+        entries = open_stream.client(settings.REDIS_URL).xrange(settings.OPEN_STREAM)
         assert [set(fields) for _, fields in entries] == [{"recipient", "at", "key", "ip", "ua", "pf", "m"}]
     settle_opens()
     if settings.REDIS_URL:
         # ...and they leave Redis with the entry once it is drained.
-        assert recording.redis_client(settings.REDIS_URL).xrange(settings.OPEN_STREAM) == []
+        assert open_stream.client(settings.REDIS_URL).xrange(settings.OPEN_STREAM) == []
 
     fields = {"id", "recipient", "email", "opened_at", "hit_key", "verdict"}
     assert {f.name for f in OpenEvent._meta.get_fields()} == fields

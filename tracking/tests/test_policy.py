@@ -1,14 +1,14 @@
-"""tracking.policy, rule by rule. The full grid of cells is in test_policy_matrix.py."""
+"""emails.policy, rule by rule. The full grid of cells is in test_policy_matrix.py."""
 
 import pytest
 
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailConfiguration, NotTrackedReason
+from emails.policy import Decision, decide, may_record_open, sender_decision
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory, MailboxFactory
 from onepage.models import Organization
 from onepage.tests.factories import MembershipFactory
-from tracking.policy import Decision, decide, may_record_open, sender_decision
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """Every cell of the tracking policy: plan x Allow open tracking x Track toggle
 x the contact's privacy state x where the contact lives x the EU rule x source.
 
-Each cell is checked twice: by tracking.policy.decide, then the full way a
+Each cell is checked twice: by emails.policy.decide, then the full way a
 user meets it (the composer's POST, or a stored client email, then the send
 task delivering to a real SMTP server), looking for the pixel in the copy the
 server received."""
@@ -15,6 +15,8 @@ from django.urls import reverse
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailConfiguration, EmailRecipient, NotTrackedReason
+from emails.pixels import pixel_url
+from emails.policy import Decision, decide
 from emails.tasks import send_email
 from emails.tests.factories import (
     EmailConfigurationFactory,
@@ -25,8 +27,6 @@ from emails.tests.factories import (
 )
 from onepage.models import Organization
 from onepage.tests.factories import MembershipFactory
-from tracking.policy import Decision, decide
-from tracking.tokens import pixel_url
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from emails.tests.factories import EmailRecipientFactory
-from tracking import recording, spool
+from tracking import spool, writer
+from tracking import stream as open_stream
+from tracking.hits import new_hit_key
+from tracking.intake import record_open
 from tracking.models import OpenEvent
 from tracking.recorder import Recorder
-from tracking.recording import GROUP, new_hit_key, record_open
+from tracking.stream import GROUP
 
 pytestmark = pytest.mark.django_db
 
@@ -50,21 +53,21 @@ def test_a_batch_whose_write_failed_is_read_again_by_the_same_recorder(redis_str
     redis, stream = redis_stream
     recipient = EmailRecipientFactory()
     record_open(recipient_id=recipient.pk, opened_at=T0)
-    recording.ensure_group(redis)
+    open_stream.ensure_group(redis)
     recorder = Recorder(block_ms=50)
-    real_write = recording.write_opens
+    real_write = writer.write_opens
 
     def database_gone(**kwargs):
         from django.db import OperationalError
 
         raise OperationalError("the database went away")
 
-    monkeypatch.setattr(recording, "write_opens", database_gone)
+    monkeypatch.setattr("tracking.recorder.write_opens", database_gone)
     with pytest.raises(Exception, match="went away"):
         recorder.step()
     assert redis.xpending(stream, GROUP)["pending"] == 1
 
-    monkeypatch.setattr(recording, "write_opens", real_write)
+    monkeypatch.setattr("tracking.recorder.write_opens", real_write)
     assert recorder.step() == 1
     assert redis.xpending(stream, GROUP)["pending"] == 0
     assert OpenEvent.objects.count() == 1
@@ -74,7 +77,7 @@ def test_the_recorder_recreates_a_group_redis_lost(redis_stream):
     redis, stream = redis_stream
     recipient = EmailRecipientFactory()
     recorder = Recorder(block_ms=50)
-    recording.ensure_group(redis)
+    open_stream.ensure_group(redis)
     redis.delete(stream)  # a Redis restarted without its data
 
     assert recorder.step() == 0
@@ -94,7 +97,7 @@ def test_recorders_long_gone_and_holding_nothing_leave_the_group(redis_stream, m
     redis, stream = redis_stream
     recipient = EmailRecipientFactory()
     record_open(recipient_id=recipient.pk, opened_at=T0)
-    recording.ensure_group(redis)
+    open_stream.ensure_group(redis)
     redis.xreadgroup(GROUP, "holds-an-open", {stream: ">"}, count=1)
     redis.xgroup_createconsumer(stream, GROUP, "gone")
     monkeypatch.setattr("tracking.recorder.FORGET_CONSUMERS_IDLE_MS", -1)

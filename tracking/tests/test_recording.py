@@ -14,9 +14,11 @@ from django.db.models import Count, Max, Min
 from emails.models import Email, EmailRecipient
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
 from tracking import counters
+from tracking.hits import Open
+from tracking.intake import record_open
 from tracking.models import OpenEvent
-from tracking.recording import Open, record_open, write_opens
 from tracking.tests.factories import OpenEventFactory
+from tracking.writer import write_opens
 
 pytestmark = pytest.mark.django_db
 

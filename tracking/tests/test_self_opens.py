@@ -1,5 +1,5 @@
 """The team's own opens: no pixel in a copy to the sender or a colleague
-(tracking.policy), and the member cookie's `self` verdict when a member's
+(emails.policy), and the member cookie's `self` verdict when a member's
 signed-in browser fetches a recipient's pixel (Chromium)."""
 
 import pytest
@@ -8,13 +8,13 @@ from django.urls import reverse
 from conftest import sign_in
 from contacts.tests.factories import ContactFactory
 from emails.models import EmailConfiguration, NotTrackedReason
+from emails.pixels import make_token
+from emails.policy import decide
 from emails.tests.factories import MailboxFactory
 from onepage.tests.factories import MembershipFactory
-from tracking import recording
+from tracking import recorder
 from tracking.models import OpenEvent, Verdict
-from tracking.policy import decide
 from tracking.tests.open_helpers import email_with_opens
-from tracking.tokens import make_token
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,7 @@ def test_the_senders_signed_in_browser_fetching_the_pixel_is_self(page, org, rep
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     response = page.goto(pixel)
     assert response.status == 200 and response.headers["content-type"] == "image/gif"
-    recording.drain_opens()
+    recorder.drain_opens()
 
     assert list(OpenEvent.objects.values_list("verdict", flat=True)) == [Verdict.SELF]
     recipient.refresh_from_db()

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from emails.tests.factories import EmailRecipientFactory
-from tracking import recording, spool
+from tracking import intake, spool
+from tracking.hits import new_hit_key
 from tracking.models import OpenEvent
-from tracking.recording import new_hit_key, replay_spool
+from tracking.spool import replay as replay_spool
 from tracking.tests.test_pixel import database_refusing_writes
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 def test_opens_spooled_in_an_outage_are_replayed_once(settings, caplog):
     recipient = EmailRecipientFactory()
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    with database_refusing_writes(), caplog.at_level(logging.WARNING, logger="tracking.recording"):
+    with database_refusing_writes(), caplog.at_level(logging.WARNING, logger="tracking"):
         paths = [record_open_at(recipient, minute) for minute in range(50)]
     assert set(paths) == {"spool"}
     assert spool.count() == 50
@@ -42,7 +43,7 @@ def test_the_end_of_an_outage_is_said_with_what_was_spooled(settings, caplog):
     settings.REDIS_URL = ""
     with database_refusing_writes():
         record_open_at(recipient, 0)
-    with caplog.at_level(logging.WARNING, logger="tracking.recording"):
+    with caplog.at_level(logging.WARNING, logger="tracking"):
         assert record_open_at(recipient, 1) == "direct"
     assert "Recording opens again: 1 opens spooled" in caplog.text
 
@@ -66,7 +67,7 @@ def test_the_spool_is_bounded(settings, caplog):
     recipient = EmailRecipientFactory()
     settings.REDIS_URL = ""
     settings.OPEN_SPOOL_MAX_BYTES = 500
-    with database_refusing_writes(), caplog.at_level(logging.WARNING, logger="tracking.recording"):
+    with database_refusing_writes(), caplog.at_level(logging.WARNING, logger="tracking"):
         paths = [record_open_at(recipient, minute) for minute in range(10)]
 
     assert "spool" in paths and paths[-1] == "lost"
@@ -81,7 +82,7 @@ def test_unreadable_spool_lines_are_dropped_and_said(settings, caplog):
     good = f'{{"key":"{new_hit_key()}","recipient":{recipient.pk},"at":"{T0.isoformat()}"}}'
     (folder / "opens.jsonl").write_text(f'{good}\nnot json\n{{"key": 1}}\n')
 
-    with caplog.at_level(logging.WARNING, logger="tracking.recording"):
+    with caplog.at_level(logging.WARNING, logger="tracking"):
         assert replay_spool() == 1
 
     assert caplog.text.count("Dropping unreadable open spool line") == 2
@@ -89,4 +90,4 @@ def test_unreadable_spool_lines_are_dropped_and_said(settings, caplog):
 
 
 def record_open_at(recipient, minute: int) -> str:
-    return recording.record_open(recipient_id=recipient.pk, opened_at=T0 + timedelta(minutes=minute))
+    return intake.record_open(recipient_id=recipient.pk, opened_at=T0 + timedelta(minutes=minute))

@@ -9,8 +9,9 @@ import pytest
 from emails.tests.factories import EmailRecipientFactory
 from tracking import counters
 from tracking.classify import Signals
+from tracking.hits import Open
 from tracking.models import OpenEvent, Verdict
-from tracking.recording import Open, write_opens
+from tracking.writer import write_opens
 
 pytestmark = pytest.mark.django_db
 

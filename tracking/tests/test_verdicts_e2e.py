@@ -16,7 +16,7 @@ from django.urls import reverse
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailRecipient, NotTrackedReason
 from emails.tasks import send_email
-from tracking import counters, recording
+from tracking import counters, hits, intake, recorder, spool
 from tracking.models import OpenEvent, Verdict
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,7 @@ def _every_stored_value() -> str:
 
 
 def test_prefetch_repeat_and_two_readings(
-    org, sender, rep_client, smtp_server, redis_stream, open_verdicts, django_capture_on_commit_callbacks, caplog
+    org, sender, rep_client, smtp_server, redis_stream, django_capture_on_commit_callbacks, caplog
 ):
     caplog.set_level(logging.DEBUG)
     lead = ContactFactory(organization=org, first_name="Lena", email="lena@northwind.example", country="US")
@@ -91,16 +91,16 @@ def test_prefetch_repeat_and_two_readings(
 
     # Apple Mail Privacy Protection fetches it as soon as it is delivered.
     _fetch(path, address=APPLE_ADDRESS, agent=APPLE_AGENT)
-    recording.drain_opens()
+    recorder.drain_opens()
     _an_hour_passes(email)
     # An hour later the lead reads it: the client fetches the pixel twice within 3 s.
     _fetch(path, address=DESKTOP_ADDRESS, agent=DESKTOP_AGENT)
     _fetch(path, address=DESKTOP_ADDRESS, agent=DESKTOP_AGENT)
-    recording.drain_opens()
+    recorder.drain_opens()
     _an_hour_passes(email)
     # And reads it again an hour after that.
     _fetch(path, address=DESKTOP_ADDRESS, agent=DESKTOP_AGENT)
-    recording.drain_opens()
+    recorder.drain_opens()
 
     verdicts = list(
         OpenEvent.objects.filter(recipient=recipient).order_by("opened_at").values_list("verdict", flat=True)
@@ -131,14 +131,14 @@ def test_prefetch_repeat_and_two_readings(
     assert lead.email in stored  # the search does see the data
 
 
-def test_a_privacy_prefetch_alone_is_not_an_open(org, sender, redis_stream, open_verdicts, rep_client):
+def test_a_privacy_prefetch_alone_is_not_an_open(org, sender, redis_stream, rep_client):
+    from emails.pixels import make_token
     from tracking.tests.open_helpers import email_with_opens
-    from tracking.tokens import make_token
 
     email = email_with_opens(organization=org, sender=sender, subject="Hello")
     recipient = email.recipients.get()
     _fetch(reverse("tracking:pixel", args=[make_token(recipient.pk)]), address=APPLE_ADDRESS, agent=APPLE_AGENT)
-    recording.drain_opens()
+    recorder.drain_opens()
 
     recipient.refresh_from_db()
     assert (recipient.open_count, recipient.automatic_count) == (0, 1)
@@ -151,13 +151,13 @@ def test_an_unreadable_entry_is_logged_without_its_signals(redis_stream, caplog,
     client, stream = redis_stream
     client.xadd(stream, {"recipient": "not-a-number", "at": "x", "ip": APPLE_ADDRESS, "ua": DESKTOP_AGENT})
     with caplog.at_level(logging.WARNING):
-        recording.drain_opens()
+        recorder.drain_opens()
     assert "Dropping unreadable open stream entry" in caplog.text
     assert APPLE_ADDRESS not in caplog.text and DESKTOP_AGENT not in caplog.text
 
 
 def test_a_gateway_that_fetches_on_receipt_is_early(
-    org, sender, rep_client, smtp_server, redis_stream, open_verdicts, django_capture_on_commit_callbacks
+    org, sender, rep_client, smtp_server, redis_stream, django_capture_on_commit_callbacks
 ):
     """The receiving server fetches every image while it holds the message
     (as a security gateway does), from an address in no published range and
@@ -183,7 +183,7 @@ def test_a_gateway_that_fetches_on_receipt_is_early(
     recipient = email.recipients.get()
     (url,) = PIXEL.findall(smtp_server.received[-1].part("text/html"))
     _fetch(urlsplit(url).path, address="192.0.2.45", agent=DESKTOP_AGENT)
-    recording.drain_opens()
+    recorder.drain_opens()
 
     recipient.refresh_from_db()
     events = list(OpenEvent.objects.filter(recipient=recipient).order_by("opened_at"))
@@ -196,8 +196,7 @@ def test_a_gateway_that_fetches_on_receipt_is_early(
     assert recipient.open_count == 0 and recipient.automatic_count == 2
 
 
-def test_the_spool_keeps_the_verdict_not_the_signals(settings, open_verdicts, org, rep_user):
-    from tracking import spool
+def test_the_spool_keeps_the_verdict_not_the_signals(settings, org, rep_user):
     from tracking.classify import Signals
     from tracking.tests.open_helpers import email_with_opens
 
@@ -207,12 +206,12 @@ def test_the_spool_keeps_the_verdict_not_the_signals(settings, open_verdicts, or
     apple = Signals(address=APPLE_ADDRESS, user_agent=APPLE_AGENT)
     desktop = Signals(address=DESKTOP_ADDRESS, user_agent=DESKTOP_AGENT, member_organization=org.pk)
     for n, signals in enumerate((apple, desktop)):
-        hit = recording.Open(recipient_id=recipient.pk, opened_at=at + n * HOUR, key=f"k{n}", signals=signals)
-        assert recording._spool(hit, RuntimeError("both stores down")) == "spool"
+        hit = hits.Open(recipient_id=recipient.pk, opened_at=at + n * HOUR, key=f"k{n}", signals=signals)
+        assert intake._spool(hit, RuntimeError("both stores down")) == "spool"
 
     line = (spool.spool_dir() / spool.LIVE).read_text()
     for signal in (APPLE_ADDRESS, APPLE_AGENT, DESKTOP_ADDRESS, DESKTOP_AGENT):
         assert signal not in line
-    assert recording.replay_spool() == 2
+    assert spool.replay() == 2
     verdicts = dict(OpenEvent.objects.values_list("hit_key", "verdict"))
     assert verdicts == {"k0": Verdict.PRIVACY_PREFETCH, "k1": Verdict.SELF}

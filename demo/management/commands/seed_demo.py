@@ -13,14 +13,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from contacts.models import Contact, ContactActivity
+from emails import policy
 from emails.mailboxes import mailbox_connect
 from emails.models import Email, EmailConfiguration, EmailRecipient, Mailbox, NotTrackedReason
 from emails.rendering import body_to_html
 from onepage.models import Membership, Organization, SettingChange, User
 from onepage.services import organization_plan_change
-from tracking import policy
 from tracking.classify import Signals
-from tracking.recording import Open, write_opens
+from tracking.hits import Open
+from tracking.writer import write_opens
 
 # What Apple Mail Privacy Protection's fetch looks like (tracking.classify).
 APPLE = Signals(address="17.58.63.74", user_agent="Mozilla/5.0")

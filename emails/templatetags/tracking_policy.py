@@ -2,7 +2,8 @@ from django import template
 
 from contacts.models import Contact
 from emails.models import EmailConfiguration
-from tracking.policy import Decision, contact_decision
+
+from ..policy import Decision, contact_decision
 
 register = template.Library()
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from contacts.models import Contact
-from emails.models import Email, EmailConfiguration, EmailRecipient, Mailbox, NotTrackedReason, TrackingMode
 from onepage.models import Organization, User
+
+from .models import Email, EmailConfiguration, EmailRecipient, Mailbox, NotTrackedReason, TrackingMode
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""The open counters of emails and recipients (OpenCounters), changed only
+here. Tracking works out what changes (tracking.counters: a person's opens
+and the automatic fetches apart) and calls these: the writer adds what it
+recorded, the recount after a deletion sets them again."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+from django.db import connection
+from django.db.models import Model
+
+from .models import Email, EmailRecipient
+
+
+class Tally(NamedTuple):
+    """What to add to one row: people's opens (their count, first and last),
+    automatic fetches (their count, their kinds' bits)."""
+
+    opens: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    automatic: int = 0
+    kinds: int = 0
+
+
+def add_opens(*, recipients: dict[int, Tally], emails: dict[int, Tally]) -> None:
+    """Add each tally to its row: one UPDATE per table (count + n, first =
+    least, last = greatest, kinds OR-ed). Call it in the writer's
+    transaction, with the emails locked."""
+    _add(EmailRecipient, recipients)
+    _add(Email, emails)
+
+
+def reset_opens(*, email_ids: Iterable[int]) -> None:
+    """Zero the counters of these emails and of all their recipients, to be
+    set again from their events (add_opens). Call with the emails locked."""
+    email_ids = list(email_ids)
+    zero = {"open_count": 0, "first_opened_at": None, "last_opened_at": None, "automatic_count": 0}
+    EmailRecipient.objects.filter(email_id__in=email_ids).update(**zero, automatic_kinds=0)
+    Email.objects.filter(pk__in=email_ids).update(**zero, automatic_kinds=0)
+
+
+def _add(model: type[Model], tallies: dict[int, Tally]) -> None:
+    # Raw SQL: building the same from ORM expressions cost more than the
+    # statement itself, on the direct path's every open.
+    if not tallies:
+        return
+    quote, table = connection.ops.quote_name, model._meta.db_table
+    field = model._meta.get_field("first_opened_at")
+    params: list = []
+    for pk, t in tallies.items():
+        first, last = (field.get_db_prep_value(at, connection) for at in (t.first, t.last))
+        params += [pk, t.opens, first, last, t.automatic, t.kinds]
+    if connection.vendor == "postgresql":
+        row, least, greatest = "(%s, %s, %s::timestamptz, %s::timestamptz, %s, %s::int)", "LEAST", "GREATEST"
+    else:
+        # SQLite's two-argument min/max are NULL when either side is NULL
+        # (never opened, or no person's open in this batch), hence the
+        # coalesce below on both databases.
+        row, least, greatest = "(%s, %s, %s, %s, %s, %s)", "min", "max"
+    sql = (
+        f"WITH v(id, n, f, l, a, k) AS (VALUES {', '.join([row] * len(tallies))}) "  # noqa: S608
+        f"UPDATE {quote(table)} SET open_count = open_count + v.n, "
+        f"first_opened_at = coalesce({least}(first_opened_at, v.f), first_opened_at, v.f), "
+        f"last_opened_at = coalesce({greatest}(last_opened_at, v.l), last_opened_at, v.l), "
+        f"automatic_count = automatic_count + v.a, automatic_kinds = automatic_kinds | v.k "
+        f"FROM v WHERE {quote(table)}.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -1,22 +1,6 @@
 from django.contrib import admin
 
-from .erasure import contact_erase
-from .models import Contact, ContactActivity, ContactErasure
-
-
-@admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
-    list_display = ("full_name", "email", "company", "country", "organization")
-    list_filter = ("organization",)
-    search_fields = ("first_name", "last_name", "email", "company")
-
-    # Deleting here erases too (contacts.erasure), as on the contact's page.
-    def delete_model(self, request, obj: Contact) -> None:
-        contact_erase(contact=obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset) -> None:
-        for contact in queryset:
-            contact_erase(contact=contact, actor=request.user)
+from .models import ContactActivity, ContactErasure
 
 
 @admin.register(ContactActivity)

@@ -26,4 +26,4 @@ def read_token(token: str) -> int | None:
 
 
 def preference_url(contact_id: int) -> str:
-    return settings.SITE_URL + reverse("contacts_public:preference", args=[make_token(contact_id)])
+    return settings.SITE_URL + reverse("privacy_public:preference", args=[make_token(contact_id)])

@@ -14,14 +14,6 @@ from .countries import EU_EEA_UK
 # how many they deleted. A signal so that contacts imports no tracking.
 open_tracking_withdrawn = Signal()
 
-# Sent by contacts.erasure inside the transaction that deletes a contact, with
-# `contact`, `recipient_ids` (every EmailRecipient row holding the contact's
-# address: linked to it, or typed in by hand) and `email_ids` (emails
-# imported from the contact). tracking deletes the opens of those rows,
-# emails replaces the address with ERASED_ADDRESS. Each receiver returns a
-# dict of counts ({"opens": 3}), summed into the ContactErasure line.
-contact_erasing = Signal()
-
 
 class Contact(models.Model):
     class OpenTracking(models.TextChoices):
@@ -133,7 +125,7 @@ class ConsentRecord(models.Model):
 class ContactErasure(models.Model):
     """That a contact was erased: who, when, how much. No personal data (no
     name, no address): the contact's id only, which points at nothing once
-    it is gone. Written by contacts.erasure."""
+    it is gone. Written by privacy.erasure (contacts.services.contact_erased)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contact_erasures")
     contact_id = models.PositiveBigIntegerField()

@@ -5,7 +5,7 @@ from onepage.models import User
 
 from .consent import consent_recorded
 from .forms import ContactForm
-from .models import ConsentRecord, Contact, ContactActivity
+from .models import ConsentRecord, Contact, ContactActivity, ContactErasure
 
 
 @transaction.atomic
@@ -38,7 +38,25 @@ def contact_save(*, form: ContactForm, actor: User) -> Contact:
 
 def consent_asked(*, contact: Contact, actor: User) -> ContactActivity:
     """Note on the timeline that the contact was asked for consent to open
-    tracking (emails.consent_request). Not a ConsentRecord: only an answer is."""
+    tracking (privacy.consent_request). Not a ConsentRecord: only an answer is."""
     return ContactActivity.objects.create(
         contact=contact, kind=ContactActivity.Kind.CONSENT_ASKED, actor=actor, at=timezone.now()
     )
+
+
+def contact_erased(
+    *, contact: Contact, actor: User | None, opens_deleted: int, recipients_erased: int, emails_erased: int
+) -> ContactErasure:
+    """The last step of an erasure (privacy.erasure): delete the contact,
+    its activity and consent records with it, and keep a line that says who
+    erased which contact id and how much, without its name or address."""
+    erasure = ContactErasure.objects.create(
+        organization_id=contact.organization_id,
+        contact_id=contact.pk,
+        actor=actor,
+        opens_deleted=opens_deleted,
+        recipients_erased=recipients_erased,
+        emails_erased=emails_erased,
+    )
+    contact.delete()
+    return erasure

@@ -6,15 +6,33 @@ Both tabs show the newest `shown` items and cost a fixed number of queries
 whatever that number is: emails, their recipients for this contact, and on
 the All tab the activities. Each email's open report (its recent opens) loads
 when it is opened (emails:open_report), not with the page.
+
+The emails come from emails, which sits above contacts: EmailsConfig.ready
+provides them (`provide_emails`), the way each app plugs its checks into
+onepage.health.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from emails import selectors
-
 from .models import Contact, ContactActivity
+
+# (contact, *, limit) -> its `limit` newest emails, newest first, each with
+# its open report as this contact's.
+EmailLoader = Callable[..., list[Any]]
+_emails: list[EmailLoader] = []
+
+
+def provide_emails(load: EmailLoader) -> None:
+    _emails[:] = [load]
+
+
+def _contact_emails(contact: Contact, *, limit: int) -> list[Any]:
+    (load,) = _emails
+    return load(contact, limit=limit)
+
 
 STEP = 20
 MAX_SHOWN = 500
@@ -32,23 +50,19 @@ def shown_count(raw: str | None) -> int:
 @dataclass(frozen=True)
 class Item:
     at: dt.datetime
-    # An Email of emails.selectors.contact_emails, with its open report.
+    # An Email (provide_emails), with its open report.
     email: Any = None
     activity: ContactActivity | None = None
 
 
 def email_tab(contact: Contact, *, shown: int) -> tuple[list[Any], bool]:
-    emails = selectors.contact_emails(contact, limit=shown + 1)
-    page = emails[:shown]
-    selectors.attach_contact_reports(page, recent=False)
-    return page, len(emails) > shown
+    emails = _contact_emails(contact, limit=shown + 1)
+    return emails[:shown], len(emails) > shown
 
 
 def all_tab(contact: Contact, *, shown: int) -> tuple[list[Item], bool]:
-    emails = selectors.contact_emails(contact, limit=shown + 1)
+    emails = _contact_emails(contact, limit=shown + 1)
     activities = list(contact.activities.select_related("actor")[: shown + 1])
     items = [Item(at=e.created_at, email=e) for e in emails] + [Item(at=a.at, activity=a) for a in activities]
     items.sort(key=lambda item: item.at, reverse=True)
-    page = items[:shown]
-    selectors.attach_contact_reports([item.email for item in page if item.email is not None], recent=False)
-    return page, len(items) > shown
+    return items[:shown], len(items) > shown

@@ -9,6 +9,4 @@ urlpatterns = [
     path("new/", views.contact_create, name="create"),
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/edit/", views.contact_edit, name="edit"),
-    path("<int:pk>/delete/", views.contact_delete, name="delete"),
-    path("<int:pk>/export/", views.contact_export_download, name="export"),
 ]

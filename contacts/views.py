@@ -1,22 +1,14 @@
-import json
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
-from emails import selectors as email_selectors
-from onepage.decorators import admin_required
 from onepage.forms import SearchForm
 from onepage.search import unaccented
 
 from . import timeline
-from .erasure import contact_erase
-from .export import contact_export
 from .forms import ContactForm
 from .models import Contact
 from .services import contact_save
@@ -72,20 +64,6 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
 
 
-@require_http_methods(["GET", "POST"])
-def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    """Deleting is erasing: the contact, its activity and consent history,
-    its opens, and its address on the emails it received (contacts.erasure)."""
-    contact = _get_contact_for_user(request, pk)
-    if request.method == "POST":
-        name = contact.full_name
-        contact_erase(contact=contact, actor=request.user)
-        messages.success(request, f"{name} was deleted and their data erased.")
-        return redirect("contacts:list")
-    summary = email_selectors.contact_erasure_summary(contact)
-    return render(request, "contacts/contact_confirm_delete.html", {"contact": contact, "summary": summary})
-
-
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = _get_contact_for_user(request, pk)
     tab = request.GET.get("tab", "all")
@@ -108,19 +86,3 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "consent_records": contact.consent_records.select_related("actor")[:CONSENT_RECORDS_SHOWN],
         },
     )
-
-
-@admin_required
-@require_GET
-def contact_export_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """All data held about the contact, as a JSON file (admins only)."""
-    contact = _get_contact_for_user(request, pk)
-    document = contact_export(contact)
-    response = HttpResponse(
-        json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
-        content_type="application/json; charset=utf-8",
-    )
-    filename = f"contact-{contact.pk}-{timezone.localdate():%Y-%m-%d}.json"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store, private"
-    return response

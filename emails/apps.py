@@ -5,11 +5,10 @@ class EmailsConfig(AppConfig):
     name = "emails"
 
     def ready(self) -> None:
-        from contacts.models import contact_erasing
+        from contacts import timeline
         from onepage import health
 
-        from .erasure import on_contact_erasing
-        from .selectors import sending_figures
+        from .selectors import contact_emails, sending_figures
 
         health.register_panel("Emails", sending_figures)
-        contact_erasing.connect(on_contact_erasing, dispatch_uid="emails.erasure.on_contact_erasing")
+        timeline.provide_emails(contact_emails)

@@ -247,23 +247,3 @@ class EmailConfigurationForm(forms.ModelForm):
             "preference_link": "Each tracked copy sent to a contact ends with a link to a page where they "
             "refuse (or allow) tracking themselves, in their language where their country says it.",
         }
-
-
-class ConsentRequestForm(RefuseControlCharacters, forms.Form):
-    """The consent-request email, editable before it goes (emails.consent_request)."""
-
-    subject = forms.CharField(max_length=300)
-    body = forms.CharField(
-        label="Text",
-        widget=forms.Textarea(attrs={"rows": 12}),
-        strip=False,
-        help_text="[link] becomes the contact's own link to their choice. This email is never tracked.",
-    )
-
-    def clean_body(self) -> str:
-        from .consent_request import LINK
-
-        body = self.cleaned_data["body"]
-        if LINK not in body:
-            raise ValidationError(f"Keep {LINK} in the text: it becomes the contact's own link to their choice.")
-        return body

@@ -115,7 +115,7 @@ class NotTrackedReason(models.TextChoices):
         return label[:1].lower() + label[1:]
 
 
-# What an erased recipient's address becomes (contacts.erasure): not an
+# What an erased recipient's address becomes (privacy.erasure): not an
 # address, so nothing is ever sent to it; the pages show it as it is.
 ERASED_ADDRESS = "erased recipient"
 
@@ -167,7 +167,7 @@ class EmailConfiguration(models.Model):
     # Open events older than this are purged (tracking.retention); 0 keeps them.
     open_retention_months = models.PositiveSmallIntegerField("Keep recorded opens for (months)", default=12)
     # A link in the footer of every tracked copy to the recipient's own page
-    # (contacts.public), where they refuse or allow tracking.
+    # (privacy.public), where they refuse or allow tracking.
     preference_link = models.BooleanField("Add a link to refuse tracking in tracked emails", default=False)
     preference_link_text = models.CharField(
         "Words of the link", max_length=200, default="Don't want us to see when you open our emails? Choose here."

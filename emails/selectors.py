@@ -1,11 +1,10 @@
 """What the emails pages list, as querysets: the folders of the Email page
 (with their search and filters) and a contact's newest emails for its
 timeline. Lists read the counters on Email/EmailRecipient; the open reports
-of a page come from tracking.reports in one more query."""
+of a page come from emails.reports in one more query."""
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +15,8 @@ from django.utils import timezone
 from contacts.models import Contact
 from onepage.models import Organization, User
 from onepage.search import unaccented
-from tracking import reports
 
+from . import reports
 from .models import Email, EmailRecipient
 
 
@@ -126,7 +125,8 @@ def parse_open_filters(params: Any) -> OpenFilters:
 
 def contact_emails(contact: Contact, *, limit: int) -> list[Email]:
     """The contact's `limit` newest emails in its organization, newest first,
-    each with its open report as this contact's (`email.open_report`).
+    each with its open report as this contact's (`email.open_report`: the
+    summary and the contact's rows; their recent opens load on demand).
 
     In the order of the emails' own time: created_at, which the IMAP sync
     sets to an imported message's Date (a client-sent email or a reply
@@ -143,19 +143,14 @@ def contact_emails(contact: Contact, *, limit: int) -> list[Email]:
         .values("email_id")
         .distinct()[:limit]
     )
-    return list(
+    emails = list(
         Email.objects.filter(organization_id=contact.organization_id, pk__in=newest_ids)
         .select_related("sender")
         .prefetch_related(reports.recipients_prefetch(contact_id=contact.pk))
         .order_by("-created_at", "-pk")
     )
-
-
-def attach_contact_reports(emails: Sequence[Email], *, recent: bool = True) -> None:
-    """Set each email's open report as the contact's own (the emails come from
-    contact_emails): one query for all their recent opens, none with
-    recent=False (the summary and recipients only)."""
-    reports.attach_open_reports(emails, per_contact=True, recent=recent)
+    reports.attach_open_reports(emails, per_contact=True, recent=False)
+    return emails
 
 
 def sending_figures(organization: Organization) -> list[tuple[str, int]]:
@@ -183,71 +178,3 @@ def contact_rows(contact: Contact) -> QuerySet[EmailRecipient]:
     if contact.email:
         linked |= Q(address__iexact=contact.email)
     return EmailRecipient.objects.filter(linked, email__organization_id=contact.organization_id)
-
-
-def contact_erasure_scope(contact: Contact) -> tuple[list[int], list[int]]:
-    """What erasing the contact touches (contacts.erasure): its recipient
-    rows (contact_rows) and the emails imported from it (incoming: from its
-    address, or with its From row)."""
-    from_it = Q(pk__in=EmailRecipient.objects.filter(contact=contact, kind=EmailRecipient.Kind.FROM).values("email_id"))
-    if contact.email:
-        from_it |= Q(from_address__iexact=contact.email)
-    emails = Email.objects.filter(from_it, organization_id=contact.organization_id, direction=Email.Direction.INCOMING)
-    return sorted(contact_rows(contact).values_list("pk", flat=True)), sorted(emails.values_list("pk", flat=True))
-
-
-@dataclass(frozen=True)
-class ErasureSummary:
-    """What erasing a contact will touch, for the delete confirmation."""
-
-    emails: int  # emails it received or sent, whose rows lose its address
-    opens: int  # its recorded opens (the counters, equal to the events)
-    incoming: int  # emails imported from it
-
-
-def contact_erasure_summary(contact: Contact) -> ErasureSummary:
-    recipient_ids, email_ids = contact_erasure_scope(contact)
-    figures = EmailRecipient.objects.filter(pk__in=recipient_ids).aggregate(
-        emails=Count("email_id", distinct=True), opens=models.Sum("open_count")
-    )
-    return ErasureSummary(emails=figures["emails"], opens=figures["opens"] or 0, incoming=len(email_ids))
-
-
-def contact_export_emails(contact: Contact, *, fields_of) -> dict[str, list[dict[str, Any]]]:
-    """The emails part of a contact's export (contacts.export): every
-    recipient row about it (contact_rows) with its email and its opens (the OpenEvents
-    linked to the row, each with every field it has), split into the emails
-    it received and those synced from it. Two queries."""
-    rows = (
-        contact_rows(contact)
-        .select_related("email")
-        .prefetch_related("opens")
-        .order_by("email__created_at", "email_id", "pk")
-    )
-    received, sent_by_it = [], []
-    for row in rows:
-        email = row.email
-        item = {
-            "email": {
-                "id": email.pk,
-                "subject": email.subject,
-                "direction": email.direction,
-                "source": email.source,
-                "status": email.status,
-                "from_address": email.from_address,
-                "created_at": email.created_at.isoformat(),
-                "sent_at": email.sent_at.isoformat() if email.sent_at else None,
-                "track_opens": email.track_opens,
-            },
-            "recipient": {
-                **fields_of(row, exclude=("email_id", "contact_id")),
-                "tracking_mode": row.tracking_mode,
-            },
-            "opens": [fields_of(o, exclude=("recipient_id", "email_id")) for o in row.opens.all()],
-        }
-        if row.kind == EmailRecipient.Kind.FROM:
-            item["email"]["body_text"] = email.body_text  # the contact's own words
-            sent_by_it.append(item)
-        else:
-            received.append(item)
-    return {"emails_received": received, "emails_from_contact": sent_by_it}

@@ -74,7 +74,7 @@ def email_send(*, email: Email, last_attempt: bool = True) -> None:
 
 
 def _send_claimed(email: Email, *, last_attempt: bool) -> None:
-    # An erased recipient (contacts.erasure) has no address left to send to.
+    # An erased recipient (privacy.erasure) has no address left to send to.
     recipients = [r for r in email.recipients.select_related("contact") if not r.erased]
     mailbox = mailbox_of(user=email.sender, organization=email.organization)
     if mailbox is None:

@@ -1,7 +1,6 @@
 """Creating an email (the composer's Send), queueing it again (Retry), and
 resending one copy whose delivery is uncertain. Sending it is emails.sending."""
 
-import logging
 from collections.abc import Sequence
 
 from django.db import transaction
@@ -13,8 +12,7 @@ from onepage.models import Organization, User
 
 from . import policy, rendering
 from .models import Email, EmailConfiguration, EmailRecipient, retryable
-
-logger = logging.getLogger(__name__)
+from .tasks import publish_send
 
 
 def email_create(
@@ -100,20 +98,6 @@ def email_enqueue(*, email: Email) -> None:
     # After commit: the worker must find the row, and a rolled-back email
     # must never go out.
     transaction.on_commit(lambda: publish_send(email_id=email.pk))
-
-
-def publish_send(*, email_id: int) -> bool:
-    """Hand the send task to the broker. With Redis down the email stays
-    queued and the sweep (emails.recovery) queues it again: the person who
-    clicked Send sees "Queued", not an error page."""
-    from .tasks import send_email
-
-    try:
-        send_email.delay(email_id)
-    except Exception as exc:
-        logger.warning("Could not queue email %s (%s): the sweep will queue it again", email_id, exc)
-        return False
-    return True
 
 
 def email_retry(*, email: Email) -> bool:

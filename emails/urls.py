@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import compose, consent_request, email, folders
+from .views import compose, email, folders
 
 app_name = "emails"
 
@@ -10,7 +10,6 @@ urlpatterns = [
     path("failed/", folders.email_index, {"folder": "failed"}, name="failed"),
     path("queued/", folders.email_index, {"folder": "queued"}, name="queued"),
     path("compose/", compose.compose, name="compose"),
-    path("ask-consent/<int:contact_pk>/", consent_request.consent_request, name="consent_request"),
     path("<int:pk>/", email.email_detail, name="detail"),
     path("<int:pk>/open-report/", email.email_open_report, name="open_report"),
     path("<int:pk>/retry/", email.email_retry_view, name="retry"),

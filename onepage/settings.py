@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "contacts",
     "emails",
     "tracking",
+    "privacy",
     "demo",
 ]
 

@@ -22,7 +22,8 @@ urlpatterns = [
     path("dev/outbox/", include("emails.outbox_urls")),
     path("contacts/", include("contacts.urls")),
     path("email/", include("emails.urls")),
-    path("o/p/", include("contacts.public_urls")),
+    path("", include("privacy.urls")),
+    path("o/p/", include("privacy.public_urls")),
     path("", include("tracking.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,13 +9,10 @@ import logging
 from contacts.models import Contact
 from emails.models import EmailConfiguration
 
-from .erasure import delete_opens
+from .erasure import BATCH, delete_opens
 from .models import OpenEvent
 
 logger = logging.getLogger(__name__)
-
-# A contact's opens are few (a person's mail); bounded all the same.
-BATCH = 5000
 
 
 def on_withdrawal(sender, *, contact: Contact, **kwargs) -> int | None:
@@ -25,18 +22,6 @@ def on_withdrawal(sender, *, contact: Contact, **kwargs) -> int | None:
     if not config.delete_opens_on_withdrawal:
         return None
     return delete_opens_of(contact)
-
-
-def on_contact_erasing(sender, *, contact: Contact, recipient_ids: list[int], **kwargs) -> dict[str, int]:
-    """A contact erased (contacts.erasure): delete the opens of every
-    recipient row that held its address, whatever the organization's
-    withdrawal setting, through tracking.erasure (counters recounted)."""
-    deleted = 0
-    for start in range(0, len(recipient_ids), BATCH):
-        chunk = recipient_ids[start : start + BATCH]
-        while ids := list(OpenEvent.objects.filter(recipient_id__in=chunk).values_list("pk", flat=True)[:BATCH]):
-            deleted += delete_opens(ids)
-    return {"opens": deleted}
 
 
 def delete_opens_of(contact: Contact) -> int:

@@ -15,6 +15,9 @@ from emails.models import Email
 from . import counters
 from .models import OpenEvent
 
+# A contact's opens are few (a person's mail); bounded all the same.
+BATCH = 5000
+
 
 def delete_opens(event_ids: Iterable[int]) -> int:
     """Delete these OpenEvents and recount their emails and recipients
@@ -31,4 +34,15 @@ def delete_opens(event_ids: Iterable[int]) -> int:
         )
         deleted, _ = OpenEvent.objects.filter(pk__in=event_ids).delete()
         counters.recount(email_ids=locked)
+    return deleted
+
+
+def delete_opens_of_recipients(recipient_ids: list[int]) -> int:
+    """Delete every open of these recipient rows (a contact erased, whatever
+    the organization's withdrawal setting), batch by batch. Returns how many."""
+    deleted = 0
+    for start in range(0, len(recipient_ids), BATCH):
+        chunk = recipient_ids[start : start + BATCH]
+        while ids := list(OpenEvent.objects.filter(recipient_id__in=chunk).values_list("pk", flat=True)[:BATCH]):
+            deleted += delete_opens(ids)
     return deleted

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from django.db.models import F, Prefetch, Window
+from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
 from emails.models import Email, EmailConfiguration, EmailRecipient, NotTrackedReason
@@ -246,16 +246,9 @@ def recent_opens_by_recipient(recipient_ids: Iterable[int], *, limit: int = RECE
     return opens
 
 
-def recipients_prefetch(*, contact_id: int | None = None, to_attr: str = "report_recipients") -> Prefetch:
-    recipients = EmailRecipient.objects.select_related("contact").order_by("pk")
-    if contact_id is not None:
-        recipients = recipients.filter(contact_id=contact_id)
-    return Prefetch("recipients", queryset=recipients, to_attr=to_attr)
-
-
 def attach_open_reports(emails: Sequence[Email], *, per_contact: bool = False, recent: bool = True) -> None:
     """Set `email.open_report` on each email. The emails must come with the
-    `report_recipients` prefetch (recipients_prefetch); this adds exactly one
+    `report_recipients` prefetch (emails.reports.recipients_prefetch); this adds exactly one
     query for all their recent opens (none with recent=False: a list whose
     reports load on demand, where the recipients alone are shown). per_contact:
     the prefetch was limited to one contact, and the summary is that contact's."""

@@ -61,7 +61,7 @@ def test_export_holds_every_row_about_the_contact(org, admin_user, admin_client,
     add_opens(typed, [timezone.now()])
 
     with django_assert_num_queries(8):
-        response = admin_client.get(reverse("contacts:export", args=[lead.pk]))
+        response = admin_client.get(reverse("privacy:export", args=[lead.pk]))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
     assert response["Content-Disposition"] == (
@@ -107,11 +107,11 @@ def test_export_costs_the_same_queries_with_a_longer_history(
 ):
     _history(org, admin_user, lead, 12)
     with django_assert_num_queries(8):
-        assert admin_client.get(reverse("contacts:export", args=[lead.pk])).status_code == 200
+        assert admin_client.get(reverse("privacy:export", args=[lead.pk])).status_code == 200
 
 
 def test_the_contact_page_links_the_export_for_admins_only(org, admin_client, lead, client):
-    url = reverse("contacts:export", args=[lead.pk])
+    url = reverse("privacy:export", args=[lead.pk])
     assert url in admin_client.get(reverse("contacts:detail", args=[lead.pk])).content.decode()
     client.force_login(MembershipFactory(organization=org, role="rep").user)
     assert url not in client.get(reverse("contacts:detail", args=[lead.pk])).content.decode()
@@ -119,17 +119,17 @@ def test_the_contact_page_links_the_export_for_admins_only(org, admin_client, le
 
 def test_a_rep_cannot_export(org, lead, client):
     client.force_login(MembershipFactory(organization=org, role="rep").user)
-    response = client.get(reverse("contacts:export", args=[lead.pk]))
+    response = client.get(reverse("privacy:export", args=[lead.pk]))
     assert response.status_code == 403
     assert b"lena@northwind.example" not in response.content
 
 
 def test_another_organizations_admin_gets_404(other_org, lead, client):
     client.force_login(MembershipFactory(organization=other_org, role="admin").user)
-    response = client.get(reverse("contacts:export", args=[lead.pk]))
+    response = client.get(reverse("privacy:export", args=[lead.pk]))
     assert response.status_code == 404
     assert b"lena@northwind.example" not in response.content
 
 
 def test_export_refuses_post(admin_client, lead):
-    assert admin_client.post(reverse("contacts:export", args=[lead.pk])).status_code == 405
+    assert admin_client.post(reverse("privacy:export", args=[lead.pk])).status_code == 405

@@ -23,7 +23,7 @@ PIXEL = re.compile(r'<img src="(https?://[^"]+/o/[^"]+\.gif)"')
 
 
 def _url(contact: Contact) -> str:
-    return reverse("contacts_public:preference", args=[make_token(contact.pk)])
+    return reverse("privacy_public:preference", args=[make_token(contact.pk)])
 
 
 @pytest.fixture

@@ -110,14 +110,14 @@ def test_edit_records_which_fields_changed(rep_client, org):
 
 def test_delete_asks_for_confirmation_first(rep_client, org):
     contact = ContactFactory(organization=org)
-    response = rep_client.get(reverse("contacts:delete", args=[contact.pk]))
+    response = rep_client.get(reverse("privacy:erase", args=[contact.pk]))
     assert b"cannot be undone" in response.content
     assert Contact.objects.filter(pk=contact.pk).exists()
-    rep_client.post(reverse("contacts:delete", args=[contact.pk]))
+    rep_client.post(reverse("privacy:erase", args=[contact.pk]))
     assert not Contact.objects.filter(pk=contact.pk).exists()
 
 
-@pytest.mark.parametrize("name", ["contacts:detail", "contacts:edit", "contacts:delete"])
+@pytest.mark.parametrize("name", ["contacts:detail", "contacts:edit", "privacy:erase"])
 def test_another_organizations_contact_is_404(rep_client, other_org, name):
     theirs = ContactFactory(organization=other_org)
     assert rep_client.get(reverse(name, args=[theirs.pk])).status_code == 404

@@ -30,11 +30,11 @@ def lead(org):
 
 
 def _ask(client, capture, contact: Contact, **data) -> Email:
-    page = client.get(reverse("emails:consent_request", args=[contact.pk]))
+    page = client.get(reverse("privacy:consent_request", args=[contact.pk]))
     form = page.context["form"]
     values = {"subject": form.initial["subject"], "body": form.initial["body"], **data}
     with capture(execute=False):
-        response = client.post(reverse("emails:consent_request", args=[contact.pk]), values)
+        response = client.post(reverse("privacy:consent_request", args=[contact.pk]), values)
     assert response.status_code == 302
     assert response["Location"] == reverse("contacts:detail", args=[contact.pk])
     email = Email.objects.get(subject=values["subject"])
@@ -45,17 +45,17 @@ def _ask(client, capture, contact: Contact, **data) -> Email:
 
 def test_the_contact_page_offers_to_ask(rep_client, lead):
     page = rep_client.get(reverse("contacts:detail", args=[lead.pk])).content.decode()
-    assert reverse("emails:consent_request", args=[lead.pk]) in page
+    assert reverse("privacy:consent_request", args=[lead.pk]) in page
     assert "Ask for consent" in page
 
 
 def test_the_default_text_is_in_the_contacts_language(sender, rep_client, lead, org):
-    page = rep_client.get(reverse("emails:consent_request", args=[lead.pk]))
+    page = rep_client.get(reverse("privacy:consent_request", args=[lead.pk]))
     assert page.status_code == 200
     assert page.context["form"].initial["subject"] == "Dürfen wir sehen, wann Sie unsere E-Mails öffnen?"
     assert "Hallo Lena" in page.context["form"].initial["body"]
     english = ContactFactory(organization=org, first_name="Ann", country="US")
-    page = rep_client.get(reverse("emails:consent_request", args=[english.pk]))
+    page = rep_client.get(reverse("privacy:consent_request", args=[english.pk]))
     assert page.context["form"].initial["subject"] == "May we see when you open our emails?"
 
 
@@ -107,7 +107,7 @@ def test_request_goes_untracked_with_the_link_and_refusing_through_it_writes_one
 
 def test_the_text_must_keep_the_link(sender, rep_client, lead):
     response = rep_client.post(
-        reverse("emails:consent_request", args=[lead.pk]), {"subject": "Hi", "body": "Do you agree? Reply to me."}
+        reverse("privacy:consent_request", args=[lead.pk]), {"subject": "Hi", "body": "Do you agree? Reply to me."}
     )
     assert response.status_code == 400
     assert "Keep [link] in the text" in response.content.decode()
@@ -115,10 +115,10 @@ def test_the_text_must_keep_the_link(sender, rep_client, lead):
 
 
 def test_without_a_mailbox_it_says_so_and_sends_nothing(rep_client, lead):
-    page = rep_client.get(reverse("emails:consent_request", args=[lead.pk])).content.decode()
+    page = rep_client.get(reverse("privacy:consent_request", args=[lead.pk])).content.decode()
     assert "You have no connected mailbox" in page
     assert "Send request" not in page
-    response = rep_client.post(reverse("emails:consent_request", args=[lead.pk]), {"subject": "Hi", "body": "[link]"})
+    response = rep_client.post(reverse("privacy:consent_request", args=[lead.pk]), {"subject": "Hi", "body": "[link]"})
     assert response.status_code == 400
     assert not Email.objects.exists()
     assert not ContactActivity.objects.filter(kind=ContactActivity.Kind.CONSENT_ASKED).exists()
@@ -126,16 +126,18 @@ def test_without_a_mailbox_it_says_so_and_sends_nothing(rep_client, lead):
 
 def test_without_an_address_it_says_so_and_sends_nothing(sender, rep_client, org):
     nobody = ContactFactory(organization=org, first_name="Noa", email="")
-    page = rep_client.get(reverse("emails:consent_request", args=[nobody.pk])).content.decode()
+    page = rep_client.get(reverse("privacy:consent_request", args=[nobody.pk])).content.decode()
     assert "Noa" in page and "has no email address" in page
-    response = rep_client.post(reverse("emails:consent_request", args=[nobody.pk]), {"subject": "Hi", "body": "[link]"})
+    response = rep_client.post(
+        reverse("privacy:consent_request", args=[nobody.pk]), {"subject": "Hi", "body": "[link]"}
+    )
     assert response.status_code == 400
     assert not Email.objects.exists()
 
 
 def test_another_organizations_contact_is_404(client, other_org, lead):
     client.force_login(MembershipFactory(organization=other_org).user)
-    assert client.get(reverse("emails:consent_request", args=[lead.pk])).status_code == 404
-    response = client.post(reverse("emails:consent_request", args=[lead.pk]), {"subject": "Hi", "body": "[link]"})
+    assert client.get(reverse("privacy:consent_request", args=[lead.pk])).status_code == 404
+    response = client.post(reverse("privacy:consent_request", args=[lead.pk]), {"subject": "Hi", "body": "[link]"})
     assert response.status_code == 404
     assert not Email.objects.exists()

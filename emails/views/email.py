@@ -8,10 +8,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from tracking.reports import attach_open_reports
-
 from ..models import Email, NotTrackedReason, retryable
 from ..rendering import body_to_html
+from ..reports import attach_open_reports
 from ..services import email_retry, recipient_resend
 
 

@@ -8,9 +8,9 @@ from django.utils.http import urlencode
 from onepage.forms import SearchForm
 from onepage.models import User
 from onepage.paging import page_number, slice_page
-from tracking.reports import attach_open_reports, recipients_prefetch
 
 from .. import selectors
+from ..reports import attach_open_reports, recipients_prefetch
 from ..selectors import Folder
 
 EMAILS_PER_PAGE = 25

@@ -37,7 +37,7 @@ def a_busy_day(org, admin_user, rep_user, settings):
     )
     email = EmailFactory(organization=org, sender=rep_user, subject="S" * 150)
     recipient = EmailRecipientFactory(email=email, contact=long, address=long.email)
-    # A recipient whose contact was deleted (contacts.erasure).
+    # A recipient whose contact was deleted (privacy.erasure).
     EmailRecipientFactory(email=email, contact=None, address=ERASED_ADDRESS, track_opens=False)
     now = timezone.now()
     add_opens(recipient, [now - dt.timedelta(minutes=m) for m in range(15)])
@@ -80,7 +80,7 @@ def _pages(data) -> dict[str, str]:
         "email-sync": "/settings/email-sync/",
         "outbox": "/dev/outbox/",
         # The recipient's own page (no login needed; the long name stretches it).
-        "preference": reverse("contacts_public:preference", args=[links.make_token(contact)]),
+        "preference": reverse("privacy_public:preference", args=[links.make_token(contact)]),
         "not-found": "/no/such/page/",
     }
 

@@ -74,13 +74,13 @@ def test_deleting_a_contact_erases_its_opens_and_address_and_keeps_the_senders_r
     )
     assert ConsentRecord.objects.filter(contact=lead).exists() and ContactActivity.objects.filter(contact=lead).exists()
 
-    page = rep_client.get(reverse("contacts:delete", args=[lead.pk])).content.decode()
+    page = rep_client.get(reverse("privacy:erase", args=[lead.pk])).content.decode()
     assert "Their 2 recorded opens." in page
     assert "Their address on the 3 emails they received or sent" in page
     assert "1 email synced from them" in page
 
     caplog.set_level(logging.INFO)
-    response = rep_client.post(reverse("contacts:delete", args=[lead.pk]))
+    response = rep_client.post(reverse("privacy:erase", args=[lead.pk]))
     assert response.status_code == 302
 
     assert not Contact.objects.filter(pk=lead.pk).exists()
@@ -116,7 +116,7 @@ def test_deleting_a_contact_erases_its_opens_and_address_and_keeps_the_senders_r
     audit = ContactErasure.objects.get()
     assert (audit.organization_id, audit.contact_id, audit.actor.username) == (org.pk, lead.pk, "rex")
     assert (audit.opens_deleted, audit.recipients_erased, audit.emails_erased) == (2, 3, 1)
-    ours = ("contacts", "emails", "tracking", "onepage")
+    ours = ("contacts", "emails", "tracking", "privacy", "onepage")
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(ours))
     assert f"Contact {lead.pk} erased" in logged
     assert "lena" not in logged.lower()
@@ -125,7 +125,7 @@ def test_deleting_a_contact_erases_its_opens_and_address_and_keeps_the_senders_r
 def test_the_erased_recipients_email_page_shows_the_placeholder(org, rep_client, lead):
     email = EmailFactory(organization=org, track_opens=False)
     EmailRecipientFactory(email=email, contact=lead, address=lead.email)
-    rep_client.post(reverse("contacts:delete", args=[lead.pk]))
+    rep_client.post(reverse("privacy:erase", args=[lead.pk]))
     page = rep_client.get(reverse("emails:detail", args=[email.pk])).content.decode()
     assert ERASED_ADDRESS in page
     assert lead.email not in page
@@ -136,7 +136,7 @@ def test_a_queued_email_is_not_sent_to_an_erased_recipient(org, sender, rep_clie
     with_both = EmailFactory(organization=org, sender=sender, status=Email.Status.QUEUED, sent_at=None)
     EmailRecipientFactory(email=with_both, contact=lead, address=lead.email)
     EmailRecipientFactory(email=with_both, contact=colleague, address=colleague.email)
-    rep_client.post(reverse("contacts:delete", args=[lead.pk]))
+    rep_client.post(reverse("privacy:erase", args=[lead.pk]))
     send_email.apply(args=[with_both.pk])
     with_both.refresh_from_db()
     assert with_both.status == Email.Status.SENT
@@ -146,8 +146,8 @@ def test_a_queued_email_is_not_sent_to_an_erased_recipient(org, sender, rep_clie
 
 def test_another_organizations_user_cannot_delete_the_contact(client, org, other_org, lead):
     client.force_login(MembershipFactory(organization=other_org, role="admin").user)
-    assert client.get(reverse("contacts:delete", args=[lead.pk])).status_code == 404
-    assert client.post(reverse("contacts:delete", args=[lead.pk])).status_code == 404
+    assert client.get(reverse("privacy:erase", args=[lead.pk])).status_code == 404
+    assert client.post(reverse("privacy:erase", args=[lead.pk])).status_code == 404
     assert Contact.objects.filter(pk=lead.pk).exists()
     assert not ContactErasure.objects.exists()
 
@@ -171,7 +171,7 @@ def test_a_failure_naming_the_address_loses_it_too(org, rep_client, lead):
         organization=org, status=Email.Status.FAILED, sent_at=None, error="lena@northwind.example: 552 Mailbox full"
     )
     EmailRecipientFactory(email=failed, contact=lead, address=lead.email)
-    rep_client.post(reverse("contacts:delete", args=[lead.pk]))
+    rep_client.post(reverse("privacy:erase", args=[lead.pk]))
     failed.refresh_from_db()
     assert failed.error == f"{ERASED_ADDRESS}: 552 Mailbox full"
 
@@ -181,7 +181,7 @@ def test_a_contact_without_an_address_is_erased_by_its_links(org, rep_client):
     email = EmailFactory(organization=org, track_opens=False)
     EmailRecipientFactory(email=email, contact=nameless, address="typed@northwind.example")
     EmailRecipientFactory(email=email, contact=None, address="someone@else.example")
-    assert rep_client.post(reverse("contacts:delete", args=[nameless.pk])).status_code == 302
+    assert rep_client.post(reverse("privacy:erase", args=[nameless.pk])).status_code == 302
     assert list(email.recipients.order_by("pk").values_list("address", flat=True)) == [
         ERASED_ADDRESS,
         "someone@else.example",

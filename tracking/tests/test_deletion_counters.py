@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from contacts.consent import consent_change
-from contacts.erasure import contact_erase
 from contacts.models import ConsentRecord, Contact
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory
+from privacy.erasure import contact_erase
 from tracking.models import AUTOMATIC_BITS, OpenEvent, Verdict
 from tracking.retention import purge_old_opens
 from tracking.tests.open_helpers import add_opens

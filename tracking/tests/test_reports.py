@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from emails import reports as email_reports
 from emails.models import Email, EmailRecipient, NotTrackedReason
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
 from tracking import reports
@@ -36,7 +37,7 @@ def test_recent_opens_are_kept_per_recipient(org, rep_user):
     add_opens(bob, minutes_ago(NOW, 100, 200))
     email.refresh_from_db()
 
-    email = Email.objects.prefetch_related(reports.recipients_prefetch()).get(pk=email.pk)
+    email = Email.objects.prefetch_related(email_reports.recipients_prefetch()).get(pk=email.pk)
     reports.attach_open_reports([email])
     ann_report, bob_report = email.open_report.recipients
 

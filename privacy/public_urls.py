@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import public
 
-app_name = "contacts_public"
+app_name = "privacy_public"
 
 # Under /o/ (see onepage.middleware): no organization, no login.
 urlpatterns = [

@@ -1,6 +1,6 @@
 """The consent-request email: a short email a rep sends a contact to ask
 whether they agree to open tracking, with the contact's own link
-(contacts.links, the page contacts.public shows). Never tracked: no pixel,
+(contacts.links, the page privacy.public shows). Never tracked: no pixel,
 stored as not tracked for NotTrackedReason.CONSENT_REQUEST. Sending it
 writes no ConsentRecord (only the answer does); it is noted in the contact's
 activity."""
@@ -9,12 +9,12 @@ from django.db import transaction
 
 from contacts.links import preference_url
 from contacts.models import Contact
-from contacts.public import language_of
 from contacts.services import consent_asked
+from emails.models import Email, NotTrackedReason
+from emails.services import email_create
 from onepage.models import User
 
-from .models import Email, NotTrackedReason
-from .services import email_create
+from .public import language_of
 
 # Where the rep's text gets the contact's own link.
 LINK = "[link]"

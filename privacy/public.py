@@ -12,9 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from .consent import consent_change
-from .links import read_token
-from .models import ConsentRecord, Contact
+from contacts.consent import consent_change
+from contacts.links import read_token
+from contacts.models import ConsentRecord, Contact
 
 logger = logging.getLogger(__name__)
 
@@ -117,12 +117,12 @@ def preference(request: HttpRequest, token: str) -> HttpResponse:
         "done": done,
         "current": words[f"current_{contact.open_tracking}"],
     }
-    return render(request, "contacts/public_preference.html", context)
+    return render(request, "privacy/public_preference.html", context)
 
 
 def _unavailable(request: HttpRequest, language: str, *, current: str = "") -> HttpResponse:
     words = WORDS[language]
     context = {"words": words, "language": language, "failed": words["failed"], "current": current}
-    response = render(request, "contacts/public_preference.html", context, status=503)
+    response = render(request, "privacy/public_preference.html", context, status=503)
     response["Retry-After"] = "120"
     return response

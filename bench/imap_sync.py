@@ -77,7 +77,7 @@ def _message(folder: str, n: int) -> bytes:
 def run(size: int) -> None:
     from contacts.tests.factories import ContactFactory
     from emails.models import Email
-    from emails.sync import sync_mailbox
+    from emails.sync.mailbox_sync import sync_mailbox
     from emails.tests.factories import MailboxFactory, connect_imap
     from onepage.tests.factories import MembershipFactory, OrganizationFactory
 

@@ -22,9 +22,9 @@ from . import crypto, policy, rendering
 from .mailboxes import mailbox_of
 from .models import Email, EmailConfiguration, EmailRecipient, Mailbox
 from .outbox import DevelopmentOutboxBackend
-from .phased_smtp import delivery_unconfirmed
 from .pixels import pixel_url
-from .smtp import SMTPFailure, SMTPSettings, describe_failure, smtp_backend
+from .transport.smtp import SMTPSettings, delivery_unconfirmed, smtp_backend
+from .transport.smtp_failures import SMTPFailure, describe_failure
 
 logger = logging.getLogger(__name__)
 

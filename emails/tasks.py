@@ -7,8 +7,8 @@ from .mailboxes import mailbox_of
 from .models import Email, Mailbox
 from .recovery import sweep_stuck_emails
 from .sending import TransientSendError, email_send
-from .sentcopies import replace_sent_copies
-from .sync import due_mailboxes, sync_mailbox
+from .sync.mailbox_sync import due_mailboxes, sync_mailbox
+from .sync.sent_copies import replace_sent_copies
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _syncs(email: Email) -> bool:
 
 @shared_task(ignore_result=True)
 def fix_sent_folder(email_id: int) -> None:
-    """See emails.sentcopies: one pixel-free copy in the sender's Sent."""
+    """See emails.sync.sent_copies: one pixel-free copy in the sender's Sent."""
     email = Email.objects.select_related("organization", "sender").filter(pk=email_id).first()
     mailbox = mailbox_of(user=email.sender, organization=email.organization) if email else None
     if mailbox is not None and mailbox.syncs:
@@ -51,7 +51,7 @@ def fix_sent_folder(email_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def sync_mailboxes() -> int:
-    """Run by beat every minute: one task per mailbox due (see emails.sync)."""
+    """Run by beat every minute: one task per mailbox due (see emails.sync.mailbox_sync)."""
     due = due_mailboxes()
     for mailbox_id in due:
         sync_mailbox_task.delay(mailbox_id)

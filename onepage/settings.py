@@ -333,10 +333,10 @@ CELERY_BEAT_SCHEDULE["sweep-emails"] = {
     "options": {"expires": EMAIL_SWEEP_INTERVAL},
 }
 
-# Mailbox sync over IMAP (emails.sync): beat looks for mailboxes due every
+# Mailbox sync over IMAP (emails.sync.mailbox_sync): beat looks for mailboxes due every
 # MAILBOX_SYNC_INTERVAL seconds; the first sync of a folder reads the last
 # MAILBOX_SYNC_DAYS days; after a send, the provider's copies in Sent are
-# looked for during SENT_COPY_WAIT seconds (emails.sentcopies).
+# looked for during SENT_COPY_WAIT seconds (emails.sync.sent_copies).
 MAILBOX_SYNC_INTERVAL = envint("MAILBOX_SYNC_INTERVAL", 300)
 MAILBOX_SYNC_DAYS = envint("MAILBOX_SYNC_DAYS", 30)
 SENT_COPY_WAIT = envint("SENT_COPY_WAIT", 10)
@@ -356,7 +356,7 @@ DEV_OUTBOX_DIR = Path(env.str("DEV_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
 MAILBOX_ENCRYPTION_KEY = env.str("MAILBOX_ENCRYPTION_KEY", default="")
 
 # --- HTTPS, behind a reverse proxy -------------------------------------------
-# --- Outbound connections (emails.connections) -------------------------------
+# --- Outbound connections (emails.transport.guard) ---------------------------
 # Mailbox servers are reached only at public addresses on mail ports (25, 465,
 # 587, 2525). Listed here: host names, addresses or networks (10.0.0.0/8) that
 # may be reached anyway, on any port. Development on this machine alone allows

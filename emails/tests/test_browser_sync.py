@@ -3,7 +3,7 @@ against a real Dovecot, and sees the sync status once the mailbox synced."""
 
 from conftest import screenshot, sign_in
 from emails.models import Mailbox
-from emails.sync import sync_mailbox
+from emails.sync.mailbox_sync import sync_mailbox
 
 
 def test_connect_imap_test_the_connection_and_see_the_sync_status(page, rep_user, smtp_server, imap_server):

@@ -1,4 +1,4 @@
-"""The outbound guard (emails.connections): mailbox servers are reached only
+"""The outbound guard (emails.transport.guard): mailbox servers are reached only
 at public addresses on mail ports, unless the operator allows a host; for
 "Test connection" and for the send task alike."""
 
@@ -11,10 +11,10 @@ import pytest
 from django.urls import reverse
 
 from conftest import free_port
-from emails.connections import INVALID_HOST, PRIVATE_ADDRESS, RefusedDestination, checked_addresses, is_public
 from emails.models import Email, Mailbox
 from emails.services import email_create
 from emails.tasks import send_email
+from emails.transport.guard import INVALID_HOST, PRIVATE_ADDRESS, RefusedDestination, checked_addresses, is_public
 from emails.views.mailbox import CONNECTION_TESTS_PER_MINUTE, TOO_MANY_TESTS
 
 pytestmark = pytest.mark.django_db

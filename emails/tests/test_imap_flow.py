@@ -13,7 +13,7 @@ from contacts.tests.factories import ContactFactory
 from emails.models import Email, Mailbox
 from emails.sending import email_send
 from emails.services import email_create
-from emails.sync import sync_mailbox
+from emails.sync.mailbox_sync import sync_mailbox
 from emails.tasks import fix_sent_folder
 from emails.tests.factories import connect_imap
 from emails.tests.imap_messages import raw_message

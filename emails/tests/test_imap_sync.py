@@ -6,7 +6,7 @@ import pytest
 
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailRecipient, Mailbox, MailboxFolder, NotTrackedReason
-from emails.sync import sync_mailbox
+from emails.sync.mailbox_sync import sync_mailbox
 from emails.tests import dovecot
 from emails.tests.factories import EmailFactory, EmailRecipientFactory, MailboxFactory, connect_imap
 from emails.tests.imap_messages import raw_message

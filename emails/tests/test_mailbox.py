@@ -4,10 +4,11 @@ import pytest
 from django.urls import reverse
 
 from conftest import free_port
-from emails import crypto, smtp
-from emails.forms import DEVELOPMENT_ONLY
+from emails import crypto
+from emails.forms.mailbox import DEVELOPMENT_ONLY
 from emails.models import EmailConfiguration, Mailbox
 from emails.tests.factories import EmailConfigurationFactory, MailboxFactory, SMTPMailboxFactory
+from emails.transport import server
 from onepage.models import SettingChange
 from onepage.tests.factories import MembershipFactory
 
@@ -186,7 +187,7 @@ def test_test_connection_reports_bad_credentials_with_the_servers_reply(rep_clie
 
 
 def test_test_connection_gives_up_on_a_silent_server(rep_client, silent_server, monkeypatch):
-    monkeypatch.setattr(smtp, "SMTP_TIMEOUT", 1)
+    monkeypatch.setattr(server, "SMTP_TIMEOUT", 1)
     response = rep_client.post(
         reverse("mailbox_test"), smtp_form(smtp_host="127.0.0.1", smtp_port=silent_server, security="none")
     )

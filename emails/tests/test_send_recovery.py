@@ -10,11 +10,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from emails import smtp
 from emails.models import Email, EmailRecipient
 from emails.recovery import sweep_stuck_emails
 from emails.services import email_create, email_retry
 from emails.tasks import send_email, sweep_emails
+from emails.transport import server
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_a_server_slow_to_confirm_the_message_gets_one_copy(
     sender, smtp_server, django_capture_on_commit_callbacks, settings, monkeypatch
 ):
     # Slower than the command timeout, within the DATA timeout.
-    monkeypatch.setattr(smtp, "SMTP_TIMEOUT", 1)
+    monkeypatch.setattr(server, "SMTP_TIMEOUT", 1)
     settings.SMTP_DATA_TIMEOUT = 10
     confirm_after(smtp_server, 2)
     email = create(sender, django_capture_on_commit_callbacks, to=["ann@ex.org", "bob@ex.org"])

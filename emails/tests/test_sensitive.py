@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from emails.smtp import SMTPSettings
+from emails.transport.smtp import SMTPSettings
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from contacts.models import Contact
 
 from .. import policy
-from ..forms import ComposeForm
+from ..forms.compose import ComposeForm
 from ..mailboxes import mailbox_of
 from ..models import EmailConfiguration, NotTrackedReason
 from ..services import email_create

@@ -14,7 +14,7 @@ from onepage.models import SettingChange
 from onepage.services import setting_changes_describe
 
 from ..configuration import SWITCHES, TEXTS, email_configuration_update
-from ..forms import EmailConfigurationForm
+from ..forms.configuration import EmailConfigurationForm
 from ..models import EmailConfiguration
 
 CHANGES_PER_PAGE = 20

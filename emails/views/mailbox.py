@@ -13,11 +13,12 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import crypto
-from ..forms import MailboxForm
-from ..imap import IMAPSettings, check_imap_connection
+from ..forms.mailbox import MailboxForm
 from ..mailboxes import mailbox_connect, mailbox_disconnect, mailbox_of, mailbox_set_imap
 from ..models import Mailbox
-from ..smtp import CheckResult, SMTPSettings, check_connection
+from ..transport.imap import IMAPSettings, check_imap_connection
+from ..transport.server import CheckResult
+from ..transport.smtp import SMTPSettings, check_connection
 
 # Each test holds a web thread while it waits for a server: a few a minute
 # per user is plenty to fix a typo, and too few to scan a network with.

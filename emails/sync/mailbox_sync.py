@@ -20,10 +20,11 @@ from django.db.models import Q
 from django.utils import timezone
 from imapclient import IMAPClient
 
-from .folders import find_folders
-from .imap import IMAP_ERRORS, IMAPSettings, close_session, describe_imap_failure, imap_connect
+from ..models import Mailbox, MailboxFolder
+from ..transport.imap import IMAP_ERRORS, IMAPSettings, close_session, imap_connect
+from ..transport.imap_failures import describe_imap_failure
+from .imap_folders import find_folders
 from .importing import Matcher, import_message, parse_headers
-from .models import Mailbox, MailboxFolder
 
 logger = logging.getLogger(__name__)
 

@@ -15,16 +15,10 @@ and test settings allow loopback).
 """
 
 import ipaddress
-import smtplib
 import socket
-import ssl
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from urllib.parse import urlparse
 
 from django.conf import settings
-from django.core.mail.backends.smtp import EmailBackend
-from django.views.decorators.debug import sensitive_variables
 
 # Submission (587), SMTPS (465), relay (25) and the common alternative (2525);
 # IMAP (143) and IMAPS (993) for the mailbox sync.
@@ -159,102 +153,3 @@ def connect(host: str, port: int, *, timeout: float | None, source_address=None)
             error = exc
     assert error is not None
     raise error
-
-
-def ehlo_name() -> str:
-    """How OnePage introduces itself to mail servers: its own public name
-    (from SITE_URL), an address literal for an IP, never "localhost"."""
-    host = urlparse(settings.SITE_URL).hostname or "localhost"
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    return f"[{host}]"
-
-
-class _OneLogin:
-    """smtplib tries every mechanism the server offers until one works: a
-    wrong password then costs one failed login per mechanism (and the server's
-    delay after each). One mechanism, one attempt."""
-
-    @sensitive_variables("password")
-    def login(self, user: str, password: str, *, initial_response_ok: bool = True) -> tuple[int, bytes]:
-        self.ehlo_or_helo_if_needed()
-        if not self.has_extn("auth"):
-            raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
-        offered = self.esmtp_features["auth"].upper().split()
-        mechanism = next((m for m in ("CRAM-MD5", "PLAIN", "LOGIN") if m in offered), None)
-        if mechanism is None:
-            raise smtplib.SMTPException("No suitable authentication method found.")
-        self.user, self.password = user, password
-        method = getattr(self, "auth_" + mechanism.lower().replace("-", "_"))
-        return self.auth(mechanism, method, initial_response_ok=initial_response_ok)
-
-
-class GuardedSMTP(_OneLogin, smtplib.SMTP):
-    def _get_socket(self, host, port, timeout):
-        return connect(host, port, timeout=timeout, source_address=self.source_address)
-
-
-class GuardedSMTP_SSL(_OneLogin, smtplib.SMTP_SSL):
-    def _get_socket(self, host, port, timeout):
-        sock = connect(host, port, timeout=timeout, source_address=self.source_address)
-        # The certificate is checked against the name typed, not the address.
-        return self.context.wrap_socket(sock, server_hostname=self._host)
-
-
-class GuardedSMTPBackend(EmailBackend):
-    """Django's SMTP backend, connecting only through `connect` above.
-    STARTTLS keeps checking the certificate against the host name."""
-
-    smtp_class: type[smtplib.SMTP] = GuardedSMTP
-    smtp_ssl_class: type[smtplib.SMTP_SSL] = GuardedSMTP_SSL
-
-    @property
-    def connection_class(self):
-        smtp = self.smtp_ssl_class if self.use_ssl else self.smtp_class
-
-        def introduced(host: str, port: int, **params) -> smtplib.SMTP:
-            return smtp(host, port, **{**params, "local_hostname": ehlo_name()})
-
-        return introduced
-
-
-def network_failure(exc: BaseException, *, where: str, tls_ports: str) -> tuple[str, bool] | None:
-    """Words for a failure to reach a mail server at all (SMTP and IMAP alike),
-    and whether trying later may help; None when `exc` is not one of those.
-    `tls_ports` names the usual ports, e.g. "465 is usually SSL/TLS, 587 STARTTLS"."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return (
-            f"The certificate of {where} could not be verified ({exc.verify_message or exc.reason}). "
-            "Check the host name: it must be the one on the server's certificate, as your mail provider gives it.",
-            False,
-        )
-    if isinstance(exc, ssl.SSLError):
-        return (
-            f"The secure connection to {where} failed ({exc.reason or exc}). "
-            f"Check the security setting: port {tls_ports}.",
-            False,
-        )
-    if isinstance(exc, socket.gaierror):
-        return f"Unknown host: {where.rsplit(':', 1)[0]} could not be found.", True
-    if isinstance(exc, ConnectionRefusedError):
-        return f"The server at {where} refused the connection: nothing is listening on that port.", True
-    return None
-
-
-@dataclass(frozen=True)
-class ServerLogin:
-    """What it takes to reach a user's mail server (SMTP or IMAP); the password
-    in clear, in memory only, and never in a repr (an error report listing
-    local variables shows reprs)."""
-
-    host: str
-    port: int
-    security: str
-    username: str
-    password: str = field(repr=False)
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"

@@ -1,52 +1,13 @@
-"""Talking to an SMTP server: the connection settings of a mailbox, Django's
-SMTP backend for them, "Test connection", and SMTP errors in words a user
-can act on (and whether they are worth retrying)."""
+"""SMTP errors in words a user can act on, and whether they are worth
+retrying (a 4xx reply, the network, a timeout)."""
 
 import smtplib
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.views.decorators.debug import sensitive_variables
-
-from . import crypto
-from .connections import RefusedDestination, ServerLogin, network_failure
-from .models import Mailbox
-from .phased_smtp import PhasedSMTPBackend
-
-# Connecting and each command: long enough for a slow server, short enough
-# that a worker (or the person clicking "Test connection") is not left
-# hanging. The reply to the end of a message's DATA gets SMTP_DATA_TIMEOUT
-# (RFC 5321 4.5.3.2.6: 10 minutes), see PhasedSMTP.
-SMTP_TIMEOUT = 10
-
-
-@dataclass(frozen=True)
-class SMTPSettings(ServerLogin):
-    """The mailbox's SMTP server."""
-
-    @classmethod
-    @sensitive_variables("password")
-    def of(cls, mailbox: Mailbox, *, password: str | None = None) -> "SMTPSettings":
-        if password is None:
-            password = crypto.decrypt(mailbox.password_encrypted) if mailbox.password_encrypted else ""
-        return cls(mailbox.smtp_host, mailbox.smtp_port, mailbox.security, mailbox.username, password)
-
-
-@sensitive_variables()
-def smtp_backend(smtp: SMTPSettings, *, timeout: float | None = None) -> SMTPBackend:
-    # Guarded (emails.connections): user-given hosts are reached only as allowed.
-    return PhasedSMTPBackend(
-        data_timeout=settings.SMTP_DATA_TIMEOUT,
-        host=smtp.host,
-        port=smtp.port,
-        username=smtp.username,
-        password=smtp.password,
-        use_tls=smtp.security == Mailbox.Security.STARTTLS,
-        use_ssl=smtp.security == Mailbox.Security.SSL,
-        timeout=timeout or SMTP_TIMEOUT,
-        fail_silently=False,
-    )
+from .. import crypto
+from . import server
+from .guard import RefusedDestination
+from .server import network_failure
 
 
 @dataclass(frozen=True)
@@ -140,26 +101,6 @@ def _connection_failure(exc: BaseException, *, where: str) -> SMTPFailure:
 
 
 def _timed_out(where: str) -> SMTPFailure:
-    seconds = f"{SMTP_TIMEOUT:g} second{'' if SMTP_TIMEOUT == 1 else 's'}"
+    timeout = server.SMTP_TIMEOUT
+    seconds = f"{timeout:g} second{'' if timeout == 1 else 's'}"
     return SMTPFailure(f"The server at {where} did not answer within {seconds}.", transient=True)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    ok: bool
-    message: str
-
-
-@sensitive_variables()
-def check_connection(smtp: SMTPSettings) -> CheckResult:
-    """Really connect (and log in when there is a user name): the "Test
-    connection" button."""
-    backend = smtp_backend(smtp)
-    try:
-        backend.open()
-    except (smtplib.SMTPException, OSError) as exc:
-        return CheckResult(False, describe_failure(exc, where=smtp.where).message)
-    finally:
-        backend.close()
-    logged_in = " and logged in" if smtp.username and smtp.password else ""
-    return CheckResult(True, f"Connected to {smtp.where}{logged_in}. This mailbox can send.")

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 
-from .models import Email, EmailRecipient, Mailbox, NotTrackedReason
+from ..models import Email, EmailRecipient, Mailbox, NotTrackedReason
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _parser = BytesParser(policy=policy.default)

@@ -1,6 +1,7 @@
 """Talking to an IMAP server: a mailbox's IMAP settings, the connection
-(through emails.connections, like SMTP), "Test connection" for IMAP, and
-IMAP errors in words a user can act on (and whether they are worth retrying)."""
+(through the outbound guard, emails.transport.guard, like SMTP), and "Test
+connection" for IMAP. IMAP errors in words are
+emails.transport.imap_failures."""
 
 import imaplib
 import ssl
@@ -8,15 +9,14 @@ from dataclasses import dataclass
 
 from django.views.decorators.debug import sensitive_variables
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientError
 
-from . import crypto
-from .connections import RefusedDestination, ServerLogin, connect, network_failure
-from .folders import find_folders
-from .models import Mailbox
-from .smtp import CheckResult
-
-IMAP_TIMEOUT = 15
+from .. import crypto
+from ..models import Mailbox
+from ..sync.imap_folders import find_folders
+from .guard import connect
+from .imap_failures import describe_imap_failure
+from .server import IMAP_TIMEOUT, CheckResult, ServerLogin
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class _GuardedIMAP4_TLS(_GuardedIMAP4):
 
 
 class GuardedIMAPClient(IMAPClient):
-    """IMAPClient whose connection is made by emails.connections.connect."""
+    """IMAPClient whose connection is made by the guard's connect."""
 
     def _create_IMAP4(self):
         timeout = getattr(self._timeout, "connect", None)
@@ -72,38 +72,6 @@ def imap_connect(imap: IMAPSettings, *, timeout: float = IMAP_TIMEOUT) -> IMAPCl
         client.shutdown()
         raise
     return client
-
-
-@dataclass(frozen=True)
-class IMAPFailure:
-    message: str
-    transient: bool
-
-
-def describe_imap_failure(exc: BaseException, *, where: str) -> IMAPFailure:
-    """What went wrong, in the words of emails.smtp for the same causes."""
-    if isinstance(exc, crypto.UnreadablePassword | RefusedDestination):
-        return IMAPFailure(str(exc), transient=False)
-    if isinstance(exc, LoginError):
-        return IMAPFailure(f"The IMAP server refused the user name or password: {_text(exc)}", transient=False)
-    if found := network_failure(exc, where=where, tls_ports="993 is usually SSL/TLS, 143 STARTTLS"):
-        return IMAPFailure(*found)
-    if isinstance(exc, TimeoutError):
-        return IMAPFailure(f"The server at {where} did not answer within {IMAP_TIMEOUT} seconds.", transient=True)
-    if isinstance(exc, imaplib.IMAP4.abort):
-        return IMAPFailure(f"The server at {where} closed the connection unexpectedly.", transient=True)
-    if isinstance(exc, IMAPClientError | imaplib.IMAP4.error):
-        return IMAPFailure(f"The IMAP server at {where} replied: {_text(exc)}", transient=True)
-    if isinstance(exc, OSError):
-        return IMAPFailure(f"Could not reach the server at {where}: {exc.strerror or exc}", transient=True)
-    raise exc
-
-
-def _text(exc: BaseException) -> str:
-    text = str(exc)
-    if text.startswith("b'") or text.startswith('b"'):
-        text = text[2:-1]
-    return " ".join(text.split()) or "no reason given"
 
 
 IMAP_ERRORS = (IMAPClientError, imaplib.IMAP4.error, OSError, crypto.UnreadablePassword)

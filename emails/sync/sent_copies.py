@@ -17,10 +17,11 @@ from django.conf import settings
 from imapclient import IMAPClient
 from imapclient.imapclient import DELETED, SEEN
 
-from . import rendering
-from .folders import find_folders
-from .imap import IMAP_ERRORS, IMAPSettings, close_session, describe_imap_failure, imap_connect
-from .models import Email, Mailbox
+from .. import rendering
+from ..models import Email, Mailbox
+from ..transport.imap import IMAP_ERRORS, IMAPSettings, close_session, imap_connect
+from ..transport.imap_failures import describe_imap_failure
+from .imap_folders import find_folders
 
 POLL_SECONDS = 0.5
 

@@ -1,0 +1,80 @@
+"""The composer's form: recipients, subject, text and the Track toggle."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from onepage.validators import NON_ASCII_ADDRESS, RefuseControlCharacters, one_line, validate_address
+
+_ADDRESS_SEPARATOR = re.compile(r"[,;]")
+# One email fans out into one copy per recipient when tracked: keep it a
+# conversation, not a mass mailing.
+MAX_RECIPIENTS = 50
+
+
+class AddressListField(forms.CharField):
+    """Comma-separated email addresses, each validated."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: str | None) -> list[str]:
+        value = super().to_python(value)
+        # Checked before the split: a line break would start a header of its own.
+        one_line(value)
+        addresses = [a.strip() for a in _ADDRESS_SEPARATOR.split(value) if a.strip()]
+        bad = []
+        for address in addresses:
+            try:
+                validate_address(address)
+            except ValidationError:
+                bad.append(address)
+        if bad:
+            label = "Not a valid email address" if len(bad) == 1 else "Not valid email addresses"
+            hint = f" ({NON_ASCII_ADDRESS[0].lower()}{NON_ASCII_ADDRESS[1:-1]})" if _accented(bad) else ""
+            raise ValidationError(f"{label}: {', '.join(bad)}{hint}")
+        return addresses
+
+
+def _accented(addresses: list[str]) -> bool:
+    return any(not address.rpartition("@")[0].isascii() for address in addresses)
+
+
+class ComposeForm(RefuseControlCharacters, forms.Form):
+    to = AddressListField(label="To", help_text="Separate several addresses with commas.")
+    cc = AddressListField(label="Cc")
+    bcc = AddressListField(label="Bcc", help_text="Bcc recipients are not shown to anyone else.")
+    subject = forms.CharField(max_length=300)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), strip=False)
+    track = forms.BooleanField(required=False, initial=True, label="Track")
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        if not body.strip():
+            raise ValidationError("Write a message.")
+        return body
+
+    def clean(self) -> dict:
+        data = super().clean()
+        seen: set[str] = set()
+        total = 0
+        for name in ("to", "cc", "bcc"):
+            addresses = data.get(name)
+            if addresses is None:
+                continue
+            total += len(addresses)
+            repeated = []
+            for address in addresses:
+                if address.lower() in seen:
+                    repeated.append(address)
+                seen.add(address.lower())
+            if repeated:
+                self.add_error(name, f"Listed more than once: {', '.join(repeated)}")
+        if total == 0 and not any(f in self.errors for f in ("to", "cc", "bcc")):
+            self.add_error("to", "Add at least one recipient.")
+        elif total > MAX_RECIPIENTS:
+            self.add_error("to", f"An email can go to at most {MAX_RECIPIENTS} recipients.")
+        return data

@@ -1,0 +1,39 @@
+"""The organization's email settings (Settings -> Email), for admins."""
+
+from django import forms
+
+from ..configuration import SWITCHES
+from ..models import EmailConfiguration
+
+
+class EmailConfigurationForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Left empty: the words stay as they are.
+        self.fields["preference_link_text"].required = False
+        self.fields["unknown_recipients"].required = False
+        self.fields["open_retention_months"].required = False
+
+    class Meta:
+        model = EmailConfiguration
+        fields = (*SWITCHES, "unknown_recipients", "open_retention_months", "preference_link_text")
+        labels = {"allow_open_tracking": "Allow open tracking"}
+        help_texts = {
+            "allow_open_tracking": "Emails sent from OnePage carry the tracking pixel unless the sender "
+            "switches Track off. When this is off, no email is tracked.",
+            "track_eu_only_with_consent": "Contacts whose country is in the EU/EEA or the UK are tracked only "
+            "when their open-tracking preference is Allowed.",
+            "delete_opens_on_withdrawal": "When a contact's preference becomes Refused (by a user or through "
+            "their own link), the opens already recorded of emails sent to them are deleted. Off: they are "
+            "kept. No open is recorded after a refusal either way.",
+            "unknown_recipients": "While the EU/EEA and UK rule is on: how opens of recipients who are not "
+            "contacts (an address typed in Cc), or contacts of unknown country who have not allowed tracking, "
+            "are tracked.",
+            "open_retention_months": "Recorded opens older than this are deleted; the counters follow. 0 keeps them.",
+            "count_machine_opens": "Fetches of the pixel that are no person reading (Apple Mail privacy "
+            "protection, security scanners, a fetch on delivery, reloads within seconds, your team's own "
+            "browser) are recorded apart. Off: reports show them on hover, not as opens. On: the email's "
+            "report counts them too. The lists and the Open tracking folder always count people.",
+            "preference_link": "Each tracked copy sent to a contact ends with a link to a page where they "
+            "refuse (or allow) tracking themselves, in their language where their country says it.",
+        }

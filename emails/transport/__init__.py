@@ -1,0 +1,1 @@
+"""Reaching users' mail servers: the outbound guard, SMTP and IMAP."""

@@ -193,6 +193,13 @@ def stale_claims() -> Q:
     return Q(status=Email.Status.SENDING, claimed_at__lt=cutoff)
 
 
+def uncertain_delivery() -> Q:
+    """Copies whose delivery is uncertain: handed over whole, the server's
+    reply never came (or their worker died with them in flight), so they may
+    have arrived. Never sent again by themselves; the rep may resend one."""
+    return Q(delivery_uncertain_at__isnull=False, delivered_at__isnull=True)
+
+
 def retryable() -> Q:
     """The one retry rule: a failed email, or one whose sending was abandoned
     by a dead worker. Used by the retry itself (a conditional UPDATE) and,
@@ -200,7 +207,24 @@ def retryable() -> Q:
     return Q(status=Email.Status.FAILED) | stale_claims()
 
 
-class Email(models.Model):
+class OpenCounters(models.Model):
+    """The open counters of an email, or of one recipient's copy: a person's
+    opens (open_count, first and last: verdicts human and proxy) and the
+    other fetches apart (how many, and which kinds: tracking.models.
+    AUTOMATIC_BITS). Kept equal to the OpenEvents by tracking, written only
+    through emails.counters."""
+
+    open_count = models.PositiveIntegerField(default=0)
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+    automatic_count = models.PositiveIntegerField(default=0)
+    automatic_kinds = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class Email(OpenCounters):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         SENDING = "sending", "Sending"
@@ -247,15 +271,6 @@ class Email(models.Model):
     track_opens = models.BooleanField(default=False)
     not_tracked_reason = models.CharField(max_length=30, blank=True, choices=NotTrackedReason.choices)
 
-    # Denormalized from OpenEvent by the recording pipeline.
-    open_count = models.PositiveIntegerField(default=0)
-    first_opened_at = models.DateTimeField(null=True, blank=True)
-    last_opened_at = models.DateTimeField(null=True, blank=True)
-    # Fetches that are no person's open (tracking.models.Verdict other than
-    # human and proxy): how many, and which kinds (tracking.models.AUTOMATIC_BITS).
-    automatic_count = models.PositiveIntegerField(default=0)
-    automatic_kinds = models.PositiveSmallIntegerField(default=0)
-
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
@@ -285,7 +300,7 @@ class Email(models.Model):
         return self.subject
 
 
-class EmailRecipient(models.Model):
+class EmailRecipient(OpenCounters):
     class Kind(models.TextChoices):
         TO = "to", "To"
         CC = "cc", "Cc"
@@ -319,20 +334,17 @@ class EmailRecipient(models.Model):
     # This recipient replied (the IMAP sync found the reply).
     replied_at = models.DateTimeField(null=True, blank=True)
 
-    open_count = models.PositiveIntegerField(default=0)
-    first_opened_at = models.DateTimeField(null=True, blank=True)
-    last_opened_at = models.DateTimeField(null=True, blank=True)
-    # Fetches that are no person's open (tracking.models.Verdict other than
-    # human and proxy): how many, and which kinds (tracking.models.AUTOMATIC_BITS).
-    automatic_count = models.PositiveIntegerField(default=0)
-    automatic_kinds = models.PositiveSmallIntegerField(default=0)
-
     class Meta:
         ordering = ["pk"]
         indexes = [models.Index(fields=["contact", "email"], name="recipient_contact_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.address}"
+
+    @property
+    def delivery_uncertain(self) -> bool:
+        """See uncertain_delivery."""
+        return self.delivery_uncertain_at is not None and self.delivered_at is None
 
     @property
     def erased(self) -> bool:

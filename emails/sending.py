@@ -23,14 +23,11 @@ from .mailboxes import mailbox_of
 from .models import Email, EmailConfiguration, EmailRecipient, Mailbox
 from .outbox import DevelopmentOutboxBackend
 from .pixels import pixel_url
+from .retries import RETRY_WITHIN
 from .transport.smtp import SMTPSettings, delivery_unconfirmed, smtp_backend
 from .transport.smtp_failures import SMTPFailure, describe_failure
 
 logger = logging.getLogger(__name__)
-
-# The send task retries a transient failure within this (its longest backoff,
-# jitter included): the sweep leaves the email alone until then.
-RETRY_WITHIN = 180
 
 
 class TransientSendError(Exception):
@@ -187,7 +184,7 @@ def _recheck_tracking(email: Email, recipients: list[EmailRecipient]) -> None:
 
 
 def _batches(email: Email, mailbox: Mailbox, recipients: list[EmailRecipient]) -> list[_Batch]:
-    pending = [r for r in recipients if r.delivered_at is None and r.delivery_uncertain_at is None]
+    pending = [r for r in recipients if r.delivered_at is None and not r.delivery_uncertain]
     if not pending:
         return []
     if not email.track_opens:

@@ -11,7 +11,7 @@ from contacts.models import Contact
 from onepage.models import Organization, User
 
 from . import policy, rendering
-from .models import Email, EmailConfiguration, EmailRecipient, retryable
+from .models import Email, EmailConfiguration, EmailRecipient, retryable, uncertain_delivery
 from .tasks import publish_send
 
 
@@ -123,9 +123,9 @@ def recipient_resend(*, email: Email, recipient_id: int) -> bool:
         )
         if not locked.exists():
             return False
-        cleared = EmailRecipient.objects.filter(
-            pk=recipient_id, email_id=email.pk, delivery_uncertain_at__isnull=False, delivered_at__isnull=True
-        ).update(delivery_uncertain_at=None, attempted_at=None)
+        cleared = EmailRecipient.objects.filter(uncertain_delivery(), pk=recipient_id, email_id=email.pk).update(
+            delivery_uncertain_at=None, attempted_at=None
+        )
         if not cleared:
             return False
         locked.update(status=Email.Status.QUEUED, error="", send_after=timezone.now())

@@ -1,26 +1,16 @@
 import logging
-import random
 
 from celery import shared_task
 
 from .mailboxes import mailbox_of
 from .models import Email, Mailbox
 from .recovery import sweep_stuck_emails
+from .retries import MAX_RETRIES, retry_countdown
 from .sending import TransientSendError, email_send
 from .sync.mailbox_sync import due_mailboxes, sync_mailbox
 from .sync.sent_copies import replace_sent_copies
 
 logger = logging.getLogger(__name__)
-
-MAX_RETRIES = 3
-RETRY_BASE_SECONDS = 30
-
-
-def retry_countdown(retries: int) -> int:
-    """Exponential backoff (30 s, 1 min, 2 min) with jitter, so that a
-    server that hiccupped is not hit by every queued email at once."""
-    base = RETRY_BASE_SECONDS * 2**retries
-    return base + random.randint(0, base // 2)
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True, ignore_result=True)

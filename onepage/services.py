@@ -1,30 +1,14 @@
 """Organization-wide setting changes, each recorded as a SettingChange."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db import transaction
 
 from .models import Organization, SettingChange, User
 
-# How the change logs name each setting and its stored values.
-SETTING_LABELS = {
-    "plan": "Plan",
-    "allow_open_tracking": "Allow open tracking",
-    "track_eu_only_with_consent": "Track EU/EEA and UK contacts only when they have allowed it",
-    "delete_opens_on_withdrawal": "Delete a contact's recorded opens when they refuse tracking",
-    "unknown_recipients": "Recipients who are not contacts, or whose country is unknown",
-    "open_retention_months": "Keep recorded opens for (months)",
-    "preference_link": "Add a link to refuse tracking in tracked emails",
-    "preference_link_text": "Words of the link to refuse tracking",
-    "count_machine_opens": "Count automatic fetches as opens",
-}
-VALUE_LABELS = {
-    "on": "On",
-    "off": "Off",
-    "identified": "Identified",
-    "aggregate": "Aggregate",
-    **dict(Organization.Plan.choices),
-}
+# How the plan's change log names the setting and its values.
+PLAN_LABELS = {"plan": "Plan"}
+PLAN_VALUES = dict(Organization.Plan.choices)
 
 
 def on_off(value: bool) -> str:
@@ -40,13 +24,18 @@ def setting_change_record(
     )
 
 
-def setting_changes_describe(changes: Iterable[SettingChange]) -> list[SettingChange]:
-    """Attach readable labels (label, old_label, new_label) for the change-log templates."""
+def setting_changes_describe(
+    changes: Iterable[SettingChange], *, labels: Mapping[str, str], values: Mapping[str, str] | None = None
+) -> list[SettingChange]:
+    """Attach readable labels (label, old_label, new_label) for the change-log
+    templates: each app names its own settings (`labels`, the words of its
+    form) and their stored values (`values`; on and off are named here)."""
+    values = {"on": "On", "off": "Off", **(values or {})}
     described = list(changes)
     for change in described:
-        change.label = SETTING_LABELS.get(change.setting, change.setting)
-        change.old_label = VALUE_LABELS.get(change.old_value, change.old_value)
-        change.new_label = VALUE_LABELS.get(change.new_value, change.new_value)
+        change.label = labels.get(change.setting, change.setting)
+        change.old_label = values.get(change.old_value, change.old_value)
+        change.new_label = values.get(change.new_value, change.new_value)
     return described
 
 

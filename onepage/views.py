@@ -13,7 +13,7 @@ from .decorators import admin_required
 from .forms import ProfileForm
 from .models import Organization, SettingChange
 from .plans import features_of
-from .services import organization_plan_change, setting_changes_describe
+from .services import PLAN_LABELS, PLAN_VALUES, organization_plan_change, setting_changes_describe
 
 PLAN_CHANGES_SHOWN = 20
 
@@ -38,7 +38,7 @@ class PlanForm(forms.Form):
 def _plan_page(request: HttpRequest, form: PlanForm | None = None, *, status: int = 200) -> HttpResponse:
     changes = SettingChange.objects.filter(organization=request.organization, setting="plan").select_related("actor")
     page = Paginator(changes, PLAN_CHANGES_SHOWN).get_page(request.GET.get("page"))
-    page.object_list = setting_changes_describe(page.object_list)
+    page.object_list = setting_changes_describe(page.object_list, labels=PLAN_LABELS, values=PLAN_VALUES)
     plans = [
         {
             "value": value,

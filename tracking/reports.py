@@ -63,6 +63,13 @@ def automatic_fetches(count: int) -> str:
     return "1 automatic fetch" if count == 1 else f"{count} automatic fetches"
 
 
+def counted(open_count: int, automatic_count: int, *, count_machine_opens: bool) -> int:
+    """The one rule of the count a report and its eye show: people's opens,
+    or every fetch when the organization counts automatic ones
+    (EmailConfiguration.count_machine_opens)."""
+    return open_count + automatic_count if count_machine_opens else open_count
+
+
 def privacy_only(item: Any) -> bool:
     """Fetched only by Apple Mail Privacy Protection: whether the person read
     it cannot be known."""
@@ -93,9 +100,8 @@ class RecipientReport:
 
     @property
     def shown_count(self) -> int:
-        """The count the report shows: people's opens, or every fetch when
-        the organization counts automatic ones."""
-        return self.fetches if self.count_machine_opens else self.recipient.open_count
+        r = self.recipient
+        return counted(r.open_count, r.automatic_count, count_machine_opens=self.count_machine_opens)
 
     @property
     def privacy_only(self) -> bool:
@@ -136,6 +142,11 @@ class OpenSummary:
     not_tracked_reason: str
     automatic_count: int = 0
     automatic_kinds: int = 0
+    count_machine_opens: bool = False
+
+    @property
+    def shown_count(self) -> int:
+        return counted(self.open_count, self.automatic_count, count_machine_opens=self.count_machine_opens)
 
     @classmethod
     def of_email(cls, email: Email) -> "OpenSummary":
@@ -183,8 +194,7 @@ class OpenReport:
 
     @property
     def shown_count(self) -> int:
-        summary = self.summary
-        return summary.open_count + (summary.automatic_count if self.count_machine_opens else 0)
+        return self.summary.shown_count
 
     @property
     def opened(self) -> bool:
@@ -195,10 +205,17 @@ class OpenReport:
         return privacy_only(self.summary)
 
 
+def eye_count(item: Any) -> int:
+    """The count the eye shows: a summary's shown_count (the report's own),
+    else people's opens."""
+    count = getattr(item, "shown_count", None)
+    return count if count is not None else getattr(item, "open_count", 0) or 0
+
+
 def eye_title(item: Any) -> str:
     """The eye icon's tooltip. `item` is an Email, an EmailRecipient or an
     OpenSummary: anything with the counters and track_opens."""
-    count = getattr(item, "open_count", 0) or 0
+    count = eye_count(item)
     if count:
         return opened_times(count)
     if privacy_only(item):
@@ -258,13 +275,12 @@ def attach_open_reports(emails: Sequence[Email], *, per_contact: bool = False, r
         else []
     )
     opens = recent_opens_by_recipient(recipient_ids)
-    # The setting changes only the report itself: a list whose reports load
-    # on demand does not read it.
-    counting = _counts_machine_opens(emails) if recent else {}
+    counting = _counts_machine_opens(emails)
     for email in emails:
         recipients = email.report_recipients
         summary = OpenSummary.of_recipients(email, recipients) if per_contact else OpenSummary.of_email(email)
         machine = counting.get(email.organization_id, False)
+        summary.count_machine_opens = machine
         email.open_report = OpenReport(
             summary=summary,
             recipients=[

@@ -3,7 +3,7 @@
 from django import forms
 
 from ..configuration import SWITCHES
-from ..models import EmailConfiguration
+from ..models import EmailConfiguration, TrackingMode
 
 
 class EmailConfigurationForm(forms.ModelForm):
@@ -32,8 +32,14 @@ class EmailConfigurationForm(forms.ModelForm):
             "open_retention_months": "Recorded opens older than this are deleted; the counters follow. 0 keeps them.",
             "count_machine_opens": "Fetches of the pixel that are no person reading (Apple Mail privacy "
             "protection, security scanners, a fetch on delivery, reloads within seconds, your team's own "
-            "browser) are recorded apart. Off: reports show them on hover, not as opens. On: the email's "
-            "report counts them too. The lists and the Open tracking folder always count people.",
+            "browser) are recorded apart. Off: reports show them on hover, not as opens. On: the "
+            "reports and their eyes count them too. The Open tracking folder's order and filters count people.",
             "preference_link": "Each tracked copy sent to a contact ends with a link to a page where they "
             "refuse (or allow) tracking themselves, in their language where their country says it.",
         }
+
+
+# The change log names each setting in the form's own words, and the stored
+# values of "Recipients who are not contacts" by the first words of their choice.
+SETTING_LABELS = {name: str(field.label) for name, field in EmailConfigurationForm.base_fields.items()}
+VALUE_LABELS = {mode.value: mode.label.split(":")[0] for mode in TrackingMode}

@@ -185,10 +185,12 @@ def test_transient_replies_that_never_stop_end_failed_after_three_retries(
 
 
 def test_a_retry_waits_longer_each_time():
-    from emails.tasks import retry_countdown
+    from emails.retries import MAX_RETRIES, RETRY_WITHIN, retry_countdown
 
     for retries, shortest, longest in [(0, 30, 45), (1, 60, 90), (2, 120, 180)]:
         assert shortest <= retry_countdown(retries) <= longest
+    # The sweep waits out the longest of them before it queues an email again.
+    assert RETRY_WITHIN == 180 >= max(retry_countdown(MAX_RETRIES - 1) for _ in range(200))
 
 
 def test_a_permanent_rejection_fails_at_once_with_a_readable_error(

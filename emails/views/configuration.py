@@ -14,7 +14,7 @@ from onepage.models import SettingChange
 from onepage.services import setting_changes_describe
 
 from ..configuration import SWITCHES, TEXTS, email_configuration_update
-from ..forms.configuration import EmailConfigurationForm
+from ..forms.configuration import SETTING_LABELS, VALUE_LABELS, EmailConfigurationForm
 from ..models import EmailConfiguration
 
 CHANGES_PER_PAGE = 20
@@ -26,7 +26,7 @@ def _page(request: HttpRequest, form: EmailConfigurationForm | None = None, *, s
         organization=request.organization, setting__in=SWITCHES + TEXTS
     ).select_related("actor")
     page = Paginator(changes, CHANGES_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = setting_changes_describe(page.object_list)
+    page.object_list = setting_changes_describe(page.object_list, labels=SETTING_LABELS, values=VALUE_LABELS)
     can_change = request.membership.is_admin and request.organization.features.open_tracking
     if can_change and form is None:
         form = EmailConfigurationForm(instance=config)

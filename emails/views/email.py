@@ -52,7 +52,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # Only a delivered email has copies in the development outbox.
             "dev_outbox": settings.DEBUG and email.status == Email.Status.SENT,
             "can_retry": email.can_retry,
-            "uncertain": [r for r in email.report_recipients if r.delivery_uncertain_at and not r.delivered_at],
+            "uncertain": [r for r in email.report_recipients if r.delivery_uncertain],
             # A copy is resent by a send of its email: not while one is queued or running.
             "can_resend": email.status in (Email.Status.SENT, Email.Status.FAILED),
         },

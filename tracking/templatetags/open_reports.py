@@ -17,6 +17,11 @@ def eye_title(item: Any) -> str:
 
 
 @register.filter
+def eye_count(item: Any) -> int:
+    return reports.eye_count(item)
+
+
+@register.filter
 def opened_times(count: int) -> str:
     return reports.opened_times(count)
 

@@ -89,3 +89,34 @@ def test_an_organization_that_counts_automatic_fetches_sees_them_in_the_report(r
     assert "Opened 2 times" in body and "including 1 automatic fetch" in body
     recipient.refresh_from_db()
     assert recipient.open_count == 1  # the counters and the folders still count people
+
+
+def test_the_eyes_count_what_the_report_counts(rep_client, org, rep_user):
+    """Counting automatic fetches as opens: the eye on the Sent folder's row
+    and on the contact's Email tab says what the report says."""
+    import re
+
+    from django.urls import reverse
+
+    from emails.models import EmailConfiguration
+    from tracking.tests.open_helpers import add_opens, email_with_opens
+
+    email = email_with_opens(organization=org, sender=rep_user, subject="Prefetched only")
+    recipient = email.recipients.get()
+    add_opens(recipient, [T0], verdict=Verdict.PRIVACY_PREFETCH)
+    folder = reverse("emails:index")
+    timeline = reverse("contacts:detail", args=[recipient.contact_id]) + "?tab=email"
+
+    def eyes(url: str) -> list[tuple[str, str]]:
+        return re.findall(r'<span class="eye (eye-\w+)" role="img" title="([^"]*)"', rep_client.get(url).content.decode())
+
+    assert eyes(folder) == [("eye-off", "Apple Mail privacy protection: opens cannot be known")]
+    assert eyes(timeline) == [("eye-off", "Apple Mail privacy protection: opens cannot be known")]
+
+    config = EmailConfiguration.objects.of(org)
+    config.count_machine_opens = True
+    config.save(update_fields=["count_machine_opens"])
+    assert eyes(folder) == [("eye-open", "Opened once")]
+    assert eyes(timeline) == [("eye-open", "Opened once")]
+    report = rep_client.get(reverse("emails:open_report", args=[email.pk])).content.decode()
+    assert "Opened once" in report and "including 1 automatic fetch" in report

@@ -25,7 +25,6 @@ with 1,000,000 opens, with counters checked against the events each time.
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
@@ -35,12 +34,9 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
-
-import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import LOCAL, ROOT, VENV_BIN, free_port, production_env, stop
+from servers import LOCAL, ROOT, VENV_BIN, _drop_stream, drop_environment, free_port, own_environment, stop
 
 BIG_EMAIL_OPENS = 1_000_000
 
@@ -122,15 +118,6 @@ def child(env: dict, *args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def admin(url: str, sql: str) -> None:
-    conn = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
-    conn.autocommit = True
-    try:
-        conn.cursor().execute(sql)
-    finally:
-        conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=6)
@@ -144,14 +131,7 @@ def main() -> None:
         if shutil.which(tool) is None:
             sys.exit(f"bench/pixel_load.py needs {tool}: apt-get install {tool} (make bench does)")
     workdir = Path(tempfile.mkdtemp(prefix="onepage-pixel-load-"))
-    base = production_env(str(workdir / "static"))
-    database = f"bench_pixel_{os.getpid()}"
-    url = base["DATABASE_URL"].rsplit("/", 1)[0] + "/" + database
-    if urlparse(url).hostname != LOCAL:
-        sys.exit("DATABASE_URL must be on 127.0.0.1")
-    admin(url, f"CREATE DATABASE {database}")
-    env = {**base, "DATABASE_URL": url, "OPEN_STREAM": f"bench:pixel:{os.getpid()}",
-           "OPENS_PER_RECIPIENT_PER_MINUTE": "1000000000"}  # fmt: skip
+    env = own_environment(workdir, "pixel")
     processes: list[subprocess.Popen] = []
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -166,9 +146,7 @@ def main() -> None:
     finally:
         for process in processes:
             stop(process)
-        _drop_stream(env)
-        admin(url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        shutil.rmtree(workdir, ignore_errors=True)
+        drop_environment(env, workdir)
 
 
 def load(env: dict, data: dict, workdir: Path, processes: list, args) -> dict:
@@ -217,12 +195,6 @@ def recorder_rates(env: dict, data: dict, args) -> list[dict]:
     drains.append({"when": when, "email": "fresh", **child(env, "drain", batch, args.drain, *fresh)})
     drains.append({"when": when, "email": "1M opens", **child(env, "drain", batch, args.drain, *big)})
     return drains
-
-
-def _drop_stream(env: dict) -> None:
-    import redis
-
-    redis.Redis.from_url(env["REDIS_URL"]).delete(env["OPEN_STREAM"])
 
 
 def report(results: dict, drains: list[dict], args) -> None:

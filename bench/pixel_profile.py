@@ -31,13 +31,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlparse
 
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pixel_load import _drop_stream, admin, child, granian, start, wrk_script
-from servers import LOCAL, ROOT, free_port, production_env, stop
+from pixel_load import _drop_stream, child, drop_environment, granian, own_environment, start, wrk_script
+from servers import LOCAL, ROOT, free_port, stop
 
 # What each share of the samples is: a frame of the stack that marks it, in order
 # (the first that matches names the sample).
@@ -189,14 +188,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench/pixel_profile.py needs wrk: apt-get install wrk")
     workdir = Path(tempfile.mkdtemp(prefix="onepage-pixel-profile-"))
-    base = production_env(str(workdir / "static"))
-    database = f"bench_profile_{os.getpid()}"
-    url = base["DATABASE_URL"].rsplit("/", 1)[0] + "/" + database
-    if urlparse(url).hostname != LOCAL:
-        sys.exit("DATABASE_URL must be on 127.0.0.1")
-    admin(url, f"CREATE DATABASE {database}")
-    env = {**base, "DATABASE_URL": url, "OPEN_STREAM": f"bench:profile:{os.getpid()}",
-           "OPENS_PER_RECIPIENT_PER_MINUTE": "1000000000"}  # fmt: skip
+    env = own_environment(workdir, "profile")
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         data = child(env, "seed")
@@ -211,9 +203,7 @@ def main() -> None:
         peer = [f"/p/{i}.gif" for i in data["peer"]["ids"]]
         profile("peer (bench/peer_view.py)", env, peer, workdir, args, app="bench.peer_view:application")
     finally:
-        _drop_stream(env)
-        admin(url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        shutil.rmtree(workdir, ignore_errors=True)
+        drop_environment(env, workdir)
 
 
 if __name__ == "__main__":

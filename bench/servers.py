@@ -178,5 +178,39 @@ def report(results: dict[tuple[str, str], list[dict]], pages: dict) -> None:
             print(f"{name:32} {page:20} {rps:8.0f} {p50:8.2f} {p99:8.2f} {rps / reference:6.2f}")
 
 
+def admin(url: str, sql: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
+
+
+def _drop_stream(env: dict) -> None:
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).delete(env["OPEN_STREAM"])
+
+
+def own_environment(workdir: Path, kind: str) -> dict:
+    """The production settings on a database and a stream of this run's own."""
+    base = production_env(str(workdir / "static"))
+    url = base["DATABASE_URL"].rsplit("/", 1)[0] + f"/bench_{kind}_{os.getpid()}"
+    if urlparse(url).hostname != LOCAL:
+        sys.exit("DATABASE_URL must be on 127.0.0.1")
+    admin(url, f"CREATE DATABASE {url.rsplit('/', 1)[1]}")
+    return {**base, "DATABASE_URL": url, "OPEN_STREAM": f"bench:{kind}:{os.getpid()}",
+            "OPENS_PER_RECIPIENT_PER_MINUTE": "1000000000"}  # fmt: skip
+
+
+def drop_environment(env: dict, workdir: Path) -> None:
+    _drop_stream(env)
+    admin(env["DATABASE_URL"], f"DROP DATABASE IF EXISTS {env['DATABASE_URL'].rsplit('/', 1)[1]} WITH (FORCE)")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main()

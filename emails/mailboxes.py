@@ -1,6 +1,7 @@
 """Each user's mailbox (Settings -> Email sync): finding it, connecting it,
 changing it and disconnecting it."""
 
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
@@ -9,6 +10,8 @@ from onepage.models import Organization, User
 from . import crypto
 from .configuration import configuration_for_update, switch_on_for_first_mailbox
 from .models import Mailbox
+from .outbox import DevelopmentOutboxBackend
+from .transport.smtp import SMTPSettings, smtp_backend
 
 # What an edit may change; everything else is fixed at creation.
 _EDITABLE = [
@@ -121,3 +124,11 @@ def mailbox_set_imap(
     if moved:
         mailbox.folders.all().delete()
     return mailbox
+
+
+@sensitive_variables()
+def mailbox_connection(mailbox: Mailbox, *, email_id: int | None = None) -> BaseEmailBackend:
+    """The backend that delivers through this mailbox (not yet opened)."""
+    if mailbox.kind == Mailbox.Kind.DEVELOPMENT:
+        return DevelopmentOutboxBackend(organization_id=mailbox.organization_id, email_id=email_id)
+    return smtp_backend(SMTPSettings.of(mailbox))

@@ -14,17 +14,15 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db.models import F
 from django.utils import timezone
-from django.views.decorators.debug import sensitive_variables
 
 from contacts.links import preference_url
 
 from . import crypto, policy, rendering
-from .mailboxes import mailbox_of
+from .mailboxes import mailbox_connection, mailbox_of
 from .models import Email, EmailConfiguration, EmailRecipient, Mailbox
-from .outbox import DevelopmentOutboxBackend
 from .pixels import pixel_url
 from .retries import RETRY_WITHIN
-from .transport.smtp import SMTPSettings, delivery_unconfirmed, smtp_backend
+from .transport.smtp import delivery_unconfirmed
 from .transport.smtp_failures import SMTPFailure, describe_failure
 
 logger = logging.getLogger(__name__)
@@ -244,11 +242,3 @@ def _failed(email: Email, failure: SMTPFailure, *, last_attempt: bool) -> None:
 def _finish(email: Email, status: str, **fields) -> None:
     # Conditional: only the task holding the claim moves the email on.
     Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(status=status, **fields)
-
-
-@sensitive_variables()
-def mailbox_connection(mailbox: Mailbox, *, email_id: int | None = None) -> BaseEmailBackend:
-    """The backend that delivers through this mailbox (not yet opened)."""
-    if mailbox.kind == Mailbox.Kind.DEVELOPMENT:
-        return DevelopmentOutboxBackend(organization_id=mailbox.organization_id, email_id=email_id)
-    return smtp_backend(SMTPSettings.of(mailbox))

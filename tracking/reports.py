@@ -1,6 +1,6 @@
 """The open report: per email (or per contact on its timeline) whether,
 how often and when it was opened, with each recipient's 10 most recent
-opens; and the eye icon's words. Its template tag is `open_reports`, its
+opens (the words are tracking.report_words). Its template tag is `open_reports`, its
 includes templates/tracking/includes/eye.html and open_report.html.
 
 Lists attach the reports of a whole page in one query
@@ -13,25 +13,17 @@ import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
-from emails.models import Email, EmailConfiguration, EmailRecipient, NotTrackedReason
+from emails.models import Email, EmailConfiguration, EmailRecipient
 
-from .models import AUTOMATIC_BITS, COUNTED, OpenEvent, Verdict
+from .models import COUNTED, OpenEvent
+from .report_words import AUTOMATIC_WORDS, automatic_fetches, counted, opened_times, privacy_only
 
 RECENT_OPENS_SHOWN = 10
-PRIVACY_ONLY = "Apple Mail privacy protection: opens cannot be known"
-# The kinds of automatic fetches, in the words of the tooltip.
-AUTOMATIC_WORDS = {
-    Verdict.PRIVACY_PREFETCH: "Apple Mail privacy protection",
-    Verdict.SCANNER: "security scanner",
-    Verdict.EARLY: "fetched on delivery",
-    Verdict.REPEAT: "loaded again within seconds",
-    Verdict.SELF: "your team's own browser",
-}
 
 
 class RecentOpen(NamedTuple):
@@ -46,35 +38,6 @@ class RecentOpen(NamedTuple):
     def kind(self) -> str:
         """The words of an automatic fetch's kind ("" for a person's open)."""
         return AUTOMATIC_WORDS.get(self.verdict, "")
-
-
-def automatic_kinds(bits: int) -> list[str]:
-    """The words of the kinds in a counter's automatic_kinds."""
-    return [AUTOMATIC_WORDS[verdict] for verdict, bit in AUTOMATIC_BITS.items() if bits & bit]
-
-
-def automatic_title(item: Any) -> str:
-    """The tooltip of "+3 automatic fetches": which kinds they were."""
-    kinds = automatic_kinds(getattr(item, "automatic_kinds", 0) or 0)
-    return f"Not counted as opens: {', '.join(kinds)}" if kinds else ""
-
-
-def automatic_fetches(count: int) -> str:
-    return "1 automatic fetch" if count == 1 else f"{count} automatic fetches"
-
-
-def counted(open_count: int, automatic_count: int, *, count_machine_opens: bool) -> int:
-    """The one rule of the count a report and its eye show: people's opens,
-    or every fetch when the organization counts automatic ones
-    (EmailConfiguration.count_machine_opens)."""
-    return open_count + automatic_count if count_machine_opens else open_count
-
-
-def privacy_only(item: Any) -> bool:
-    """Fetched only by Apple Mail Privacy Protection: whether the person read
-    it cannot be known."""
-    bits = getattr(item, "automatic_kinds", 0) or 0
-    return not getattr(item, "open_count", 0) and bits == AUTOMATIC_BITS[Verdict.PRIVACY_PREFETCH]
 
 
 @dataclass
@@ -203,41 +166,6 @@ class OpenReport:
     @property
     def privacy_only(self) -> bool:
         return privacy_only(self.summary)
-
-
-def eye_count(item: Any) -> int:
-    """The count the eye shows: a summary's shown_count (the report's own),
-    else people's opens."""
-    count = getattr(item, "shown_count", None)
-    return count if count is not None else getattr(item, "open_count", 0) or 0
-
-
-def eye_title(item: Any) -> str:
-    """The eye icon's tooltip. `item` is an Email, an EmailRecipient or an
-    OpenSummary: anything with the counters and track_opens."""
-    count = eye_count(item)
-    if count:
-        return opened_times(count)
-    if privacy_only(item):
-        return PRIVACY_ONLY
-    if getattr(item, "source", "") == Email.Source.CLIENT:
-        return NotTrackedReason.CLIENT.label
-    if not getattr(item, "track_opens", False):
-        reason = getattr(item, "not_tracked_reason", "")
-        label = NotTrackedReason.in_sentence(reason)
-        return f"Not tracked: {label}" if label else "Not tracked"
-    status = getattr(item, "status", Email.Status.SENT)
-    if status == Email.Status.FAILED:
-        return "Not sent"
-    if status in (Email.Status.QUEUED, Email.Status.SENDING):
-        return "Not sent yet"
-    if getattr(item, "aggregate_only", False):
-        return "Opens counted in the email's total only"
-    return "Not opened yet"
-
-
-def opened_times(count: int) -> str:
-    return "Opened once" if count == 1 else f"Opened {count} times"
 
 
 def recent_opens_by_recipient(recipient_ids: Iterable[int], *, limit: int = RECENT_OPENS_SHOWN) -> dict[int, list]:

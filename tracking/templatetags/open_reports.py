@@ -1,39 +1,15 @@
-"""Template helpers of the open reports: the eye icon's tooltip and the
-report of one email (see tracking/includes/eye.html and open_report.html)."""
-
-from typing import Any
+"""Template helpers of the open reports: the eye icon's words and count, and
+the report of one email (see tracking/includes/eye.html and open_report.html)."""
 
 from django import template
 
 from emails.models import Email
-from tracking import reports
+from tracking import report_words, reports
 
 register = template.Library()
 
-
-@register.filter
-def eye_title(item: Any) -> str:
-    return reports.eye_title(item)
-
-
-@register.filter
-def eye_count(item: Any) -> int:
-    return reports.eye_count(item)
-
-
-@register.filter
-def opened_times(count: int) -> str:
-    return reports.opened_times(count)
-
-
-@register.filter
-def automatic_title(item: Any) -> str:
-    return reports.automatic_title(item)
-
-
-@register.filter
-def automatic_fetches(count: int) -> str:
-    return reports.automatic_fetches(count)
+for _name in ("eye_title", "eye_count", "opened_times", "automatic_title", "automatic_fetches"):
+    register.filter(_name, getattr(report_words, _name))
 
 
 @register.simple_tag

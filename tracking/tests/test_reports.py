@@ -8,7 +8,7 @@ import pytest
 from emails import reports as email_reports
 from emails.models import Email, EmailRecipient, NotTrackedReason
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
-from tracking import reports
+from tracking import report_words, reports
 from tracking.tests.open_helpers import add_opens, email_with_opens, minutes_ago
 
 pytestmark = pytest.mark.django_db
@@ -56,17 +56,17 @@ def test_more_than_ten_notice_starts_at_eleven(org, rep_user, opens, notice):
 
 
 def test_eye_tooltip_says_why_an_email_shows_a_crossed_eye(org, rep_user):
-    assert reports.eye_title(Email(open_count=3)) == "Opened 3 times"
-    assert reports.eye_title(Email(open_count=1)) == "Opened once"
-    assert reports.eye_title(Email(track_opens=True, status=Email.Status.SENT)) == "Not opened yet"
-    assert reports.eye_title(Email(track_opens=False)) == "Not tracked"
+    assert report_words.eye_title(Email(open_count=3)) == "Opened 3 times"
+    assert report_words.eye_title(Email(open_count=1)) == "Opened once"
+    assert report_words.eye_title(Email(track_opens=True, status=Email.Status.SENT)) == "Not opened yet"
+    assert report_words.eye_title(Email(track_opens=False)) == "Not tracked"
     assert (
-        reports.eye_title(Email(track_opens=False, not_tracked_reason=NotTrackedReason.TOGGLE_OFF))
+        report_words.eye_title(Email(track_opens=False, not_tracked_reason=NotTrackedReason.TOGGLE_OFF))
         == "Not tracked: track was switched off for this email"
     )
     client = Email(track_opens=False, source=Email.Source.CLIENT, not_tracked_reason=NotTrackedReason.CLIENT)
-    assert reports.eye_title(client) == "Sent from your email client: not tracked"
-    assert reports.eye_title(Email(track_opens=True, status=Email.Status.FAILED)) == "Not sent"
+    assert report_words.eye_title(client) == "Sent from your email client: not tracked"
+    assert report_words.eye_title(Email(track_opens=True, status=Email.Status.FAILED)) == "Not sent"
 
 
 def test_contact_summary_is_that_contacts_own_opens(org, rep_user):
@@ -80,7 +80,7 @@ def test_contact_summary_is_that_contacts_own_opens(org, rep_user):
 
     assert reports.OpenSummary.of_recipients(email, [ann]).open_count == 2
     summary = reports.OpenSummary.of_recipients(email, [refused])
-    assert reports.eye_title(summary) == "Not tracked: the contact refused open tracking"
+    assert report_words.eye_title(summary) == "Not tracked: the contact refused open tracking"
 
 
 def test_opens_in_the_same_minute_show_their_seconds_and_the_exact_time_on_hover(rep_client, org, rep_user):

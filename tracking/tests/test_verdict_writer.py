@@ -108,7 +108,9 @@ def test_the_eyes_count_what_the_report_counts(rep_client, org, rep_user):
     timeline = reverse("contacts:detail", args=[recipient.contact_id]) + "?tab=email"
 
     def eyes(url: str) -> list[tuple[str, str]]:
-        return re.findall(r'<span class="eye (eye-\w+)" role="img" title="([^"]*)"', rep_client.get(url).content.decode())
+        return re.findall(
+            r'<span class="eye (eye-\w+)" role="img" title="([^"]*)"', rep_client.get(url).content.decode()
+        )
 
     assert eyes(folder) == [("eye-off", "Apple Mail privacy protection: opens cannot be known")]
     assert eyes(timeline) == [("eye-off", "Apple Mail privacy protection: opens cannot be known")]

@@ -1,0 +1,83 @@
+"""The words of the open reports and of the eye icon: how many opens to
+show (people's, or every fetch when the organization counts automatic ones),
+what the eye's tooltip says, and the kinds of automatic fetches in words."""
+
+from typing import Any
+
+from emails.models import Email, NotTrackedReason
+
+from .models import AUTOMATIC_BITS, Verdict
+
+PRIVACY_ONLY = "Apple Mail privacy protection: opens cannot be known"
+# The kinds of automatic fetches, in the words of the tooltip.
+AUTOMATIC_WORDS = {
+    Verdict.PRIVACY_PREFETCH: "Apple Mail privacy protection",
+    Verdict.SCANNER: "security scanner",
+    Verdict.EARLY: "fetched on delivery",
+    Verdict.REPEAT: "loaded again within seconds",
+    Verdict.SELF: "your team's own browser",
+}
+
+
+def automatic_kinds(bits: int) -> list[str]:
+    """The words of the kinds in a counter's automatic_kinds."""
+    return [AUTOMATIC_WORDS[verdict] for verdict, bit in AUTOMATIC_BITS.items() if bits & bit]
+
+
+def automatic_title(item: Any) -> str:
+    """The tooltip of "+3 automatic fetches": which kinds they were."""
+    kinds = automatic_kinds(getattr(item, "automatic_kinds", 0) or 0)
+    return f"Not counted as opens: {', '.join(kinds)}" if kinds else ""
+
+
+def automatic_fetches(count: int) -> str:
+    return "1 automatic fetch" if count == 1 else f"{count} automatic fetches"
+
+
+def counted(open_count: int, automatic_count: int, *, count_machine_opens: bool) -> int:
+    """The one rule of the count a report and its eye show: people's opens,
+    or every fetch when the organization counts automatic ones
+    (EmailConfiguration.count_machine_opens)."""
+    return open_count + automatic_count if count_machine_opens else open_count
+
+
+def privacy_only(item: Any) -> bool:
+    """Fetched only by Apple Mail Privacy Protection: whether the person read
+    it cannot be known."""
+    bits = getattr(item, "automatic_kinds", 0) or 0
+    return not getattr(item, "open_count", 0) and bits == AUTOMATIC_BITS[Verdict.PRIVACY_PREFETCH]
+
+
+def eye_count(item: Any) -> int:
+    """The count the eye shows: a summary's shown_count (the report's own),
+    else people's opens."""
+    count = getattr(item, "shown_count", None)
+    return count if count is not None else getattr(item, "open_count", 0) or 0
+
+
+def eye_title(item: Any) -> str:
+    """The eye icon's tooltip. `item` is an Email, an EmailRecipient or an
+    OpenSummary: anything with the counters and track_opens."""
+    count = eye_count(item)
+    if count:
+        return opened_times(count)
+    if privacy_only(item):
+        return PRIVACY_ONLY
+    if getattr(item, "source", "") == Email.Source.CLIENT:
+        return NotTrackedReason.CLIENT.label
+    if not getattr(item, "track_opens", False):
+        reason = getattr(item, "not_tracked_reason", "")
+        label = NotTrackedReason.in_sentence(reason)
+        return f"Not tracked: {label}" if label else "Not tracked"
+    status = getattr(item, "status", Email.Status.SENT)
+    if status == Email.Status.FAILED:
+        return "Not sent"
+    if status in (Email.Status.QUEUED, Email.Status.SENDING):
+        return "Not sent yet"
+    if getattr(item, "aggregate_only", False):
+        return "Opens counted in the email's total only"
+    return "Not opened yet"
+
+
+def opened_times(count: int) -> str:
+    return "Opened once" if count == 1 else f"Opened {count} times"

@@ -47,7 +47,7 @@ from django.test.utils import (  # noqa: E402
 )
 from django.urls import reverse  # noqa: E402
 
-logging.getLogger("tracking.recording").setLevel(logging.ERROR)  # one warning per fallback
+logging.getLogger("tracking").setLevel(logging.ERROR)  # one warning per fallback
 
 MAX_REQUESTS = 5000
 RECIPIENTS = 50

@@ -47,10 +47,10 @@ def record_batch(reader: stream.Reader, entries: list) -> int:
     try:
         with transaction.atomic(durable=True):
             recorded = write_opens(opens=stream.opens_from_entries(entries))
+        reader.acknowledge(entries)
     except BaseException:
         reader.failed()
         raise
-    reader.acknowledge(entries)
     return recorded
 
 

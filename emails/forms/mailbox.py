@@ -146,24 +146,10 @@ class MailboxForm(IMAPFields, RefuseControlCharacters, forms.ModelForm):
             self.initial["imap_same_login"] = self.instance.imap_username == self.instance.username
         if self.has_imap_password:
             self.fields["imap_password"].help_text = "Leave blank to keep the current password."
-
-    def clean_username(self) -> str:
-        return _ascii_login(self.cleaned_data["username"])
-
-    def clean_password(self) -> str:
-        return _ascii_login(self.cleaned_data["password"])
-
-    def clean_imap_username(self) -> str:
-        return _ascii_login(self.cleaned_data["imap_username"])
-
-    def clean_imap_password(self) -> str:
-        return _ascii_login(self.cleaned_data["imap_password"])
-
-    def clean_smtp_port(self) -> int:
-        return _port(self.cleaned_data["smtp_port"])
-
-    def clean_imap_port(self) -> int:
-        return _port(self.cleaned_data["imap_port"])
+        for name in ("username", "password", "imap_username", "imap_password"):
+            self.fields[name].validators.append(_ascii_login)
+        for name in ("smtp_port", "imap_port"):
+            self.fields[name].validators.append(_port)
 
     def clean(self) -> dict:
         data = super().clean()

@@ -76,22 +76,22 @@ Group = tuple[int, int | None, str, int, datetime, datetime]
 def _tallies(groups: Iterable[Group]) -> tuple[dict[int, Tally], dict[int, Tally]]:
     """The tallies of recipients and of emails: the one rule of what counts
     as a person's open and what is an automatic fetch."""
-    recipients: dict[int, Tally] = {}
-    emails: dict[int, Tally] = {}
+    rows: tuple[dict[int, list], dict[int, list]] = ({}, {})
     for email_id, recipient_id, verdict, n, first, last in groups:
-        for tallies, pk in ((emails, email_id), (recipients, recipient_id)):
+        for tallies, pk in ((rows[0], recipient_id), (rows[1], email_id)):
             if pk is None:
                 continue
-            t = tallies.get(pk, Tally())
+            t = tallies.get(pk)
+            if t is None:
+                t = tallies[pk] = [0, None, None, 0, 0]
             if verdict in COUNTED:
-                t = t._replace(
-                    opens=t.opens + n,
-                    first=first if t.first is None else min(t.first, first),
-                    last=last if t.last is None else max(t.last, last),
-                )
+                t[0] += n
+                t[1] = first if t[1] is None else min(t[1], first)
+                t[2] = last if t[2] is None else max(t[2], last)
             else:
-                t = t._replace(automatic=t.automatic + n, kinds=t.kinds | AUTOMATIC_BITS[verdict])
-            tallies[pk] = t
+                t[3] += n
+                t[4] |= AUTOMATIC_BITS[verdict]
+    recipients, emails = ({pk: Tally(*t) for pk, t in tallies.items()} for tallies in rows)
     return recipients, emails
 
 

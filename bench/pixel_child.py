@@ -30,7 +30,8 @@ from django.db import connection  # noqa: E402
 
 from emails.pixels import make_token  # noqa: E402
 from emails.tests.factories import EmailFactory, EmailRecipientFactory  # noqa: E402
-from tracking import counters, hits, stream, writer  # noqa: E402
+from tracking import counters, stream, writer  # noqa: E402
+from tracking.hits import Open, new_hit_key  # noqa: E402
 from tracking.recorder import Recorder  # noqa: E402
 
 
@@ -51,9 +52,9 @@ def fill(email_id: int, rows: int) -> dict:
         cursor.execute("SELECT array_agg(id) FROM emails_emailrecipient WHERE email_id = %s", [email_id])
         (ids,) = cursor.fetchone()
         cursor.execute(
-            "INSERT INTO tracking_openevent (recipient_id, email_id, opened_at, hit_key) "
+            "INSERT INTO tracking_openevent (recipient_id, email_id, opened_at, hit_key, verdict) "
             "SELECT (%s::bigint[])[1 + g %% %s], %s, now() - interval '365 days' + g * interval '1 ms', "
-            "gen_random_uuid()::text FROM generate_series(1, %s) g",
+            "gen_random_uuid()::text, 'human' FROM generate_series(1, %s) g",
             [ids, len(ids), email_id, rows],
         )
         cursor.execute("ANALYZE tracking_openevent")
@@ -69,7 +70,7 @@ def drain(batch_size: int, hits: int, ids: list[int]) -> dict:
     for start in range(0, hits, 5000):
         with client.pipeline(transaction=False) as pipe:
             for _ in range(min(5000, hits - start)):
-                fields = {"recipient": random.choice(ids), "at": now, "key": hits.new_hit_key()}
+                fields = {"recipient": random.choice(ids), "at": now, "key": new_hit_key()}
                 pipe.xadd(settings.OPEN_STREAM, fields)
             pipe.execute()
     recorder = Recorder(batch_size=batch_size, block_ms=100)
@@ -114,7 +115,7 @@ def direct(writes: int, ids: list[int]) -> dict:
             finally:
                 commit["end"] = time.perf_counter()
 
-        hit = hits.Open(recipient_id=random.choice(ids), opened_at=datetime.now(UTC), key=hits.new_hit_key())
+        hit = Open(recipient_id=random.choice(ids), opened_at=datetime.now(UTC), key=new_hit_key())
         connection._commit = timed_commit
         try:
             with connection.execute_wrapper(timed):

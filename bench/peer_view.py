@@ -23,8 +23,8 @@ GIF = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEA
 def pixel(request, recipient_id: int):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO tracking_openevent (recipient_id, email_id, opened_at) "
-            "SELECT id, email_id, %s FROM emails_emailrecipient WHERE id = %s",
+            "INSERT INTO tracking_openevent (recipient_id, email_id, opened_at, verdict) "
+            "SELECT id, email_id, %s, 'human' FROM emails_emailrecipient WHERE id = %s",
             [timezone.now(), recipient_id],
         )
         cursor.execute("UPDATE emails_emailrecipient SET open_count = open_count + 1 WHERE id = %s", [recipient_id])

@@ -44,15 +44,15 @@ PARTS = [
     ("redis round trip (socket wait)", re.compile(r"redis/connection\.py|redis/client\.py|redis/commands")),
     ("database: execute + commit", re.compile(r"psycopg2|backends/utils\.py|backends/base/base\.py.*commit")),
     ("django ORM / SQL compile", re.compile(r"django/db/")),
-    ("token check (signing)", re.compile(r"signing\.py|tracking/tokens\.py")),
-    ("policy (open_mode)", re.compile(r"tracking/policy\.py")),
-    ("pixel view + hits", re.compile(r"tracking/(views|hits|ratelimit|recording)\.py")),
+    ("token check (signing)", re.compile(r"signing\.py|emails/pixels\.py|onepage/signed_ids\.py")),
+    ("policy (open_mode)", re.compile(r"emails/policy\.py")),
+    ("pixel view + intake", re.compile(r"tracking/(views|hits|intake|stream|ratelimit)\.py")),
     ("response (HttpResponse, headers)", re.compile(r"django/http/response\.py")),
     ("request (WSGIRequest, path)", re.compile(r"django/core/handlers/wsgi\.py.*__init__|django/http/request\.py")),
     ("handler, signals, middleware", re.compile(r"django/core/handlers/|django/dispatch/|tracking/middleware\.py")),
 ]
 
-OURS = re.compile(r"\((tracking|emails|contacts|onepage)/")
+OURS = re.compile(r"\((tracking|emails|contacts|onepage|privacy)/")
 
 
 def cpu_seconds(pids: list[int]) -> dict[int, float]:

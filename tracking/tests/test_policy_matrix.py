@@ -90,8 +90,8 @@ def test_the_matrix_has_every_cell():
     assert len(CELLS) == 2 * 2 * 2 * 3 * 2 * 2 * 2 == len({c.id for c in CELLS})
     # Each reason a user can be shown appears in the grid (recipients who are
     # no contact or of unknown country: tracking/tests/test_tracking_modes.py;
-    # not the policy's: a consent request, emails/tests/test_consent_request.py,
-    # an erased recipient, tracking/tests/test_contact_erasure.py; copies to
+    # not the policy's: a consent request, privacy/tests/test_consent_request.py,
+    # an erased recipient, privacy/tests/test_erasure.py; copies to
     # the team itself: tracking/tests/test_self_opens.py).
     assert {c.expected().reason for c in CELLS} == {"", *NotTrackedReason.values} - {
         NotTrackedReason.NO_MAILBOX,

@@ -5,9 +5,9 @@ bench/pixel.py (an earlier commit's and the working tree's), alternately.
     REDIS_URL=redis://127.0.0.1:6379/14 \\
         .venv/bin/python bench/pixel_compare.py COMMIT [--rounds 5] [--requests 600]
 
-The commit's files are exported (git archive) to a temporary directory.
-Each round runs both trees, in alternating order, so that they share the
-machine's ups and downs; each run makes its own throwaway database and
+The commit's files are exported (bench/alternate.py). Each round runs
+both trees, in alternating order, so that they share the machine's ups and
+downs; each run makes its own throwaway database and
 stream (see bench/pixel.py). Prints, per kind of request, the median over
 the rounds of each run's median before and after, their ratio, and the
 drain's rate the same way.
@@ -15,21 +15,15 @@ drain's rate the same way.
 
 import argparse
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from alternate import alternate
+
 ROW = re.compile(r"^(\S+)\s+([\d.]+)ms\s+([\d.]+)ms\s+[\d.]+$")
 DRAIN = re.compile(r"^drain: .*\(([\d,]+) opens/s\)$")
-
-
-def export(commit: str, into: Path) -> None:
-    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
 
 
 # Both trees' scripts run with the garbage collector off: a collection landing
@@ -59,18 +53,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=600)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="onepage-pixel-compare-"))
-    try:
-        before_tree = workdir / "before"
-        before_tree.mkdir()
-        export(args.commit, before_tree)
-        runs: dict[str, list[dict]] = {"before": [], "after": []}
-        for round_ in range(args.rounds):
-            order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
-            for which in order:
-                runs[which].append(run(before_tree if which == "before" else ROOT, args.requests))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    runs = alternate(args.commit, args.rounds, lambda tree: run(tree, args.requests))
     print(f"{args.rounds} rounds of {args.requests} requests per kind; before = {args.commit}, after = working tree")
     print(f"{'':16} {'before':>10} {'after':>10} {'after/before':>13}")
     for name in runs["after"][0]:

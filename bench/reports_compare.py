@@ -23,14 +23,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from alternate import ROOT, alternate
 
 
-def export(commit: str, into: Path) -> None:
-    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+def _with_our_scripts(tree: Path) -> None:
+    # The working tree's scripts measure both trees.
     for name in ("reports.py", "report_data.py"):
-        shutil.copy(ROOT / "bench" / name, into / "bench" / name)
+        shutil.copy(ROOT / "bench" / name, tree / "bench" / name)
 
 
 def run(tree: Path, repetitions: int, out: Path) -> list[dict]:
@@ -47,21 +46,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repetitions", type=int, default=10)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="onepage-reports-compare-"))
-    try:
-        before_tree = workdir / "before"
-        before_tree.mkdir()
-        export(args.commit, before_tree)
-        runs: dict[str, list[list[dict]]] = {"before": [], "after": []}
-        for round_ in range(args.rounds):
-            order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
-            for which in order:
-                tree = before_tree if which == "before" else ROOT
-                runs[which].append(run(tree, args.repetitions, workdir / f"{which}-{round_}.json"))
-                print(f"round {round_ + 1}: {which} done", flush=True)
-        report(runs, args)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="onepage-reports-compare-") as out:
+        outputs = (Path(out) / f"{n}.json" for n in range(2 * args.rounds))
+        runs = alternate(
+            args.commit, args.rounds, lambda tree: run(tree, args.repetitions, next(outputs)), prepare=_with_our_scripts
+        )
+    report(runs, args)
 
 
 def report(runs: dict[str, list[list[dict]]], args) -> None:

@@ -1,5 +1,5 @@
-"""Recording opens: record_open (stream or direct) and the batch writer that
-turns opens into OpenEvents and counters."""
+"""Recording opens: record_open (tracking.intake: stream or direct) and the
+writer (tracking.writer) that turns opens into OpenEvents and counters."""
 
 import threading
 import time

@@ -1,16 +1,16 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from onepage.forms import SearchForm
 from onepage.search import unaccented
 
 from . import timeline
+from .access import contacts_for, get_contact_for_user
 from .forms import ContactForm
-from .models import Contact
 from .services import contact_save
 
 CONTACTS_PER_PAGE = 25
@@ -18,19 +18,10 @@ TIMELINE_TABS = ("all", "email")
 CONSENT_RECORDS_SHOWN = 20
 
 
-def _contacts_for(request: HttpRequest) -> QuerySet[Contact]:
-    return Contact.objects.filter(organization=request.organization)
-
-
-def _get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
-    # Another organization's id is a 404, never a hint that it exists.
-    return get_object_or_404(_contacts_for(request), pk=pk)
-
-
 def contact_list(request: HttpRequest) -> HttpResponse:
     search = SearchForm(request.GET)
     q = search.query()
-    contacts = _contacts_for(request)
+    contacts = contacts_for(request)
     if q:
         for word in unaccented(q).split():
             contacts = contacts.filter(
@@ -55,7 +46,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = _get_contact_for_user(request, pk)
+    contact = get_contact_for_user(request, pk)
     form = ContactForm(request.POST or None, instance=contact, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         contact_save(form=form, actor=request.user)
@@ -65,7 +56,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = _get_contact_for_user(request, pk)
+    contact = get_contact_for_user(request, pk)
     tab = request.GET.get("tab", "all")
     if tab not in TIMELINE_TABS:
         tab = "all"

@@ -8,11 +8,11 @@ import json
 from django.contrib import messages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from contacts.models import Contact
+from contacts.access import get_contact_for_user
 from emails.mailboxes import mailbox_of
 from emails.views.email import say_send_outcome
 from onepage.decorators import admin_required
@@ -23,16 +23,11 @@ from .export import contact_export
 from .forms import ConsentRequestForm
 
 
-def _get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
-    # Another organization's id is a 404, never a hint that it exists.
-    return get_object_or_404(Contact.objects.filter(organization=request.organization), pk=pk)
-
-
 @require_http_methods(["GET", "POST"])
 def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Deleting is erasing: the contact, its activity and consent history,
     its opens, and its address on the emails it received (privacy.erasure)."""
-    contact = _get_contact_for_user(request, pk)
+    contact = get_contact_for_user(request, pk)
     if request.method == "POST":
         name = contact.full_name
         contact_erase(contact=contact, actor=request.user)
@@ -46,7 +41,7 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def contact_export_download(request: HttpRequest, pk: int) -> HttpResponse:
     """All data held about the contact, as a JSON file (admins only)."""
-    contact = _get_contact_for_user(request, pk)
+    contact = get_contact_for_user(request, pk)
     document = contact_export(contact)
     response = HttpResponse(
         json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
@@ -62,7 +57,7 @@ def contact_export_download(request: HttpRequest, pk: int) -> HttpResponse:
 def consent_request(request: HttpRequest, contact_pk: int) -> HttpResponse:
     """A confirmation page with the editable text, then the email goes
     through the rep's own mailbox (privacy.consent_request)."""
-    contact = _get_contact_for_user(request, contact_pk)
+    contact = get_contact_for_user(request, contact_pk)
     mailbox = mailbox_of(user=request.user, organization=request.organization)
     problem = ""
     if mailbox is None:

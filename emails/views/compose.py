@@ -1,11 +1,11 @@
 """The composer: writing an email to one or more people."""
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from contacts.models import Contact
+from contacts.access import get_contact_for_user
 
 from .. import policy
 from ..forms.compose import ComposeForm
@@ -16,18 +16,12 @@ from .email import say_send_outcome
 from .mailbox import mailbox_required_redirect
 
 
-def _get_contact_for_user(request: HttpRequest, raw_pk: str) -> Contact:
-    if not raw_pk.isdigit():
-        raise Http404("No such contact.")
-    return get_object_or_404(Contact.objects.filter(organization=request.organization), pk=int(raw_pk))
-
-
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponse:
     mailbox = mailbox_of(user=request.user, organization=request.organization)
     if mailbox is None:
         return mailbox_required_redirect(request, next_url=request.get_full_path())
-    contact = _get_contact_for_user(request, request.GET["contact"]) if request.GET.get("contact") else None
+    contact = get_contact_for_user(request, request.GET["contact"]) if request.GET.get("contact") else None
 
     # The toggle shows what the policy allows for this sender; the policy
     # decides again on save and at send time, whatever the form says.

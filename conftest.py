@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests."""
 
 import os
+import re
 import shutil
 import socket
 import uuid
@@ -209,6 +210,34 @@ def read_in_mail_client(url: str, *, after: timedelta = READ_AFTER):
 
     with time_machine.travel(timezone.now() + after, tick=True):
         return Client(HTTP_USER_AGENT=MAIL_CLIENT_AGENT).get(urlsplit(url).path)
+
+
+# The pixel in a delivered copy's HTML.
+PIXEL_IN_COPY = re.compile(r'<img src="(https?://[^"]+/o/[^"]+\.gif)"')
+
+
+def read_copy(html: str, *, after: timedelta = READ_AFTER) -> None:
+    """A person reads a delivered copy: read_in_mail_client on its one pixel."""
+    (url,) = PIXEL_IN_COPY.findall(html)
+    response = read_in_mail_client(url, after=after)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/gif"
+
+
+def send_from_composer(client, capture_on_commit, **fields):
+    """The rep sends from the composer (Track on, body "Hello", unless
+    `fields` say otherwise), then the send task runs; the Email, reloaded."""
+    from django.urls import reverse
+
+    from emails.models import Email
+    from emails.tasks import send_email
+
+    with capture_on_commit(execute=False):
+        client.post(reverse("emails:compose"), {"body": "Hello", "track": "on", **fields})
+    email = Email.objects.get(subject=fields["subject"])
+    send_email.apply(args=[email.pk])
+    email.refresh_from_db()
+    return email
 
 
 # --- Headless Chromium (Playwright) -----------------------------------------

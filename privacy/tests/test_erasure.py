@@ -5,13 +5,12 @@ way: composer, send task, a real SMTP server, the pixel, the stream and the
 drain (or the direct write)."""
 
 import logging
-import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 
-from conftest import READ_AFTER, read_in_mail_client
+from conftest import read_copy, send_from_composer
 from contacts.models import ConsentRecord, Contact, ContactActivity, ContactErasure
 from contacts.tests.factories import ContactFactory
 from emails.models import ERASED_ADDRESS, Email, EmailRecipient, NotTrackedReason
@@ -22,27 +21,16 @@ from tracking import counters
 
 pytestmark = pytest.mark.django_db
 
-PIXEL = re.compile(r'<img src="(https?://[^"]+/o/[^"]+\.gif)"')
-
 
 @pytest.fixture
 def lead(org):
     return ContactFactory(organization=org, first_name="Lena", email="lena@northwind.example", country="US")
 
 
-def _send(client, capture, smtp_server, *, to: str, subject: str) -> Email:
-    with capture(execute=False):
-        client.post(reverse("emails:compose"), {"to": to, "subject": subject, "body": "Hello", "track": "on"})
-    email = Email.objects.get(subject=subject)
-    send_email.apply(args=[email.pk])
-    email.refresh_from_db()
+def _send(client, capture, *, to: str, subject: str) -> Email:
+    email = send_from_composer(client, capture, to=to, subject=subject)
     assert email.status == Email.Status.SENT and email.track_opens
     return email
-
-
-def _open(html: str, *, after: timedelta = READ_AFTER) -> None:
-    (url,) = PIXEL.findall(html)
-    assert read_in_mail_client(url, after=after).status_code == 200
 
 
 def test_deleting_a_contact_erases_its_opens_and_address_and_keeps_the_senders_record(
@@ -50,16 +38,12 @@ def test_deleting_a_contact_erases_its_opens_and_address_and_keeps_the_senders_r
 ):
     colleague = ContactFactory(organization=org, first_name="Max", email="max@northwind.example", country="US")
     email = _send(
-        rep_client,
-        django_capture_on_commit_callbacks,
-        smtp_server,
-        to=f"{lead.email}, {colleague.email}",
-        subject="Our offer",
+        rep_client, django_capture_on_commit_callbacks, to=f"{lead.email}, {colleague.email}", subject="Our offer"
     )
     copies = {m.rcpt_tos[0]: m.part("text/html") for m in smtp_server.received[-2:]}
-    _open(copies[lead.email])
-    _open(copies[lead.email], after=timedelta(hours=1))
-    _open(copies[colleague.email])
+    read_copy(copies[lead.email])
+    read_copy(copies[lead.email], after=timedelta(hours=1))
+    read_copy(copies[colleague.email])
     assert settle_opens() == 3
     # Her address typed by hand on another email (no contact linked), and a
     # reply synced from her mailbox.
@@ -108,7 +92,7 @@ def test_deleting_a_contact_erases_its_opens_and_address_and_keeps_the_senders_r
     assert not Email.objects.filter(from_address__icontains="lena").exists()
 
     # Her old copy opened again: nothing is recorded.
-    _open(copies[lead.email])
+    read_copy(copies[lead.email])
     assert settle_opens() == 0
     assert counters.disagreeing() == []
 

@@ -2,14 +2,13 @@
 send task, a real SMTP server, the recipient's pixel, the Email page and the
 contact's timeline."""
 
-import re
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from conftest import READ_AFTER, read_in_mail_client
+from conftest import read_copy, send_from_composer
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, NotTrackedReason
 from emails.tasks import send_email
@@ -17,8 +16,6 @@ from onepage.models import Organization
 from tracking.models import OpenEvent
 
 pytestmark = pytest.mark.django_db
-
-PIXEL = re.compile(r'<img src="(https?://[^"]+/o/[^"]+\.gif)"')
 
 
 @pytest.fixture
@@ -31,23 +28,11 @@ def rep(sender, rep_client):
     return rep_client
 
 
-def _send(client, django_capture_on_commit_callbacks, smtp_server, *, to: str, subject: str) -> tuple[Email, str]:
+def _send(client, capture, smtp_server, *, to: str, subject: str) -> tuple[Email, str]:
     """Compose with Track on, run the send task; the email and the HTML its recipient got."""
-    with django_capture_on_commit_callbacks(execute=False):
-        client.post(reverse("emails:compose"), {"to": to, "subject": subject, "body": "Hello", "track": "on"})
-    email = Email.objects.get(subject=subject)
-    send_email.apply(args=[email.pk])
-    email.refresh_from_db()
+    email = send_from_composer(client, capture, to=to, subject=subject)
     assert email.status == Email.Status.SENT
     return email, smtp_server.received[-1].part("text/html")
-
-
-def _open(html: str, *, after: timedelta = READ_AFTER) -> None:
-    """The recipient's mail client loads the pixel (no session, no cookies)."""
-    (url,) = PIXEL.findall(html)
-    response = read_in_mail_client(url, after=after)
-    assert response.status_code == 200
-    assert response["Content-Type"] == "image/gif"
 
 
 def _switch_plan(admin_client, plan: str) -> None:
@@ -64,8 +49,8 @@ def test_downgrade_keeps_old_opens_records_no_new_ones_and_upgrade_tracks_again(
     # On Business: sent tracked, opened twice.
     before, html = _send(rep, django_capture_on_commit_callbacks, smtp_server, to=lead.email, subject="Before")
     assert before.track_opens
-    _open(html)
-    _open(html, after=timedelta(hours=1))
+    read_copy(html)
+    read_copy(html, after=timedelta(hours=1))
     settle_opens()
     before.refresh_from_db()
     assert before.open_count == 2
@@ -83,7 +68,7 @@ def test_downgrade_keeps_old_opens_records_no_new_ones_and_upgrade_tracks_again(
     assert b"so new emails are not tracked" in timeline.content
 
     # Its pixel, fetched after the downgrade, records nothing.
-    _open(html)
+    read_copy(html)
     settle_opens()
     before.refresh_from_db()
     assert (before.open_count, OpenEvent.objects.count()) == (2, 2)
@@ -98,7 +83,7 @@ def test_downgrade_keeps_old_opens_records_no_new_ones_and_upgrade_tracks_again(
 
     after, html = _send(rep, django_capture_on_commit_callbacks, smtp_server, to=lead.email, subject="After")
     assert after.track_opens
-    _open(html)
+    read_copy(html)
     settle_opens()
     after.refresh_from_db()
     assert after.open_count == 1

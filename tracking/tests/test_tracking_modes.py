@@ -3,21 +3,18 @@ rule, an address that is no contact (kunde@firma.de in Cc) is tracked in
 aggregate by default: its open counts in the email's total, and no
 recipient row shows it. Through a real SMTP server and the drain."""
 
-import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 
-from conftest import READ_AFTER, read_in_mail_client
+from conftest import read_copy, send_from_composer
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailConfiguration, EmailRecipient, NotTrackedReason, TrackingMode
-from emails.tasks import send_email
 from tracking.models import OpenEvent
 
 pytestmark = pytest.mark.django_db
 
-PIXEL = re.compile(r'<img src="(https?://[^"]+/o/[^"]+\.gif)"')
 KUNDE = "kunde@firma.de"
 
 
@@ -27,20 +24,8 @@ def lena(org):
 
 
 def _send(client, capture, smtp_server) -> tuple[Email, dict[str, str]]:
-    with capture(execute=False):
-        client.post(
-            reverse("emails:compose"),
-            {"to": "lena@northwind.example", "cc": KUNDE, "subject": "Offer", "body": "Hello", "track": "on"},
-        )
-    email = Email.objects.get()
-    send_email.apply(args=[email.pk])
-    email.refresh_from_db()
+    email = send_from_composer(client, capture, to="lena@northwind.example", cc=KUNDE, subject="Offer")
     return email, {m.rcpt_tos[0]: m.part("text/html") for m in smtp_server.received}
-
-
-def _open(html: str, *, after: timedelta = READ_AFTER) -> None:
-    (url,) = PIXEL.findall(html)
-    assert read_in_mail_client(url, after=after).status_code == 200
 
 
 def test_non_contact_under_the_eu_rule_is_counted_in_the_total_only(
@@ -51,8 +36,8 @@ def test_non_contact_under_the_eu_rule_is_counted_in_the_total_only(
     assert kunde.tracking_mode == TrackingMode.AGGREGATE
     assert email.recipients.get(address=lena.email).tracking_mode == TrackingMode.IDENTIFIED
 
-    _open(copies[KUNDE])
-    _open(copies[KUNDE], after=timedelta(hours=1))
+    read_copy(copies[KUNDE])
+    read_copy(copies[KUNDE], after=timedelta(hours=1))
     assert settle_opens() == 2
 
     email.refresh_from_db()
@@ -83,7 +68,7 @@ def test_without_the_eu_rule_a_non_contact_is_identified(
 ):
     EmailConfiguration.objects.filter(organization=org).update(track_eu_only_with_consent=False)
     _, copies = _send(rep_client, django_capture_on_commit_callbacks, smtp_server)
-    _open(copies[KUNDE])
+    read_copy(copies[KUNDE])
     settle_opens()
     assert EmailRecipient.objects.get(address=KUNDE).open_count == 1
 
@@ -96,7 +81,7 @@ def test_a_contact_of_unknown_country_becomes_aggregate_at_open_time_when_the_ru
     lena.save()
     email, copies = _send(rep_client, django_capture_on_commit_callbacks, smtp_server)
     EmailConfiguration.objects.filter(organization=org).update(track_eu_only_with_consent=True)
-    _open(copies[lena.email])
+    read_copy(copies[lena.email])
     settle_opens()
     email.refresh_from_db()
     assert email.open_count == 1

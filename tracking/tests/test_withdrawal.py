@@ -3,22 +3,18 @@ way (composer, send task, a real SMTP server, the recipient's pixel, the
 stream and the drain), and what was recorded before deleted or kept as the
 organization says."""
 
-import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 
-from conftest import READ_AFTER, read_in_mail_client
+from conftest import read_copy, send_from_composer
 from contacts.models import ConsentRecord, Contact
 from contacts.tests.factories import ContactFactory
 from emails.models import Email, EmailConfiguration
-from emails.tasks import send_email
 from tracking.models import OpenEvent
 
 pytestmark = pytest.mark.django_db
-
-PIXEL = re.compile(r'<img src="(https?://[^"]+/o/[^"]+\.gif)"')
 
 
 @pytest.fixture
@@ -27,18 +23,9 @@ def lead(org):
 
 
 def _send(client, capture, smtp_server, *, to: str, subject: str) -> tuple[Email, str]:
-    with capture(execute=False):
-        client.post(reverse("emails:compose"), {"to": to, "subject": subject, "body": "Hello", "track": "on"})
-    email = Email.objects.get(subject=subject)
-    send_email.apply(args=[email.pk])
-    email.refresh_from_db()
+    email = send_from_composer(client, capture, to=to, subject=subject)
     assert email.status == Email.Status.SENT and email.track_opens
     return email, smtp_server.received[-1].part("text/html")
-
-
-def _open(html: str, *, after: timedelta = READ_AFTER) -> None:
-    (url,) = PIXEL.findall(html)
-    assert read_in_mail_client(url, after=after).status_code == 200
 
 
 def _refuse(client, contact: Contact) -> None:
@@ -61,9 +48,9 @@ def test_refusal_stops_recording_of_copies_already_sent_and_deletes_earlier_open
 ):
     first, first_html = _send(rep_client, django_capture_on_commit_callbacks, smtp_server, to=lead.email, subject="A")
     second, second_html = _send(rep_client, django_capture_on_commit_callbacks, smtp_server, to=lead.email, subject="B")
-    _open(first_html)
-    _open(first_html, after=timedelta(hours=1))
-    _open(second_html)
+    read_copy(first_html)
+    read_copy(first_html, after=timedelta(hours=1))
+    read_copy(second_html)
     assert settle_opens() == 3
 
     _refuse(rep_client, lead)
@@ -76,8 +63,8 @@ def test_refusal_stops_recording_of_copies_already_sent_and_deletes_earlier_open
     assert first.open_count == 0 and first.last_opened_at is None
 
     # The same copies opened again: nothing recorded, whichever way it goes.
-    _open(first_html)
-    _open(second_html)
+    read_copy(first_html)
+    read_copy(second_html)
     assert settle_opens() == 0
     _counters_agree(first)
     record = ConsentRecord.objects.get(contact=lead)
@@ -95,11 +82,11 @@ def test_with_keep_on_withdrawal_earlier_opens_stay_and_new_ones_are_not_recorde
 ):
     EmailConfiguration.objects.filter(organization=org).update(delete_opens_on_withdrawal=False)
     email, html = _send(rep_client, django_capture_on_commit_callbacks, smtp_server, to=lead.email, subject="A")
-    _open(html)
+    read_copy(html)
     assert settle_opens() == 1
 
     _refuse(rep_client, lead)
-    _open(html)
+    read_copy(html)
     assert settle_opens() == 0
 
     _counters_agree(email)
@@ -114,14 +101,14 @@ def test_other_recipients_of_the_same_email_keep_their_opens(
     to = f"{lead.email}, {colleague.email}"
     email, _ = _send(rep_client, django_capture_on_commit_callbacks, smtp_server, to=to, subject="Both")
     copies = {m.rcpt_tos[0]: m.part("text/html") for m in smtp_server.received[-2:]}
-    _open(copies[lead.email])
-    _open(copies[colleague.email])
+    read_copy(copies[lead.email])
+    read_copy(copies[colleague.email])
     assert settle_opens() == 2
 
     _refuse(rep_client, lead)
     assert settle_opens() == -1  # Lena's, deleted
-    _open(copies[colleague.email], after=timedelta(hours=1))
-    _open(copies[lead.email])
+    read_copy(copies[colleague.email], after=timedelta(hours=1))
+    read_copy(copies[lead.email])
     assert settle_opens() == 1
 
     _counters_agree(email)

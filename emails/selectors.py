@@ -145,7 +145,7 @@ def contact_emails(contact: Contact, *, limit: int) -> list[Email]:
     )
     emails = list(
         Email.objects.filter(organization_id=contact.organization_id, pk__in=newest_ids)
-        .select_related("sender")
+        .select_related("sender", reports.CONFIGURATION)
         .prefetch_related(reports.recipients_prefetch(contact_id=contact.pk))
         .order_by("-created_at", "-pk")
     )

@@ -19,6 +19,7 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
 from emails.models import Email, EmailConfiguration, EmailRecipient
+from onepage.models import Organization
 
 from .models import COUNTED, OpenEvent
 from .report_words import AUTOMATIC_WORDS, automatic_fetches, counted, opened_times, privacy_only
@@ -220,18 +221,26 @@ def attach_open_reports(emails: Sequence[Email], *, per_contact: bool = False, r
 
 
 def _counts_machine_opens(emails: Sequence[Email]) -> dict[int, bool]:
-    """Each organization's "Count automatic fetches as opens", read only when
-    a report has automatic fetches to show (one query then; none otherwise)."""
+    """Each organization's "Count automatic fetches as opens", wanted only
+    when a report has automatic fetches to show: from the emails when they
+    came with it (lists load it with them: CONFIGURATION), else one query."""
     organizations = {
         e.organization_id for e in emails if e.automatic_count or any(r.automatic_count for r in e.report_recipients)
     }
-    if not organizations:
-        return {}
-    return dict(
-        EmailConfiguration.objects.filter(organization_id__in=organizations).values_list(
+    counting = {}
+    for email in emails:
+        if email.organization_id in organizations and Email.organization.is_cached(email):
+            organization = email.organization
+            if Organization.email_configuration.is_cached(organization):
+                config = getattr(organization, "email_configuration", None)
+                counting[email.organization_id] = bool(config and config.count_machine_opens)
+    missing = organizations - counting.keys()
+    if missing:
+        rows = EmailConfiguration.objects.filter(organization_id__in=missing).values_list(
             "organization_id", "count_machine_opens"
         )
-    )
+        counting.update(dict.fromkeys(missing, False) | dict(rows))
+    return counting
 
 
 def open_report_for(email: Email) -> OpenReport:

@@ -10,7 +10,7 @@ from onepage.models import User
 from onepage.paging import page_number, slice_page
 
 from .. import selectors
-from ..reports import attach_open_reports, recipients_prefetch
+from ..reports import CONFIGURATION, attach_open_reports, recipients_prefetch
 from ..selectors import Folder
 
 EMAILS_PER_PAGE = 25
@@ -54,7 +54,7 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
     search = SearchForm(request.GET)
     q = search.query(max_length=200)
     filters = selectors.parse_open_filters(request.GET) if folder == Folder.OPEN_TRACKING else selectors.OpenFilters()
-    emails = selectors.folder_emails(scope, folder).select_related("sender")
+    emails = selectors.folder_emails(scope, folder).select_related("sender", CONFIGURATION)
     emails = emails.prefetch_related(recipients_prefetch())
     if q:
         emails = selectors.search_emails(emails, q)

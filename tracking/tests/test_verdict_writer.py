@@ -122,3 +122,37 @@ def test_the_eyes_count_what_the_report_counts(rep_client, org, rep_user):
     assert eyes(timeline) == [("eye-open", "Opened once")]
     report = rep_client.get(reverse("emails:open_report", args=[email.pk])).content.decode()
     assert "Opened once" in report and "including 1 automatic fetch" in report
+
+
+@pytest.mark.parametrize("where", ["folder", "timeline"])
+def test_automatic_fetches_on_a_list_cost_no_more_queries(rep_client, org, rep_user, where):
+    """The lists load the organization's setting with their emails: rows with
+    automatic fetches to show cost what rows with a person's opens cost."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from contacts.tests.factories import ContactFactory
+    from emails.models import EmailConfiguration
+    from tracking.tests.open_helpers import add_opens, email_with_opens
+
+    config = EmailConfiguration.objects.of(org)
+    config.count_machine_opens = True
+    config.save(update_fields=["count_machine_opens"])
+    contact = ContactFactory(organization=org)
+    emails = [email_with_opens(organization=org, sender=rep_user, contact=contact, opens=[T0]) for _ in range(3)]
+    url = reverse("emails:index") if where == "folder" else reverse("contacts:detail", args=[contact.pk]) + "?tab=email"
+
+    def queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as ctx:
+            body = rep_client.get(url).content.decode()
+        return len(ctx.captured_queries), body
+
+    people_only, body = queries()
+    assert body.count('<span class="eye-count">1</span>') == 3
+    for email in emails:
+        add_opens(email.recipients.get(), [T0 + timedelta(hours=1)], verdict=Verdict.SCANNER)
+
+    with_machines, body = queries()
+    assert with_machines == people_only
+    assert body.count('<span class="eye-count">2</span>') == 3  # counted, as the setting says

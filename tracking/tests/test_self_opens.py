@@ -26,8 +26,7 @@ def test_copies_to_the_team_carry_no_pixel(org, other_org):
     outsider = MembershipFactory(organization=other_org, user__email="rival@rival.example").user
     config = EmailConfiguration.objects.of(org)
     config.allow_open_tracking = True
-    config.track_eu_only_with_consent = False
-    config.save()
+    config.save()  # the EU rule on, as by default
     lead = ContactFactory(organization=org, email="lena@northwind.example")
     addresses = ["lena@northwind.example", "REX@acme.example", "rex@example.com", "ada@acme.example", outsider.email]
 
@@ -37,6 +36,9 @@ def test_copies_to_the_team_carry_no_pixel(org, other_org):
 
     assert overall.track
     assert [d.track for d in decisions] == [True, False, False, False, True]
+    # Another organization's user is no colleague: an address that is no
+    # contact, counted in the total only (the EU rule's default).
+    assert [d.aggregate for d in decisions] == [False, False, False, False, True]
     assert [d.reason for d in decisions][1:4] == [NotTrackedReason.INTERNAL] * 3
     assert decisions[1].message == "Sent to yourself or a colleague: not tracked"
     assert colleague.email  # a colleague's address, any case

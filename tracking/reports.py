@@ -154,7 +154,10 @@ class OpenSummary:
 class OpenReport:
     summary: OpenSummary
     recipients: list[RecipientReport]
-    count_machine_opens: bool = False
+
+    @property
+    def count_machine_opens(self) -> bool:
+        return self.summary.count_machine_opens
 
     @property
     def shown_count(self) -> int:
@@ -216,7 +219,6 @@ def attach_open_reports(emails: Sequence[Email], *, per_contact: bool = False, r
                 RecipientReport(recipient=r, recent=opens.get(r.pk, []), count_machine_opens=machine)
                 for r in recipients
             ],
-            count_machine_opens=machine,
         )
 
 

@@ -5,6 +5,10 @@ from django import forms
 from ..configuration import SWITCHES
 from ..models import EmailConfiguration, TrackingMode
 
+# The switch governs sending: a copy already sent carries its pixel, and its
+# opens are recorded and counted as before.
+ALREADY_SENT = "Emails already sent keep counting their opens."
+
 
 class EmailConfigurationForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
@@ -20,7 +24,7 @@ class EmailConfigurationForm(forms.ModelForm):
         labels = {"allow_open_tracking": "Allow open tracking"}
         help_texts = {
             "allow_open_tracking": "Emails sent from OnePage carry the tracking pixel unless the sender "
-            "switches Track off. When this is off, no email is tracked.",
+            "switches Track off. Off: emails sent from then on carry no pixel. " + ALREADY_SENT,
             "track_eu_only_with_consent": "Contacts whose country is in the EU/EEA or the UK are tracked only "
             "when their open-tracking preference is Allowed.",
             "delete_opens_on_withdrawal": "When a contact's preference becomes Refused (by a user or through "

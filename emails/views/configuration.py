@@ -14,7 +14,7 @@ from onepage.models import SettingChange
 from onepage.services import setting_changes_describe
 
 from ..configuration import SWITCHES, TEXTS, email_configuration_update
-from ..forms.configuration import SETTING_LABELS, VALUE_LABELS, EmailConfigurationForm
+from ..forms.configuration import ALREADY_SENT, SETTING_LABELS, VALUE_LABELS, EmailConfigurationForm
 from ..models import EmailConfiguration
 
 CHANGES_PER_PAGE = 20
@@ -30,7 +30,7 @@ def _page(request: HttpRequest, form: EmailConfigurationForm | None = None, *, s
     can_change = request.membership.is_admin and request.organization.features.open_tracking
     if can_change and form is None:
         form = EmailConfigurationForm(instance=config)
-    context = {"config": config, "form": form if can_change else None, "page": page}
+    context = {"config": config, "form": form if can_change else None, "page": page, "already_sent": ALREADY_SENT}
     return render(request, "emails/configuration.html", context, status=status)
 
 
@@ -51,7 +51,7 @@ def email_configuration_change(request: HttpRequest) -> HttpResponse:
     wanted = form.cleaned_data
     switching_off = config.allow_open_tracking and not wanted["allow_open_tracking"]
     if switching_off and request.POST.get("confirm") != "yes":
-        return render(request, "emails/configuration_confirm.html", {"form": form})
+        return render(request, "emails/configuration_confirm.html", {"form": form, "already_sent": ALREADY_SENT})
     changes = email_configuration_update(
         organization=request.organization,
         actor=request.user,
@@ -67,7 +67,9 @@ def email_configuration_change(request: HttpRequest) -> HttpResponse:
     if not changes:
         messages.info(request, "Nothing changed.")
     elif switching_off:
-        messages.success(request, "Allow open tracking is off. Emails sent from now on are not tracked.")
+        messages.success(
+            request, f"Allow open tracking is off. Emails sent from now on are not tracked. {ALREADY_SENT}"
+        )
     else:
         messages.success(request, "Email configuration saved.")
     return redirect("email_configuration")

@@ -5,6 +5,7 @@ what the eye's tooltip says, and the kinds of automatic fetches in words."""
 from typing import Any
 
 from emails.models import Email, NotTrackedReason
+from emails.tracking_words import TOTAL_ONLY
 
 from .models import AUTOMATIC_BITS, Verdict
 
@@ -55,11 +56,30 @@ def eye_count(item: Any) -> int:
     return count if count is not None else getattr(item, "open_count", 0) or 0
 
 
+def _total_only(item: Any) -> bool:
+    """Tracked in aggregate only, said of a recipient or a contact's summary
+    (an email's own summary counts its total: it says "Opened once")."""
+    return getattr(item, "aggregate_only", False) and getattr(item, "per_contact", True)
+
+
+def eye_state(item: Any) -> str:
+    """The eye's look: open with a count; "total" for a contact whose opens
+    count in the email's total only (neither opened nor not by name); or
+    crossed out (not tracked, or not opened)."""
+    if eye_count(item):
+        return "open"
+    if _total_only(item) and getattr(item, "track_opens", False):
+        return "total"
+    return "off"
+
+
 def eye_title(item: Any) -> str:
     """The eye icon's tooltip. `item` is an Email, an EmailRecipient or an
     OpenSummary: anything with the counters and track_opens."""
     count = eye_count(item)
     if count:
+        if getattr(item, "aggregate_only", False) and not _total_only(item):
+            return f"{opened_times(count)} ({TOTAL_ONLY[0].lower()}{TOTAL_ONLY[1:]})"
         return opened_times(count)
     if privacy_only(item):
         return PRIVACY_ONLY
@@ -74,8 +94,9 @@ def eye_title(item: Any) -> str:
         return "Not sent"
     if status in (Email.Status.QUEUED, Email.Status.SENDING):
         return "Not sent yet"
-    if getattr(item, "aggregate_only", False):
-        return "Opens counted in the email's total only"
+    if _total_only(item):
+        total = getattr(item, "email_total", 0)
+        return f"{TOTAL_ONLY}: {opened_times(total).lower()} in total" if total else TOTAL_ONLY
     return "Not opened yet"
 
 

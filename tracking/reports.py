@@ -107,14 +107,29 @@ class OpenSummary:
     automatic_count: int = 0
     automatic_kinds: int = 0
     count_machine_opens: bool = False
+    # Every tracked copy it sums is tracked in aggregate (TrackingMode.
+    # AGGREGATE): opens in the email's total, nobody's name on them.
+    aggregate_only: bool = False
+    # A contact's summary (their own rows) rather than the email's.
+    per_contact: bool = False
+    # For a contact's summary: the email's own counters (its total).
+    email_open_count: int = 0
+    email_automatic_count: int = 0
 
     @property
     def shown_count(self) -> int:
         return counted(self.open_count, self.automatic_count, count_machine_opens=self.count_machine_opens)
 
+    @property
+    def email_total(self) -> int:
+        """The email's total as the reports count it: what an aggregate
+        contact's opens are part of."""
+        return counted(self.email_open_count, self.email_automatic_count, count_machine_opens=self.count_machine_opens)
+
     @classmethod
-    def of_email(cls, email: Email) -> "OpenSummary":
+    def of_email(cls, email: Email, recipients: Sequence[EmailRecipient] = ()) -> "OpenSummary":
         return cls(
+            aggregate_only=_aggregate_only(recipients),
             track_opens=email.track_opens,
             open_count=email.open_count,
             first_opened_at=email.first_opened_at,
@@ -138,6 +153,10 @@ class OpenSummary:
         else:
             reason = "" if tracked else recipients[0].not_tracked_reason
         return cls(
+            aggregate_only=_aggregate_only(recipients),
+            per_contact=True,
+            email_open_count=email.open_count,
+            email_automatic_count=email.automatic_count,
             track_opens=email.track_opens and bool(tracked),
             open_count=sum(r.open_count for r in recipients),
             first_opened_at=min(first) if first else None,
@@ -148,6 +167,11 @@ class OpenSummary:
             automatic_count=sum(r.automatic_count for r in recipients),
             automatic_kinds=functools.reduce(operator.or_, (r.automatic_kinds for r in recipients), 0),
         )
+
+
+def _aggregate_only(recipients: Sequence[EmailRecipient]) -> bool:
+    tracked = [r for r in recipients if r.track_opens]
+    return bool(tracked) and all(r.aggregate_only for r in tracked)
 
 
 @dataclass
@@ -210,7 +234,9 @@ def attach_open_reports(emails: Sequence[Email], *, per_contact: bool = False, r
     counting = _counts_machine_opens(emails)
     for email in emails:
         recipients = email.report_recipients
-        summary = OpenSummary.of_recipients(email, recipients) if per_contact else OpenSummary.of_email(email)
+        summary = (
+            OpenSummary.of_recipients(email, recipients) if per_contact else OpenSummary.of_email(email, recipients)
+        )
         machine = counting.get(email.organization_id, False)
         summary.count_machine_opens = machine
         email.open_report = OpenReport(

@@ -8,10 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from ..models import Email, NotTrackedReason, retryable
+from ..models import Email, retryable
 from ..rendering import body_to_html
 from ..reports import attach_open_reports
 from ..services import email_retry, recipient_resend
+from ..tracking_words import email_tracking
 
 
 def _get_email_for_user(request: HttpRequest, pk: int, *, with_retry: bool = False) -> Email:
@@ -48,7 +49,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # Built from the text, as everywhere in the CRM: never the sent
             # HTML, which may carry a pixel.
             "body_html": body_to_html(email.body_text),
-            "not_tracked_label": NotTrackedReason.in_sentence(email.not_tracked_reason),
+            "tracking": email_tracking(email, email.report_recipients),
             # Only a delivered email has copies in the development outbox.
             "dev_outbox": settings.DEBUG and email.status == Email.Status.SENT,
             "can_retry": email.can_retry,

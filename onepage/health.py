@@ -6,7 +6,8 @@ counts) with `register_check` or `register_panel` from its AppConfig.ready(),
 so this module imports no app.
 
 Each check answers a dict with "ok": True, False, or None when it does not
-apply (no Redis in the embedded setup).
+apply (no Redis in the embedded setup). Anyone sees `summary()` of the report;
+the details are for admins and monitors with the token (onepage.views.healthz).
 """
 
 import time
@@ -81,22 +82,26 @@ def _age(at: float | None) -> dict[str, Any]:
     return {"ok": age <= HEARTBEAT_STALE, "last_seen_seconds_ago": age}
 
 
-def report(*, public: bool = False) -> dict[str, Any]:
-    """Every check. The service is up when its database answers: without Redis
-    or a worker it still serves pages and records opens directly. `public`
-    (the unauthenticated /healthz) names each failure's kind only, not the
-    message, which may name internal hosts."""
+def report() -> dict[str, Any]:
+    """Every check, with its details: for admins (Settings -> System) and
+    monitors that send HEALTHZ_TOKEN. The service is up while its database
+    answers: without Redis or a worker it still serves pages and records opens
+    directly, "degraded"."""
     checks = {"database": database(), "redis": redis_server(), **heartbeats()}
     for name, check in _checks.items():
         try:
             checks[name] = check()
         except Exception as exc:
             checks[name] = {"ok": False, "error": _short(exc)}
-    if public:
-        for result in checks.values():
-            if "error" in result:
-                result["error"] = result["error"].split(":")[0]
-    return {"status": "ok" if checks["database"]["ok"] else "unavailable", "checks": checks}
+    failing = [name for name, check in checks.items() if check["ok"] is False]
+    status = "unavailable" if "database" in failing else "degraded" if failing else "ok"
+    return {"status": status, "failing": failing, "checks": checks}
+
+
+def summary(full: dict[str, Any]) -> dict[str, Any]:
+    """What anyone may see: the status and which parts are down. No ages,
+    counts or messages (they name internal hosts and show the load)."""
+    return {"status": full["status"], "failing": full["failing"]}
 
 
 def panels(organization: Any) -> dict[str, list[tuple[str, Any]]]:

@@ -340,6 +340,10 @@ CELERY_BEAT_SCHEDULE["sweep-emails"] = {
 MAILBOX_SYNC_INTERVAL = envint("MAILBOX_SYNC_INTERVAL", 300)
 MAILBOX_SYNC_DAYS = envint("MAILBOX_SYNC_DAYS", 30)
 SENT_COPY_WAIT = envint("SENT_COPY_WAIT", 10)
+# Without beat (eager tasks, the embedded default of `make run`), page loads look
+# for mailboxes due at most once a minute and sync them on a background thread
+# of the web process (emails.sync.in_process), never in the request.
+MAILBOX_SYNC_ON_PAGE_LOADS = envbool("MAILBOX_SYNC_ON_PAGE_LOADS", CELERY_TASK_ALWAYS_EAGER)
 CELERY_BEAT_SCHEDULE["sync-mailboxes"] = {
     "task": "emails.tasks.sync_mailboxes",
     "schedule": 60,
@@ -404,6 +408,14 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"{_site.scheme
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
 # Load balancers check health over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A monitor that sends `Authorization: Bearer <this>` gets /healthz's details
+# (each check, ages, errors); anyone else the status and the names of the parts
+# that are down. Empty: the details are on Settings -> System only.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="").strip()
+if HEALTHZ_TOKEN and len(HEALTHZ_TOKEN) < 32:
+    raise ImproperlyConfigured(
+        "HEALTHZ_TOKEN must be at least 32 characters (python3 -c 'import secrets; print(secrets.token_urlsafe(32))')."
+    )
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)

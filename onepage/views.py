@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
@@ -81,9 +82,23 @@ def plan_change(request: HttpRequest) -> HttpResponse:
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """For load balancers and monitors: 200 while the database answers, 503
-    otherwise, each dependency named. No session, no cookie."""
-    report = health.report(public=True)
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+    otherwise. Anyone gets the status and the names of the parts that are
+    down; a monitor sending `Authorization: Bearer <HEALTHZ_TOKEN>` gets each
+    check's details too. No session, no cookie."""
+    sent = request.headers.get("Authorization")
+    if sent is not None and not _is_healthz_token(sent):
+        response = JsonResponse({"error": "The token does not match HEALTHZ_TOKEN."}, status=401)
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    report = health.report()
+    status = 503 if report["status"] == "unavailable" else 200
+    return JsonResponse(report if sent is not None else health.summary(report), status=status)
+
+
+def _is_healthz_token(authorization: str) -> bool:
+    scheme, _, token = authorization.partition(" ")
+    expected = settings.HEALTHZ_TOKEN
+    return bool(expected) and scheme.lower() == "bearer" and constant_time_compare(token.strip(), expected)
 
 
 @admin_required
@@ -106,8 +121,10 @@ def system(request: HttpRequest) -> HttpResponse:
     context = {
         "report": report,
         "checks": checks,
+        "down": ", ".join(check["label"] for check in checks if check["ok"] is False),
         "panels": health.panels(request.organization),
         "stale_after": health.HEARTBEAT_STALE,
+        "healthz_token_set": bool(settings.HEALTHZ_TOKEN),
     }
     return render(request, "onepage/system.html", context)
 

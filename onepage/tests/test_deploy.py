@@ -1,0 +1,297 @@
+"""deploy/ and the README's Production steps as an operator runs them on
+Debian 12: the nginx example under nginx itself, every systemd unit under
+`systemd-analyze verify`, the README's `manage` function under sudo. Each
+test skips where its tool is missing; scripts/test.sh installs nginx."""
+
+import configparser
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from conftest import free_port
+from emails.pixels import make_token
+from emails.tests.factories import EmailRecipientFactory
+from onepage.models import User
+
+BASE_DIR = Path(settings.BASE_DIR)
+DEPLOY = BASE_DIR / "deploy"
+README = BASE_DIR / "README.md"
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
+MAIL_CLIENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+# What nginx 1.25.1 and later say of `listen ... http2`, which the example
+# keeps so that it also runs on the nginx of Debian 12 and Ubuntu 24.04.
+HTTP2_DEPRECATED = 'the "listen ... http2" directive is deprecated'
+
+needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
+
+
+def _readme_production() -> str:
+    text = README.read_text()
+    return text[text.index("## Production") : text.index("\n## ", text.index("## Production") + 1)]
+
+
+# --- nginx --------------------------------------------------------------------
+
+
+def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "crm.example.com")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "fullchain.pem", directory / "privkey.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def _substitute(text: str, pattern: str, replacement: str) -> str:
+    changed, count = re.subn(pattern, replacement, text)
+    assert count, f"the nginx example no longer has {pattern!r}: update this test"
+    return changed
+
+
+def _nginx_config(directory: Path, *, http_port: int, https_port: int, upstream: str) -> Path:
+    """The example as an operator installs it, in a throwaway prefix: loopback
+    ports, a self-signed certificate, `upstream` for OnePage's address, and a
+    main file shaped like Debian's (an access log for the whole http block)."""
+    cert, key = _self_signed_certificate(directory)
+    site = (DEPLOY / "nginx.conf.example").read_text()
+    site = _substitute(site, r"listen\s+80\b", f"listen 127.0.0.1:{http_port}")
+    site = _substitute(site, r"listen\s+443\b", f"listen 127.0.0.1:{https_port}")
+    site = _substitute(site, r"/etc/letsencrypt/live/crm\.example\.com/fullchain\.pem", str(cert))
+    site = _substitute(site, r"/etc/letsencrypt/live/crm\.example\.com/privkey\.pem", str(key))
+    site = _substitute(site, r"127\.0\.0\.1:8000", upstream)
+    (directory / "onepage.conf").write_text(site)
+    temp_paths = "".join(
+        f"    {kind}_temp_path {directory / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    main = directory / "nginx.conf"
+    main.write_text(
+        f"pid {directory / 'nginx.pid'};\n"
+        f"error_log {directory / 'error.log'};\n"
+        "daemon off;\n"
+        "events { worker_connections 64; }\n"
+        "http {\n"
+        f"    access_log {directory / 'access.log'};\n"
+        f"{temp_paths}"
+        f"    include {directory / 'onepage.conf'};\n"
+        "}\n"
+    )
+    return main
+
+
+def _nginx(*args: str | Path, prefix: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [NGINX, "-p", str(prefix), *map(str, args)], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+@needs_nginx
+def test_the_nginx_example_passes_nginx_t(tmp_path):
+    config = _nginx_config(tmp_path, http_port=free_port(), https_port=free_port(), upstream="127.0.0.1:8000")
+    result = _nginx("-t", "-c", config, prefix=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "[warn]" in line and HTTP2_DEPRECATED not in line]
+    assert not warnings
+
+
+def _get(url: str, *, user_agent: str = MAIL_CLIENT) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(url, headers={"User-Agent": user_agent})
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the test's own certificate
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"nginx exited: {process.stderr.read()}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"nginx did not listen on {port} within 15 s")
+
+
+@needs_nginx
+def test_nginx_keeps_no_access_log_line_of_a_pixel_fetch(tmp_path, live_server, transactional_db):
+    """OnePage stores no address and no user agent of an open: nor may the
+    proxy in front of it, in a log kept for weeks."""
+    http_port, https_port = free_port(), free_port()
+    upstream = f"127.0.0.1:{live_server.url.rsplit(':', 1)[1]}"
+    config = _nginx_config(tmp_path, http_port=http_port, https_port=https_port, upstream=upstream)
+    token = make_token(EmailRecipientFactory().pk)
+    process = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(config)], stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_port(https_port, process)
+        _wait_for_port(http_port, process)
+        # The recipient's mail client gets the pixel through nginx, over https and plain http.
+        status, content_type, body = _get(f"https://127.0.0.1:{https_port}/o/{token}.gif")
+        assert (status, content_type, len(body)) == (200, "image/gif", 43)
+        assert _get(f"http://127.0.0.1:{http_port}/o/{token}.gif")[0] == 301
+        # Pages are logged as before: the log is written at all.
+        assert _get(f"https://127.0.0.1:{https_port}/accounts/login/", user_agent=BROWSER)[0] == 200
+    finally:
+        process.send_signal(signal.SIGQUIT)  # graceful: logs flushed
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    access_log = (tmp_path / "access.log").read_text()
+    assert "/accounts/login/" in access_log
+    assert "/o/" not in access_log
+    assert token not in access_log
+    assert "Thunderbird" not in access_log
+
+
+def test_the_web_port_is_named_once_in_nginx_and_matches_the_env_example():
+    env = dict(
+        line.split("=", 1) for line in (DEPLOY / "env.example").read_text().splitlines() if re.match(r"WEB_\w+=", line)
+    )
+    addresses = re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}:\d+\b", (DEPLOY / "nginx.conf.example").read_text())
+    assert addresses == [f"{env['WEB_BIND']}:{env['WEB_PORT']}"]
+    # And the README tells the operator that the two go together.
+    production = _readme_production()
+    assert re.search(r"WEB_PORT[^.]*nginx[^.]*both", production), "README: change WEB_PORT and nginx together"
+
+
+def test_the_readme_says_the_pixel_is_not_in_nginx_access_log():
+    assert re.search(r"/o/[^.]*access log|access log[^.]*/o/", _readme_production())
+
+
+# --- systemd ------------------------------------------------------------------
+
+
+def _unit_copy(unit: Path, directory: Path) -> Path:
+    # The units' programs live in /opt/onepage; this checkout's stand in, so
+    # that verify checks that they exist rather than failing on the path.
+    copy = directory / unit.name
+    copy.write_text(unit.read_text().replace("/opt/onepage", str(BASE_DIR)))
+    return copy
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+@pytest.mark.parametrize("unit", UNITS, ids=[unit.name for unit in UNITS])
+def test_systemd_analyze_verify_finds_nothing_to_say_of_the_unit(unit, tmp_path):
+    result = subprocess.run(
+        [SYSTEMD_ANALYZE, "verify", "--man=no", str(_unit_copy(unit, tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # Warnings such as "Unknown key ... ignoring" exit 0: any output is a finding.
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=[unit.name for unit in UNITS])
+def test_every_unit_is_restarted_for_ever(unit):
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string(unit.read_text())
+    assert parser["Service"]["Restart"] == "always"
+    # systemd reads the start limit in [Unit] only; 0 = never give up.
+    assert parser["Unit"].get("StartLimitIntervalSec") == "0"
+    assert "StartLimitIntervalSec" not in parser["Service"]
+
+
+# --- The README's manage function ---------------------------------------------
+
+
+def _sudo_user() -> str | None:
+    """Who the README's `manage` may run as here: the service user when it can
+    run this checkout's Python, else this user (sudo resets the environment
+    of either the same way); None where sudo would ask for a password."""
+    if shutil.which("sudo") is None:
+        return None
+    candidates = [name for name in ("onepage",) if _user_exists(name)] + [pwd.getpwuid(os.getuid()).pw_name]
+    for name in candidates:
+        probe = ["sudo", "-n", "-u", name, str(BASE_DIR / ".venv" / "bin" / "python"), "-c", ""]
+        if subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0:
+            return name
+    return None
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def test_the_readme_manage_function_passes_the_admin_password_to_create_organization(tmp_path, transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database another process can reach: runs in the PostgreSQL run")
+    user = _sudo_user()
+    if user is None:
+        pytest.skip("needs sudo that runs without a password prompt")
+    function = re.search(r"^manage\(\) \{.*\}$", _readme_production(), re.MULTILINE)
+    assert function, "the README's manage function"
+    function = function.group(0).replace("/etc/onepage/env", str(tmp_path / "env"))
+    function = function.replace("/opt/onepage", str(BASE_DIR)).replace("-u onepage", f"-u {user}")
+    database = connection.settings_dict
+    (tmp_path / "env").write_text(
+        f"DATABASE_URL=postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}\n"
+    )
+    password = "the-admin's passphrase 42"
+    script = f"""{function}
+ONEPAGE_ADMIN_PASSWORD="$1" manage create_organization "Sudo Trading" --admin sue --email sue@sudo.example"""
+    result = subprocess.run(
+        ["bash", "-c", script, "bash", password],
+        stdin=subprocess.DEVNULL,  # as from a provisioning script: no terminal to type at
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Created Sudo Trading" in result.stdout
+    assert User.objects.get(username="sue").check_password(password)

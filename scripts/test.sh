@@ -29,6 +29,18 @@ if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
   fi
 fi
 
+# nginx for the deploy tests (onepage/tests/test_deploy.py): `nginx -t` and a
+# live nginx on deploy/nginx.conf.example, in a temporary prefix, never /etc/nginx.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "== installing Debian's nginx-light for the deploy tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+  elif [ "$CI" = "true" ]; then
+    echo "nginx (nginx-light) is required under CI=true" >&2
+    exit 1
+  fi
+fi
+
 PG_URL=${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onepage}}
 RD_URL=${TEST_REDIS_URL:-${REDIS_URL:-redis://127.0.0.1:6379/15}}
 

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -142,6 +143,13 @@ class EmailConfigurationManager(models.Manager):
             return config
 
 
+# A bound that keeps the purge's cutoff a date: 99999 months reached before
+# the year 1 and failed the purge. Rows stored before the bound may hold more;
+# the purge skips them (tracking.retention) and the settings page says so.
+MAX_RETENTION_MONTHS = 120
+RETENTION_BOUND = f"Enter a number of months from 1 to {MAX_RETENTION_MONTHS}, or 0 to keep recorded opens forever."
+
+
 class EmailConfiguration(models.Model):
     """The organization's email settings, changed by admins."""
 
@@ -165,7 +173,11 @@ class EmailConfiguration(models.Model):
         default=TrackingMode.AGGREGATE,
     )
     # Open events older than this are purged (tracking.retention); 0 keeps them.
-    open_retention_months = models.PositiveSmallIntegerField("Keep recorded opens for (months)", default=12)
+    open_retention_months = models.PositiveSmallIntegerField(
+        "Keep recorded opens for (months)",
+        default=12,
+        validators=[MaxValueValidator(MAX_RETENTION_MONTHS, RETENTION_BOUND)],
+    )
     # A link in the footer of every tracked copy to the recipient's own page
     # (privacy.public), where they refuse or allow tracking.
     preference_link = models.BooleanField("Add a link to refuse tracking in tracked emails", default=False)

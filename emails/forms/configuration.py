@@ -3,7 +3,7 @@
 from django import forms
 
 from ..configuration import SWITCHES
-from ..models import EmailConfiguration, TrackingMode
+from ..models import MAX_RETENTION_MONTHS, RETENTION_BOUND, EmailConfiguration, TrackingMode
 
 # The switch governs sending: a copy already sent carries its pixel, and its
 # opens are recorded and counted as before.
@@ -11,12 +11,22 @@ ALREADY_SENT = "Emails already sent keep counting their opens."
 
 
 class EmailConfigurationForm(forms.ModelForm):
+    # The bound on the form too, in one message whatever was typed (121, -1, 1.5).
+    open_retention_months = forms.IntegerField(
+        label="Keep recorded opens for (months)",
+        min_value=0,
+        max_value=MAX_RETENTION_MONTHS,
+        required=False,
+        error_messages={"invalid": RETENTION_BOUND, "min_value": RETENTION_BOUND, "max_value": RETENTION_BOUND},
+        help_text="Recorded opens older than this are deleted; the counters follow. "
+        f"From 1 to {MAX_RETENTION_MONTHS} months; 0 keeps them.",
+    )
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Left empty: the words stay as they are.
         self.fields["preference_link_text"].required = False
         self.fields["unknown_recipients"].required = False
-        self.fields["open_retention_months"].required = False
 
     class Meta:
         model = EmailConfiguration
@@ -33,7 +43,6 @@ class EmailConfigurationForm(forms.ModelForm):
             "unknown_recipients": "While the EU/EEA and UK rule is on: how opens of recipients who are not "
             "contacts (an address typed in Cc), or contacts of unknown country who have not allowed tracking, "
             "are tracked.",
-            "open_retention_months": "Recorded opens older than this are deleted; the counters follow. 0 keeps them.",
             "count_machine_opens": "Fetches of the pixel that are no person reading (Apple Mail privacy "
             "protection, security scanners, a fetch on delivery, reloads within seconds, your team's own "
             "browser) are recorded apart. Off: reports show them on hover, not as opens. On: the "

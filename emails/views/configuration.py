@@ -15,7 +15,7 @@ from onepage.services import setting_changes_describe
 
 from ..configuration import SWITCHES, TEXTS, email_configuration_update
 from ..forms.configuration import ALREADY_SENT, SETTING_LABELS, VALUE_LABELS, EmailConfigurationForm
-from ..models import EmailConfiguration
+from ..models import MAX_RETENTION_MONTHS, EmailConfiguration
 
 CHANGES_PER_PAGE = 20
 
@@ -30,7 +30,14 @@ def _page(request: HttpRequest, form: EmailConfigurationForm | None = None, *, s
     can_change = request.membership.is_admin and request.organization.features.open_tracking
     if can_change and form is None:
         form = EmailConfigurationForm(instance=config)
-    context = {"config": config, "form": form if can_change else None, "page": page, "already_sent": ALREADY_SENT}
+    context = {
+        "config": config,
+        "form": form if can_change else None,
+        "page": page,
+        "already_sent": ALREADY_SENT,
+        "max_retention_months": MAX_RETENTION_MONTHS,
+        "retention_too_long": config.open_retention_months > MAX_RETENTION_MONTHS,
+    }
     return render(request, "emails/configuration.html", context, status=status)
 
 

@@ -36,3 +36,27 @@ def test_expired_opens_are_purged_in_batches_and_counters_follow(org, other_org)
     assert (recipient.email.open_count, recipient.email.first_opened_at) == (1, recent)
     assert OpenEvent.objects.filter(recipient=kept).count() == 1
     assert EmailConfiguration.objects.get(organization=org).open_retention_months == 12
+
+
+def test_one_organizations_bad_retention_does_not_stop_the_purge_of_the_others(org, other_org, caplog):
+    # 30000 months, written before the field was bounded, reaches before year 1.
+    EmailConfigurationFactory(organization=org)
+    EmailConfiguration.objects.filter(organization=org).update(open_retention_months=30000)
+    EmailConfigurationFactory(organization=other_org)  # 12 months
+    old = timezone.now() - timedelta(days=400)
+    stuck = EmailRecipientFactory(email=EmailFactory(organization=org))
+    add_opens(stuck, [old])
+    purged = EmailRecipientFactory(email=EmailFactory(organization=other_org, subject="Private subject"))
+    add_opens(purged, [old, old - timedelta(minutes=1)])
+
+    assert purge_old_opens() == 2
+
+    assert OpenEvent.objects.filter(recipient=purged).count() == 0
+    assert OpenEvent.objects.filter(recipient=stuck).count() == 1
+    failures = [r for r in caplog.records if r.name == "tracking.retention" and r.levelname == "ERROR"]
+    assert [r.getMessage() for r in failures] == [
+        f"Retention: the opens of organization {org.pk} were not purged: "
+        "its retention of 30000 months is beyond the 120 allowed"
+    ]
+    logged = caplog.text
+    assert stuck.address not in logged and "Private subject" not in logged and org.name not in logged

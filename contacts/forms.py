@@ -1,7 +1,6 @@
 from django import forms
-from django.core.validators import validate_email
 
-from onepage.validators import RefuseControlCharacters, validate_address
+from onepage.validators import AddressField, RefuseControlCharacters
 
 from .models import Contact
 
@@ -10,14 +9,13 @@ class ContactForm(RefuseControlCharacters, forms.ModelForm):
     class Meta:
         model = Contact
         fields = ("first_name", "last_name", "email", "company", "phone", "country", "open_tracking")
+        # The same address rule and words as the composer's, pasted names too.
+        field_classes = {"email": AddressField}
 
     def __init__(self, *args, organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.instance.organization = organization
-        # The same address rule and words as the composer's.
-        email = self.fields["email"]
-        email.validators = [validate_address if v is validate_email else v for v in email.validators]
 
     def preference_wording(self) -> str:
         """The words the user saw beside the choice, for the consent record."""

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from .models import TIME_ZONE_CHOICES, User
-from .validators import RefuseControlCharacters
+from .validators import AddressField, RefuseControlCharacters
 
 
 class ProfileForm(RefuseControlCharacters, forms.ModelForm):
@@ -15,6 +15,7 @@ class ProfileForm(RefuseControlCharacters, forms.ModelForm):
     class Meta:
         model = User
         fields = ("first_name", "last_name", "email", "time_zone")
+        field_classes = {"email": AddressField}
 
 
 class SearchForm(RefuseControlCharacters, forms.Form):

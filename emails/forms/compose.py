@@ -1,20 +1,20 @@
 """The composer's form: recipients, subject, text and the Track toggle."""
 
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
 
-from onepage.validators import NON_ASCII_ADDRESS, RefuseControlCharacters, one_line, validate_address
+from onepage.validators import NON_ASCII_ADDRESS, RefuseControlCharacters, one_line, parse_address, split_addresses
 
-_ADDRESS_SEPARATOR = re.compile(r"[,;]")
 # One email fans out into one copy per recipient when tracked: keep it a
 # conversation, not a mass mailing.
 MAX_RECIPIENTS = 50
 
 
 class AddressListField(forms.CharField):
-    """Comma-separated email addresses, each validated."""
+    """Email addresses separated by commas or semicolons, each bare or pasted
+    with a display name (`"Murphy, Aoife" <aoife@x.com>`), each validated.
+    Cleans to the bare addresses: the email goes to the address, and the
+    contact's name is what OnePage shows."""
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("required", False)
@@ -25,22 +25,18 @@ class AddressListField(forms.CharField):
         value = super().to_python(value)
         # Checked before the split: a line break would start a header of its own.
         one_line(value)
-        addresses = [a.strip() for a in _ADDRESS_SEPARATOR.split(value) if a.strip()]
-        bad = []
-        for address in addresses:
+        addresses, bad, accented = [], [], False
+        for typed in split_addresses(value):
             try:
-                validate_address(address)
-            except ValidationError:
-                bad.append(address)
+                addresses.append(parse_address(typed)[1])
+            except ValidationError as error:
+                bad.append(typed)
+                accented = accented or NON_ASCII_ADDRESS in error.messages
         if bad:
             label = "Not a valid email address" if len(bad) == 1 else "Not valid email addresses"
-            hint = f" ({NON_ASCII_ADDRESS[0].lower()}{NON_ASCII_ADDRESS[1:-1]})" if _accented(bad) else ""
+            hint = f" ({NON_ASCII_ADDRESS[0].lower()}{NON_ASCII_ADDRESS[1:-1]})" if accented else ""
             raise ValidationError(f"{label}: {', '.join(bad)}{hint}")
         return addresses
-
-
-def _accented(addresses: list[str]) -> bool:
-    return any(not address.rpartition("@")[0].isascii() for address in addresses)
 
 
 class ComposeForm(RefuseControlCharacters, forms.Form):
@@ -78,3 +74,20 @@ class ComposeForm(RefuseControlCharacters, forms.Form):
         elif total > MAX_RECIPIENTS:
             self.add_error("to", f"An email can go to at most {MAX_RECIPIENTS} recipients.")
         return data
+
+
+def addresses_typed(data) -> list[str]:
+    """The valid addresses typed so far in To, Cc and Bcc, once each, in
+    order (for the composer's tracking preview, while the rep types: an
+    address not finished yet is left out, never an error)."""
+    seen, addresses = set(), []
+    for name in ("to", "cc", "bcc"):
+        for typed in split_addresses(str(data.get(name, ""))):
+            try:
+                address = parse_address(typed)[1]
+            except ValidationError:
+                continue
+            if address.lower() not in seen:
+                seen.add(address.lower())
+                addresses.append(address)
+    return addresses[:MAX_RECIPIENTS]

@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from onepage.validators import RefuseControlCharacters
+from onepage.validators import AddressField, RefuseControlCharacters
 
 from .. import crypto
 from ..models import Mailbox
@@ -117,6 +117,7 @@ class MailboxForm(IMAPFields, RefuseControlCharacters, forms.ModelForm):
             "save_sent_copies",
         ]
         labels = {"from_name": "From name", "from_address": "From address", "username": "User name"}
+        field_classes = {"from_address": AddressField}
         help_texts = {
             "smtp_host": "For example smtp.gmail.com or mail.yourcompany.com.",
             "smtp_port": "587 for STARTTLS, 465 for SSL/TLS.",

@@ -37,6 +37,13 @@ def _loopback_mailboxes(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_sync_on_page_loads(settings):
+    """The embedded default syncs mailboxes due on page loads, on a thread of
+    its own (emails.sync.in_process): off in the tests, but theirs."""
+    settings.MAILBOX_SYNC_ON_PAGE_LOADS = False
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Rate-limit counters (kept in the cache) start from zero in each test."""
     from django.core.cache import cache

@@ -5,10 +5,15 @@ class EmailsConfig(AppConfig):
     name = "emails"
 
     def ready(self) -> None:
+        from django.core.signals import request_started
+
         from contacts import timeline
         from onepage import health
 
         from .selectors import contact_emails, sending_figures
+        from .sync import in_process
 
         health.register_panel("Emails", sending_figures)
         timeline.provide_emails(contact_emails)
+        # Without beat, page loads start the sync of mailboxes due (MAILBOX_SYNC_ON_PAGE_LOADS).
+        request_started.connect(in_process.on_page_load, dispatch_uid="emails.sync.on_page_load")

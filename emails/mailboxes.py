@@ -1,6 +1,8 @@
 """Each user's mailbox (Settings -> Email sync): finding it, connecting it,
 changing it and disconnecting it."""
 
+from typing import NamedTuple
+
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
@@ -36,6 +38,12 @@ _IMAP_FIELDS = [
 ]
 
 
+class Connected(NamedTuple):
+    mailbox: Mailbox
+    # This connect switched Allow open tracking on (the first mailbox's rule).
+    tracking_switched_on: bool
+
+
 def mailbox_of(*, user: User, organization: Organization) -> Mailbox | None:
     """The mailbox the user sends from, if connected. A mailbox belongs to one
     user: nobody else's is ever reachable through this."""
@@ -55,10 +63,10 @@ def mailbox_connect(
     security: str = "",
     username: str = "",
     password: str | None = None,
-) -> Mailbox:
+) -> Connected:
     """Connect the user's mailbox, or change it. `password=None` keeps the
     stored one. The organization's first mailbox switches Allow open
-    tracking on (emails.configuration)."""
+    tracking on (emails.configuration), and says so."""
     with transaction.atomic():
         # Locked: two users connecting their first mailboxes at once switch
         # tracking on (and log it) once.
@@ -82,9 +90,8 @@ def mailbox_connect(
             elif not username:
                 mailbox.password_encrypted = ""
         mailbox.save(update_fields=None if creating else [*_EDITABLE, "password_encrypted", "updated_at"])
-        if first_of_organization:
-            switch_on_for_first_mailbox(config=config, actor=user)
-    return mailbox
+        switched_on = first_of_organization and switch_on_for_first_mailbox(config=config, actor=user)
+    return Connected(mailbox, switched_on)
 
 
 def mailbox_disconnect(*, mailbox: Mailbox) -> None:

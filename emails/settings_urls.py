@@ -13,5 +13,6 @@ urlpatterns = [
     ),
     path("email-sync/", mailbox.mailbox, name="mailbox"),
     path("email-sync/test/", mailbox.mailbox_test, name="mailbox_test"),
+    path("email-sync/sync/", mailbox.mailbox_sync_now, name="mailbox_sync"),
     path("email-sync/disconnect/", mailbox.mailbox_disconnect_view, name="mailbox_disconnect"),
 ]

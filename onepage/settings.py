@@ -340,6 +340,10 @@ CELERY_BEAT_SCHEDULE["sweep-emails"] = {
 MAILBOX_SYNC_INTERVAL = envint("MAILBOX_SYNC_INTERVAL", 300)
 MAILBOX_SYNC_DAYS = envint("MAILBOX_SYNC_DAYS", 30)
 SENT_COPY_WAIT = envint("SENT_COPY_WAIT", 10)
+# Without beat (eager tasks, the embedded default of `make run`), page loads look
+# for mailboxes due at most once a minute and sync them on a background thread
+# of the web process (emails.sync.in_process), never in the request.
+MAILBOX_SYNC_ON_PAGE_LOADS = envbool("MAILBOX_SYNC_ON_PAGE_LOADS", CELERY_TASK_ALWAYS_EAGER)
 CELERY_BEAT_SCHEDULE["sync-mailboxes"] = {
     "task": "emails.tasks.sync_mailboxes",
     "schedule": 60,

@@ -10,9 +10,13 @@
   unchanged) costs one SELECT per folder, whatever the mailbox holds.
 - A first sync reads the last MAILBOX_SYNC_DAYS days only.
 - Headers first; the whole message only for what is imported.
-- Errors are kept in words on the mailbox and back off exponentially."""
+- Errors are kept in words on the mailbox and back off exponentially.
+- Given `seconds`, a sync stops between two batches once they are spent
+  (Sync now, with a person waiting); the next sync goes on from there."""
 
 import logging
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -33,6 +37,18 @@ BATCH = 500
 MAX_BACKOFF = timedelta(hours=6)
 
 
+@dataclass
+class SyncResult:
+    """What one sync brought in: Emails imported (client-sent and incoming),
+    how many of them are replies to the organization's emails, whether the
+    folders were read to the end, or the error in words."""
+
+    imported: int = 0
+    replies: int = 0
+    complete: bool = True
+    error: str = ""
+
+
 def due_mailboxes() -> list[int]:
     now = timezone.now()
     return list(
@@ -48,18 +64,20 @@ def _claim(mailbox_id: int) -> bool:
     return bool(Mailbox.objects.filter(free, pk=mailbox_id).exclude(imap_host="").update(sync_claimed_at=now))
 
 
-def sync_mailbox(*, mailbox_id: int) -> int | None:
-    """Sync one mailbox; the number of Emails imported, or None when it was
-    already being synced (or is not set up for IMAP)."""
+def sync_mailbox(*, mailbox_id: int, seconds: float | None = None) -> SyncResult | None:
+    """Sync one mailbox; what it brought in, or None when it was already
+    being synced (or is not set up for IMAP). With `seconds`, stop between
+    two batches once they are spent: the mailbox stays due for the rest."""
     if not _claim(mailbox_id):
         return None
     mailbox = Mailbox.objects.select_related("user").get(pk=mailbox_id)
-    imported = 0
+    result = SyncResult()
+    deadline = None if seconds is None else time.monotonic() + seconds
     try:
         imap = IMAPSettings.of(mailbox)
         client = imap_connect(imap)
         try:
-            imported = _sync_folders(client, mailbox)
+            _sync_folders(client, mailbox, result, deadline=deadline)
         finally:
             close_session(client)
     except IMAP_ERRORS as exc:
@@ -73,7 +91,7 @@ def sync_mailbox(*, mailbox_id: int) -> int | None:
             next_sync_at=timezone.now() + delay,
         )
         logger.info("Sync of mailbox %s failed: %s", mailbox.pk, failure.message)
-        return 0
+        return SyncResult(error=failure.message)
     except BaseException:
         Mailbox.objects.filter(pk=mailbox.pk).update(sync_claimed_at=None)
         raise
@@ -83,28 +101,35 @@ def sync_mailbox(*, mailbox_id: int) -> int | None:
         sync_error="",
         sync_failures=0,
         last_synced_at=now,
-        next_sync_at=now + timedelta(seconds=settings.MAILBOX_SYNC_INTERVAL),
+        # What is left of a sync cut short is due at once.
+        next_sync_at=now + timedelta(seconds=settings.MAILBOX_SYNC_INTERVAL if result.complete else 0),
     )
-    return imported
+    return result
 
 
-def _sync_folders(client: IMAPClient, mailbox: Mailbox) -> int:
+def _sync_folders(client: IMAPClient, mailbox: Mailbox, result: SyncResult, *, deadline: float | None) -> None:
     if client.has_capability("CONDSTORE"):
         client.enable("CONDSTORE")
     names = find_folders(client)
     matcher = Matcher(mailbox)
-    imported = 0
     for role, name in ((MailboxFolder.Role.INBOX, names["inbox"]), (MailboxFolder.Role.SENT, names["sent"])):
         if name is None:
             continue
         folder, _ = MailboxFolder.objects.get_or_create(mailbox=mailbox, role=role, defaults={"name": name})
         if folder.name != name:  # renamed, or another folder is marked \Sent now
             folder.name, folder.uidvalidity, folder.last_uid = name, None, 0
-        imported += sync_folder(client, folder, mailbox=mailbox, matcher=matcher)
-    return imported
+        sync_folder(client, folder, mailbox=mailbox, matcher=matcher, result=result, deadline=deadline)
 
 
-def sync_folder(client: IMAPClient, folder: MailboxFolder, *, mailbox: Mailbox, matcher: Matcher) -> int:
+def sync_folder(
+    client: IMAPClient,
+    folder: MailboxFolder,
+    *,
+    mailbox: Mailbox,
+    matcher: Matcher,
+    result: SyncResult,
+    deadline: float | None = None,
+) -> None:
     state = client.select_folder(folder.name, readonly=True)
     uidvalidity = state[b"UIDVALIDITY"]
     uidnext = state.get(b"UIDNEXT", 0)
@@ -115,39 +140,46 @@ def sync_folder(client: IMAPClient, folder: MailboxFolder, *, mailbox: Mailbox, 
     if unchanged and (modseq is None or modseq == folder.highestmodseq):
         folder.synced_at = timezone.now()
         folder.save()
-        return 0
+        return
+    if deadline is not None and time.monotonic() >= deadline:
+        result.complete = False
+        return
     if folder.last_uid:
         uids = [u for u in client.search(["UID", f"{folder.last_uid + 1}:*"]) if u > folder.last_uid]
     else:
         since = (timezone.now() - timedelta(days=settings.MAILBOX_SYNC_DAYS)).date()
         uids = client.search(["SINCE", since])
-    imported = 0
     uids.sort()
     for start in range(0, len(uids), BATCH):
         chunk = uids[start : start + BATCH]
-        imported += _import_batch(client, chunk, mailbox=mailbox, matcher=matcher)
+        _import_batch(client, chunk, mailbox=mailbox, matcher=matcher, result=result)
         # Progress is kept after each batch: a failure resumes from here.
         folder.last_uid = chunk[-1]
         folder.save(update_fields=["last_uid", "uidvalidity"])
+        if deadline is not None and time.monotonic() >= deadline and start + BATCH < len(uids):
+            result.complete = False  # the folder's state is left as of this batch
+            return
     folder.last_uid = max(folder.last_uid, (uidnext or 1) - 1)
     folder.uidnext, folder.highestmodseq = uidnext, modseq
     folder.messages = state.get(b"EXISTS", 0)
     folder.synced_at = timezone.now()
     folder.save()
-    return imported
 
 
-def _import_batch(client: IMAPClient, uids: list[int], *, mailbox: Mailbox, matcher: Matcher) -> int:
+def _import_batch(
+    client: IMAPClient, uids: list[int], *, mailbox: Mailbox, matcher: Matcher, result: SyncResult
+) -> None:
     fetched = client.fetch(uids, ["RFC822.HEADER"])
     headers = {uid: parse_headers(data[b"RFC822.HEADER"]) for uid, data in fetched.items()}
     matcher.load(list(headers.values()))
     wanted = [uid for uid in uids if uid in headers and matcher.wanted(headers[uid])]
     if not wanted:
-        return 0
+        return
     bodies = client.fetch(wanted, ["BODY.PEEK[]"])
-    imported = 0
     for uid in wanted:
         raw = bodies.get(uid, {}).get(b"BODY[]")
-        if raw is not None and import_message(mailbox=mailbox, headers=headers[uid], raw=raw, matcher=matcher):
-            imported += 1
-    return imported
+        email = None if raw is None else import_message(mailbox=mailbox, headers=headers[uid], raw=raw, matcher=matcher)
+        if email is not None:
+            result.imported += 1
+            if email.reply_to_email_id is not None:
+                result.replies += 1

@@ -34,7 +34,7 @@ def test_a_message_sent_from_a_mail_client_is_imported_as_client_sent(mailbox, a
             "Sent", raw_message(sender="rex@acme.example", to=["stranger@else.example"], message_id="<c2@acme>")
         )
 
-    assert sync_mailbox(mailbox_id=mailbox.pk) == 1
+    assert sync_mailbox(mailbox_id=mailbox.pk).imported == 1
 
     email = Email.objects.get(message_id="<c1@acme>")
     assert email.source == Email.Source.CLIENT and email.direction == Email.Direction.OUTGOING
@@ -54,9 +54,9 @@ def test_a_message_in_inbox_and_sent_or_synced_twice_is_stored_once(mailbox, ali
         client.append("Sent", raw)
         client.append("INBOX", raw)
 
-    assert sync_mailbox(mailbox_id=mailbox.pk) == 1
+    assert sync_mailbox(mailbox_id=mailbox.pk).imported == 1
     MailboxFolder.objects.filter(mailbox=mailbox).update(last_uid=0, uidnext=0)
-    assert sync_mailbox(mailbox_id=mailbox.pk) == 0
+    assert sync_mailbox(mailbox_id=mailbox.pk).imported == 0
     assert Email.objects.filter(message_id="<b@acme>").count() == 1
 
 
@@ -111,12 +111,12 @@ def test_the_second_sync_with_nothing_new_reads_nothing(mailbox, alice, imap_ser
     sync_mailbox(mailbox_id=mailbox.pk)
     before = {f.role: (f.last_uid, f.uidnext) for f in mailbox.folders.all()}
 
-    assert sync_mailbox(mailbox_id=mailbox.pk) == 0
+    assert sync_mailbox(mailbox_id=mailbox.pk).imported == 0
     assert {f.role: (f.last_uid, f.uidnext) for f in mailbox.folders.all()} == before
 
     with imap_server.client("rex") as client:
         client.append("Sent", raw_message(sender="rex@acme.example", to=["alice@client.example"], message_id="<2@a>"))
-    assert sync_mailbox(mailbox_id=mailbox.pk) == 1
+    assert sync_mailbox(mailbox_id=mailbox.pk).imported == 1
 
 
 def test_a_uidvalidity_change_resyncs_without_doubling(mailbox, alice, imap_server):
@@ -131,7 +131,7 @@ def test_a_uidvalidity_change_resyncs_without_doubling(mailbox, alice, imap_serv
         client.append("Sent", raw_message(sender="rex@acme.example", to=["alice@client.example"], message_id="<u1@a>"))
         client.append("Sent", raw_message(sender="rex@acme.example", to=["alice@client.example"], message_id="<u2@a>"))
 
-    assert sync_mailbox(mailbox_id=mailbox.pk) == 1
+    assert sync_mailbox(mailbox_id=mailbox.pk).imported == 1
 
     folder = mailbox.folders.get(role="sent")
     assert folder.uidvalidity != old and folder.last_uid == 2
@@ -149,14 +149,14 @@ def test_the_first_sync_reads_recent_mail_only(mailbox, alice, imap_server, sett
         )
         client.append("Sent", raw_message(sender="rex@acme.example", to=["alice@client.example"], message_id="<new@a>"))
 
-    assert sync_mailbox(mailbox_id=mailbox.pk) == 1
+    assert sync_mailbox(mailbox_id=mailbox.pk).imported == 1
     assert Email.objects.filter(message_id="<new@a>").exists()
 
 
 def test_a_refused_login_is_kept_in_words_and_backs_off(mailbox, imap_server):
     connect_imap(mailbox, imap_server, password="wrong")
 
-    assert sync_mailbox(mailbox_id=mailbox.pk) == 0
+    assert sync_mailbox(mailbox_id=mailbox.pk).imported == 0
 
     mailbox.refresh_from_db()
     assert mailbox.sync_error.startswith("The IMAP server refused the user name or password")
@@ -178,7 +178,7 @@ def test_without_special_use_the_sent_folder_is_found_by_its_usual_name(rep_user
                 "Sent Items", raw_message(sender="rex@acme.example", to=["alice@client.example"], message_id="<si@a>")
             )
 
-        assert sync_mailbox(mailbox_id=mailbox.pk) == 1
+        assert sync_mailbox(mailbox_id=mailbox.pk).imported == 1
         assert mailbox.folders.get(role="sent").name == "Sent Items"
     finally:
         server.stop()

@@ -1,4 +1,5 @@
-"""Settings -> Email sync: each user connects the mailbox they send from."""
+"""Settings -> Email sync: each user connects the mailbox they send from,
+tests it, and syncs it now."""
 
 import copy
 
@@ -16,6 +17,7 @@ from .. import crypto
 from ..forms.mailbox import MailboxForm
 from ..mailboxes import mailbox_connect, mailbox_disconnect, mailbox_of, mailbox_set_imap
 from ..models import Mailbox
+from ..sync.mailbox_sync import SyncResult, sync_mailbox
 from ..transport.imap import IMAPSettings, check_imap_connection
 from ..transport.server import CheckResult
 from ..transport.smtp import SMTPSettings, check_connection
@@ -24,6 +26,13 @@ from ..transport.smtp import SMTPSettings, check_connection
 # per user is plenty to fix a typo, and too few to scan a network with.
 CONNECTION_TESTS_PER_MINUTE = 5
 TOO_MANY_TESTS = "Too many connection tests in a row: wait a minute, then try again."
+# Sync now holds the page while it reads: a first sync of a big mailbox
+# stops between two batches after this long, and the next sync goes on.
+SYNC_NOW_SECONDS = 20
+TRACKING_SWITCHED_ON = (
+    " Allow open tracking is now on for {organization}: connecting an organization's first mailbox "
+    "switches it on. An admin can switch it off in Settings → Email configuration."
+)
 
 
 def _get_mailbox_for_user(request: HttpRequest) -> Mailbox | None:
@@ -52,6 +61,15 @@ def _render(
     imap_check: CheckResult | None = None,
     status=200,
 ) -> HttpResponse:
+    if request.headers.get("HX-Request"):
+        # Test connection through htmx: only the results are swapped in, so
+        # the form keeps what was typed, the passwords included. (htmx swaps
+        # only 2xx answers.)
+        return render(
+            request,
+            "emails/mailbox_checks.html",
+            {"form": form, "check": check, "imap_check": imap_check, "alone": True},
+        )
     return render(
         request,
         "emails/mailbox.html",
@@ -90,7 +108,7 @@ def mailbox(request: HttpRequest) -> HttpResponse:
             imap = form.imap_values(current=current)
         except crypto.UnreadablePassword as exc:
             return _render(request, form, current, check=CheckResult(False, str(exc)))
-        saved = mailbox_connect(
+        saved, tracking_switched_on = mailbox_connect(
             user=request.user,
             organization=request.organization,
             kind=data["kind"],
@@ -103,7 +121,10 @@ def mailbox(request: HttpRequest) -> HttpResponse:
             password=form.new_password(),
         )
         mailbox_set_imap(mailbox=saved, **imap)
-        messages.success(request, "Mailbox saved." if current else "Mailbox connected: you can send email now.")
+        said = "Mailbox saved." if current else "Mailbox connected: you can send email now."
+        if tracking_switched_on:
+            said += TRACKING_SWITCHED_ON.format(organization=request.organization.name)
+        messages.success(request, said)
         return redirect(_safe_next(request) or "mailbox")
     return _render(request, form, current)
 
@@ -121,9 +142,11 @@ def mailbox_test(request: HttpRequest) -> HttpResponse:
     if form.cleaned_data["kind"] == Mailbox.Kind.SMTP and not _may_test_connection(request):
         return _render(request, form, current, check=CheckResult(False, TOO_MANY_TESTS), status=429)
     data = form.cleaned_data
-    if form.new_password() is not None:
-        # The password typed is not sent back to the browser, not even now.
-        form["password"].help_text = "Not sent back to your browser: type it again to save it."
+    # The passwords typed are not sent back to the browser, not even now
+    # (with htmx, the default, the form stays as it was and keeps them).
+    for name in ("password", "imap_password"):
+        if data.get(name):
+            form[name].help_text = "Not sent back to your browser: type it again to save it."
     if data["kind"] == Mailbox.Kind.DEVELOPMENT:
         check = CheckResult(True, "The development mailbox is ready: messages go to the development outbox.")
     else:
@@ -163,6 +186,40 @@ def _test_imap(form: MailboxForm, current: Mailbox | None) -> CheckResult | None
         imap["imap_host"], imap["imap_port"], imap["imap_security"], imap["imap_username"], password
     )
     return check_imap_connection(imap_settings)
+
+
+@require_POST
+def mailbox_sync_now(request: HttpRequest) -> HttpResponse:
+    """Sync the user's mailbox now, and say what came in (or what failed)."""
+    current = _get_mailbox_for_user(request)
+    if current is None or not current.syncs:
+        messages.info(request, "Add your IMAP server below first: Sync now reads your Inbox and Sent folders.")
+        return redirect("mailbox")
+    result = sync_mailbox(mailbox_id=current.pk, seconds=SYNC_NOW_SECONDS)
+    if result is None:
+        messages.info(request, "This mailbox is being synced right now: reload the page in a moment.")
+    elif result.error:
+        messages.error(request, f"Sync failed: {result.error}")
+    else:
+        messages.success(request, sync_result_words(result))
+    return redirect("mailbox")
+
+
+def sync_result_words(result: SyncResult) -> str:
+    if not result.imported:
+        said = "Synced: nothing new came in."
+    else:
+        emails = "1 email" if result.imported == 1 else f"{result.imported} emails"
+        said = f"Synced: {emails} came in"
+        if result.replies == 1:
+            said += ", a reply." if result.imported == 1 else ", 1 of them a reply."
+        elif result.replies:
+            said += ", all replies." if result.replies == result.imported else f", {result.replies} of them replies."
+        else:
+            said += "."
+    if not result.complete:
+        said += " The rest comes in with the next sync, within minutes."
+    return said
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,7 +4,11 @@ write, the spool's replay, the demo) ends here. It asks the policy again
 from facts already loaded), inserts the events skipping hit keys already
 written, and adds what it inserted to the counters, in one transaction:
 O(1) per open, whatever the history. So a hit counts once, and the counters
-agree with the OpenEvent table (`manage.py recount_opens --check`)."""
+agree with the OpenEvent table (`manage.py recount_opens --check`).
+
+Aggregate opens get the same verdicts as identified ones: the last counted
+open that their `repeat` rule needs, which no row may hold, is remembered
+for the repeat window by tracking.recent."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -14,7 +18,7 @@ from django.db import transaction
 from emails.models import EmailRecipient, TrackingMode
 from emails.policy import open_mode
 
-from . import classify, counters
+from . import classify, counters, recent
 from .hits import Open
 from .models import COUNTED, Verdict
 
@@ -30,8 +34,14 @@ def write_opens(*, opens: Sequence[Open]) -> int:
         # total only), or None: not recorded.
         modes = {pk: _mode(r) for pk, r in recipients.items()}
         allowed = {pk: r for pk, r in recipients.items() if modes[pk] is not None}
-        inserted = counters.insert_events(_events(opens, allowed, modes))
+        # Read once the emails are locked: an earlier writer of the same
+        # email has set its markers by then.
+        before = _aggregate_last_counted(opens, allowed, modes)
+        last_counted = dict(before)
+        events = _events(opens, allowed, modes, last_counted)
+        inserted = counters.insert_events([e for _, e in events])
         counters.add_to_counters(inserted)
+        recent.remember(_aggregate_markers(events, inserted, modes, before))
     return len(inserted)
 
 
@@ -54,13 +64,33 @@ def _mode(recipient: EmailRecipient) -> str | None:
     return open_mode(email=email, organization=email.organization, recipient=recipient)
 
 
-def _events(opens: Sequence[Open], allowed: dict[int, EmailRecipient], modes: dict) -> list[counters.Event]:
-    """The allowed opens as events with their verdicts, each key once. An
-    aggregate open is linked to no recipient: it counts in the email's
-    total only."""
+def _aggregate_last_counted(
+    opens: Sequence[Open], allowed: dict[int, EmailRecipient], modes: dict
+) -> dict[int, datetime | None]:
+    """The last counted open of each aggregate recipient with a marker, as
+    it stood before this batch: the marker's, or the row's when later (opens
+    counted while the recipient was identified)."""
+    aggregate = [pk for pk in allowed if modes[pk] == TrackingMode.AGGREGATE]
+    markers = recent.markers(aggregate)
+    if not markers:
+        return {}
+    batch_keys = {o.key for o in opens if o.key is not None}
+    last = {}
+    for pk, marker in markers.items():
+        times = [t for t in (marker.last_counted(batch_keys), allowed[pk].last_opened_at) if t is not None]
+        last[pk] = max(times, default=None)
+    return last
+
+
+def _events(
+    opens: Sequence[Open], allowed: dict[int, EmailRecipient], modes: dict, last_counted: dict
+) -> list[tuple[int, counters.Event]]:
+    """The allowed opens as events with their verdicts, each key once, with
+    the recipient each came from (kept in memory only). An aggregate open is
+    linked to no recipient: it counts in the email's total only.
+    `last_counted`: each recipient's last counted open, updated as the batch
+    goes (a recipient without one starts from its row's last open)."""
     events, keys = [], set()
-    # Each recipient's last counted open: its counter, then this batch's.
-    last_counted: dict[int, datetime | None] = {}
     for o in opens:
         if o.recipient_id not in allowed or (o.key is not None and o.key in keys):
             continue
@@ -68,7 +98,7 @@ def _events(opens: Sequence[Open], allowed: dict[int, EmailRecipient], modes: di
         recipient = allowed[o.recipient_id]
         verdict = _verdict(o, recipient, last_counted)
         recipient_id = o.recipient_id if modes[o.recipient_id] == TrackingMode.IDENTIFIED else None
-        events.append(counters.Event(recipient_id, recipient.email_id, o.opened_at, o.key, verdict))
+        events.append((o.recipient_id, counters.Event(recipient_id, recipient.email_id, o.opened_at, o.key, verdict)))
     return events
 
 
@@ -90,3 +120,22 @@ def _verdict(o: Open, recipient: EmailRecipient, last_counted: dict) -> str:
     if verdict in COUNTED:
         last_counted[recipient.pk] = o.opened_at if last is None else max(last, o.opened_at)
     return verdict
+
+
+def _aggregate_markers(
+    events: list[tuple[int, counters.Event]], inserted: list[counters.Event], modes: dict, before: dict
+) -> dict[int, recent.Marker]:
+    """The new markers: each aggregate recipient's latest counted open among
+    those inserted (unless its marker already holds a later one), with the
+    time that held before this batch."""
+    written = {id(e) for e in inserted}
+    latest: dict[int, counters.Event] = {}
+    for pk, e in events:
+        counted = modes[pk] == TrackingMode.AGGREGATE and e.verdict in COUNTED and id(e) in written
+        if counted and (pk not in latest or e.opened_at > latest[pk].opened_at):
+            latest[pk] = e
+    return {
+        pk: recent.Marker(e.opened_at, e.key, before=before.get(pk))
+        for pk, e in latest.items()
+        if before.get(pk) is None or e.opened_at > before[pk]
+    }

@@ -47,7 +47,9 @@ a reload; the proxy verdict stays when neither rule applies):
 - `repeat`: less than REPEAT_SECONDS after the recipient's last counted
   open: one reading, several fetches (a reload, a client rendering twice,
   a preview then the message). Counted opens only: 13 reloads in 10 s are one
-  open, a reading a minute later is another.
+  open, a reading a minute later is another. An aggregate recipient's last
+  counted open is on no row: the writer remembers it for this window in
+  tracking.recent.
 """
 
 import functools

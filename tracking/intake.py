@@ -13,7 +13,7 @@ from datetime import datetime
 import redis
 from django.conf import settings
 
-from . import classify, ratelimit, spool, stream
+from . import classify, ratelimit, recent, spool, stream
 from .classify import Signals
 from .hits import Open, new_hit_key
 from .writer import write_opens
@@ -33,6 +33,7 @@ _spooling_lock = threading.Lock()
 def forget_outages() -> None:
     """A clean slate: Redis tried again at once, no outage in progress."""
     stream.forget_outages()
+    recent.forget_outages()
     _over_limit_warned_at.clear()
     _spooling.clear()
 

@@ -107,17 +107,32 @@ def remember(new: dict[int, Marker]) -> None:
         _memory.set_many(values)
 
 
+# After a failure Redis is left alone for stream.REDIS_RETRY_AFTER seconds
+# (the pixel's guard, stream.pause, does the same for its own calls).
+_down_until: dict[str, float] = {}
+
+
 def _redis(call):
     """call(client) on the pixel's Redis client, or None without Redis (or
     when it fails: the memory of this process then stands in)."""
     url = settings.REDIS_URL
-    if not stream.usable(url):
+    if not stream.usable(url) or time.monotonic() < _down_until.get(url, 0):
         return None
     try:
         return call(stream.client(url))
     except redis.RedisError as exc:
-        logger.warning("Repeat markers unavailable in Redis (%s): kept in this process", type(exc).__name__)
+        _down_until[url] = time.monotonic() + stream.REDIS_RETRY_AFTER
+        logger.warning(
+            "Repeat markers unavailable in Redis (%s): kept in this process for %gs",
+            type(exc).__name__,
+            stream.REDIS_RETRY_AFTER,
+        )
         return None
+
+
+def forget_outages() -> None:
+    """Try Redis again at once (tracking.intake.forget_outages)."""
+    _down_until.clear()
 
 
 class _Memory:

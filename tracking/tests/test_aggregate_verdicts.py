@@ -181,3 +181,28 @@ def test_a_batch_written_again_after_its_transaction_failed_gets_the_same_verdic
     email.refresh_from_db()
     assert (email.open_count, email.automatic_count) == (2, 1)
     assert counters.disagreeing() == []
+
+
+def test_with_redis_refusing_the_markers_are_kept_in_this_process(org, settings, caplog):
+    """Redis configured but refusing (a direct write during an outage): the
+    opens are written all the same, the repeat still found, one warning."""
+    from emails.tests.factories import EmailFactory, EmailRecipientFactory
+    from tracking.classify import Signals
+    from tracking.hits import Open
+    from tracking.writer import write_opens
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    email = EmailFactory(organization=org)
+    recipient = EmailRecipientFactory(email=email, contact=None, address=NOT_A_CONTACT)
+    at = email.sent_at + timedelta(hours=1)
+    reader = Signals(address="198.51.100.23", user_agent="Mozilla/5.0 (X11; Linux x86_64) Thunderbird/128.5.0")
+    for n, seconds in enumerate((0, 4, 60)):
+        opened = Open(recipient_id=recipient.pk, opened_at=at + timedelta(seconds=seconds), key=f"k{n}", signals=reader)
+        assert write_opens(opens=[opened]) == 1
+
+    assert list(OpenEvent.objects.order_by("opened_at").values_list("verdict", flat=True)) == [
+        Verdict.HUMAN,
+        Verdict.REPEAT,
+        Verdict.HUMAN,
+    ]
+    assert caplog.text.count("Repeat markers unavailable in Redis") == 1

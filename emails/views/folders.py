@@ -10,6 +10,7 @@ from onepage.models import User
 from onepage.paging import page_number, slice_page
 
 from .. import selectors
+from ..forms.folders import OpenFiltersForm
 from ..reports import CONFIGURATION, attach_open_reports, recipients_prefetch
 from ..selectors import Folder
 
@@ -53,7 +54,8 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
 
     search = SearchForm(request.GET)
     q = search.query(max_length=200)
-    filters = selectors.parse_open_filters(request.GET) if folder == Folder.OPEN_TRACKING else selectors.OpenFilters()
+    open_filters = OpenFiltersForm(request.GET) if folder == Folder.OPEN_TRACKING else None
+    filters = open_filters.filters() if open_filters else selectors.OpenFilters()
     emails = selectors.folder_emails(scope, folder).select_related("sender", CONFIGURATION)
     emails = emails.prefetch_related(recipients_prefetch())
     if q:
@@ -87,6 +89,7 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
             "q": q,
             "search": search,
             "filters": filters,
+            "open_filters": open_filters,
             "teammates": teammates,
             "sender": sender,
             "sender_value": sender_value,

@@ -59,7 +59,16 @@ class DevelopmentOutboxBackend(BaseEmailBackend):
             # The .json is written last: a message is listed once both exist.
             _write_atomically(folder / f"{key}.json", json.dumps(meta, indent=2).encode())
             sent += 1
+        if sent and self.email_id is not None:
+            # Which emails have copies here, for the email page's button.
+            (folder / "emails").mkdir(exist_ok=True)
+            (folder / "emails" / str(int(self.email_id))).touch()
         return sent
+
+
+def outbox_holds(organization_id: int, email_id: int) -> bool:
+    """Whether the development mailbox delivered copies of this email."""
+    return (_org_dir(organization_id) / "emails" / str(int(email_id))).exists()
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from ..models import Email, retryable
+from ..outbox import outbox_holds
 from ..rendering import body_to_html
 from ..reports import attach_open_reports
 from ..services import email_retry, recipient_resend
@@ -51,7 +52,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "body_html": body_to_html(email.body_text),
             "tracking": email_tracking(email, email.report_recipients),
             # Only a delivered email has copies in the development outbox.
-            "dev_outbox": settings.DEBUG and email.status == Email.Status.SENT,
+            "dev_outbox": settings.DEBUG and outbox_holds(email.organization_id, email.pk),
             "can_retry": email.can_retry,
             "uncertain": [r for r in email.report_recipients if r.delivery_uncertain],
             # A copy is resent by a send of its email: not while one is queued or running.

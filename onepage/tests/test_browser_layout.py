@@ -1,10 +1,18 @@
 """Every page of the app on a 390 px phone and a 1280 px window: nothing wider
 than the screen, with the data that stretches layouts (a 100-character name
 without spaces, an email opened 15 times, a failed email). Screenshots go to
-var/screenshots/layout-<width>-<page>.png."""
+var/screenshots/layout-<width>-<page>.png.
+
+Every open report is opened too (the eye's report in Sent and Open
+tracking, the report on a contact's Email tab, the one on the email's page),
+and each page, with its report open, is read the way a person would:
+nothing outside the screen, no word broken in the middle ("Ed / it"), no
+button whose label wraps ("Searc / h"). Screenshots of the reports go to
+var/screenshots/report-<width>-<page>.png."""
 
 import datetime as dt
 from pathlib import Path
+from pprint import pformat
 
 import pytest
 from django.conf import settings
@@ -53,16 +61,28 @@ def a_busy_day(org, admin_user, rep_user, settings):
         organization=org, sender=rep_user, status=Email.Status.FAILED, sent_at=None, error="550 " + "e" * 200
     )
     EmailRecipientFactory(email=failed, contact=long, address=long.email)
-    return {"contact": long, "email": email, "failed": failed}
+    # An ordinary email to ordinary people (sent two days ago: the busy one
+    # stays at the top of the folders): their names and dates in the reports.
+    aoife = ContactFactory(organization=org, first_name="Aoife", last_name="Ivanov", email="aoife.ivanov@example.com")
+    ordinary = EmailFactory(
+        organization=org, sender=rep_user, subject="Quarterly review", sent_at=now - dt.timedelta(days=2)
+    )
+    for contact, opened in [(aoife, [3, 2, 1]), (long, [1])]:
+        to = EmailRecipientFactory(email=ordinary, contact=contact, address=contact.email)
+        add_opens(to, [now - dt.timedelta(days=d) for d in opened])
+    return {"contact": long, "email": email, "failed": failed, "aoife": aoife, "ordinary": ordinary}
 
 
 def _pages(data) -> dict[str, str]:
     contact, email, failed = data["contact"].pk, data["email"].pk, data["failed"].pk
     return {
         "contacts": "/contacts/",
+        "contacts-search": "/contacts/?q=Ivanov",  # with Clear beside Search
         "contact-new": "/contacts/new/",
         "contact": f"/contacts/{contact}/",
         "contact-email-tab": f"/contacts/{contact}/?tab=email",
+        "contact-aoife": f"/contacts/{data['aoife'].pk}/",
+        "contact-aoife-email-tab": f"/contacts/{data['aoife'].pk}/?tab=email",
         "contact-edit": f"/contacts/{contact}/edit/",
         "contact-delete": f"/contacts/{contact}/delete/",
         "contact-ask-consent": f"/email/ask-consent/{contact}/",
@@ -71,6 +91,7 @@ def _pages(data) -> dict[str, str]:
         "failed": "/email/failed/",
         "compose": f"/email/compose/?contact={contact}",
         "email": f"/email/{email}/",
+        "email-ordinary": f"/email/{data['ordinary'].pk}/",
         "failed-email": f"/email/{failed}/",
         "settings": "/settings/",
         "profile": "/settings/profile/",
@@ -97,6 +118,170 @@ def test_no_page_is_wider_than_the_screen(page, a_busy_day, width):
         if scroll_width > width:
             too_wide[name] = scroll_width
     assert too_wide == {}
+
+
+# What a person would see as broken, measured in the page:
+# - outside: a box (of the page or of an open report) reaching past the
+#   screen's left or right edge, or a line of a report past the report's box;
+# - broken: a word whose letters sit on two lines ("Ed / it"). A word breaks
+#   where it has a hyphen, a dash or a slash; the check splits there. A token
+#   longer than LONG_TOKEN characters (the 100-character name without
+#   spaces, a long address, an SMTP error) may wrap by design: the pages
+#   break it rather than widen the screen;
+# - wrapped: a button or a link-like button (the searchbar's Clear, a tab, a
+#   report's summary) whose label takes more than one line.
+LONG_TOKEN = 30
+READ_AS_A_PERSON = r"""(longToken) => {
+  const width = document.documentElement.clientWidth;
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+    + [...el.classList].map((c) => "." + c).join("");
+  const shown = (el) => el.checkVisibility({visibilityProperty: true}) && !el.closest(".visually-hidden");
+  const lines = (rects) => {
+    const tops = [];
+    for (const r of rects) {
+      if (r.width < 0.5 || r.height < 0.5) continue;
+      if (!tops.some((t) => Math.abs(t - r.top) < r.height / 2)) tops.push(r.top);
+    }
+    return tops.length;
+  };
+  const range = document.createRange();
+
+  const outside = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (!shown(el)) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) continue;
+    if (r.left < -0.5 || r.right > width + 0.5) {
+      const parent = el.parentElement.getBoundingClientRect();
+      if (parent.left < -0.5 || parent.right > width + 0.5) continue;  // its parent is named already
+      outside.push(`${name(el)} from ${Math.round(r.left)} to ${Math.round(r.right)} px`);
+    }
+  }
+
+  // An open report's lines stay inside the report's box.
+  for (const report of document.querySelectorAll(".open-report")) {
+    if (!shown(report)) continue;
+    const box = report.getBoundingClientRect();
+    for (const el of report.querySelectorAll("*")) {
+      const r = el.getBoundingClientRect();
+      if (shown(el) && r.width >= 1 && (r.left < box.left - 0.5 || r.right > box.right + 0.5)) {
+        outside.push(`${name(el)} from ${Math.round(r.left)} to ${Math.round(r.right)} px, out of its report`);
+      }
+    }
+  }
+
+  const broken = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || el.closest("script, style, select, textarea") || !shown(el)) continue;
+    for (const m of node.data.matchAll(/[^\s\-\u2010-\u2015\/]+/g)) {
+      const word = m[0];
+      if (word.length < 2 || word.length > longToken) continue;
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + word.length);
+      if (lines(range.getClientRects()) > 1) broken.push(`"${word}" in ${name(el)}`);
+    }
+  }
+
+  const wrapped = [];
+  const buttons = "button, .btn, input[type=submit], .searchbar a, .tabs a, summary";
+  for (const el of document.body.querySelectorAll(buttons)) {
+    if (!shown(el)) continue;
+    const rects = [];
+    const texts = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+      if (!node.data.trim() || node.parentElement.closest(".visually-hidden")) continue;
+      range.selectNodeContents(node);
+      rects.push(...range.getClientRects());
+    }
+    if (lines(rects) > 1) wrapped.push(`"${el.textContent.trim().replace(/\s+/g, " ")}" (${name(el)})`);
+  }
+  return {outside, broken: [...new Set(broken)], wrapped: [...new Set(wrapped)]};
+}"""
+
+
+def _read(page) -> dict[str, list[str]]:
+    found = page.evaluate(READ_AS_A_PERSON, LONG_TOKEN)
+    return {kind: items for kind, items in found.items() if items}
+
+
+def _open_each(page, summaries: str, loaded: str):
+    """Open each report (a <details> whose report htmx loads on opening) in
+    turn, yield when it has loaded, then close it."""
+    for i in range(page.locator(summaries).count()):
+        summary = page.locator(summaries).nth(i)
+        summary.click()
+        summary.locator("xpath=..").locator(loaded).wait_for()
+        yield i
+        summary.click()
+
+
+# Where the reports are, how to open them, and what shows they have loaded.
+REPORTS = {
+    "sent": (".report-pop > summary", ".report-body .open-report"),
+    "open-tracking": (".report-pop > summary", ".report-body .open-report"),
+    "contact-email-tab": (".report-inline > summary", ".report-slot .open-report"),
+    "contact-aoife-email-tab": (".report-inline > summary", ".report-slot .open-report"),
+}
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_every_page_and_report_reads_whole(page, a_busy_day, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, "rex")
+    problems = {}
+    for name, url in _pages(a_busy_day).items():
+        page.goto(url)
+        screenshot(page, f"layout-{width}-{name}")
+        if found := _read(page):
+            problems[name] = found
+        if name in REPORTS:
+            opened = 0
+            for i in _open_each(page, *REPORTS[name]):
+                opened += 1
+                screenshot(page, f"report-{width}-{name}-{i}")
+                if found := _read(page):
+                    problems[f"{name}, report {i + 1}"] = found
+            assert opened, f"no open report on {name}"
+        elif name in ("email", "email-ordinary"):
+            assert page.locator("#open-report .open-report").is_visible()
+            screenshot(page, f"report-{width}-{name}")
+    # The admin's pages (System names every dependency).
+    page.context.clear_cookies()
+    sign_in(page, "ada")
+    for name, url in {"settings-admin": "/settings/", "system": "/settings/system/"}.items():
+        page.goto(url)
+        screenshot(page, f"layout-{width}-{name}")
+        if found := _read(page):
+            problems[name] = found
+    assert not problems, pformat(problems, width=120)
+
+
+def test_the_checks_see_what_a_person_sees(page, db):
+    """The checks above catch each fault on a page made to have it."""
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto("/accounts/login/")
+    page.evaluate(  # styles set from script: the CSP refuses style attributes
+        """() => {
+        const add = (tag, id, text, style) => {
+            const el = document.createElement(tag);
+            el.id = id;
+            el.textContent = text;
+            Object.assign(el.style, style);
+            document.body.append(el);
+        };
+        add("p", "squeezed", "Database", {width: "40px"});
+        add("div", "off", "Report", {position: "absolute", left: "-200px", width: "100px"});
+        add("button", "tall", "Search", {width: "30px"});
+        add("p", "long", "x".repeat(40), {width: "40px"});
+    }"""
+    )
+    found = page.evaluate(READ_AS_A_PERSON, LONG_TOKEN)
+    assert found["outside"] == ["div#off from -200 to -100 px"]
+    assert '"Database" in p#squeezed' in found["broken"]
+    assert found["wrapped"] == ['"Search" (button#tall)']
+    assert not any("xxx" in word for word in found["broken"])  # a long token may wrap
 
 
 def test_sign_in_page_fits_a_phone(page, db):

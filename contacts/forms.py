@@ -1,8 +1,21 @@
+from collections.abc import Callable
+
 from django import forms
 
+from onepage.models import Organization
 from onepage.validators import AddressField, RefuseControlCharacters
 
 from .models import Contact
+
+# What a missing (or an EU/EEA/UK) country means for the tracking of emails to
+# the contact, in words: emails fills it (EmailsConfig.ready), as the rules are
+# its own; organization -> the words, "" when there is nothing to say.
+CountryHelp = Callable[[Organization], str]
+_country_help: list[CountryHelp] = []
+
+
+def provide_country_help(words: CountryHelp) -> None:
+    _country_help[:] = [words]
 
 
 class ContactForm(RefuseControlCharacters, forms.ModelForm):
@@ -16,6 +29,8 @@ class ContactForm(RefuseControlCharacters, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.instance.organization = organization
+        for words in _country_help:
+            self.fields["country"].help_text = words(organization) or self.fields["country"].help_text
 
     def preference_wording(self) -> str:
         """The words the user saw beside the choice, for the consent record."""

@@ -36,7 +36,9 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def contact_create(request: HttpRequest) -> HttpResponse:
-    form = ContactForm(request.POST or None, organization=request.organization)
+    # "Add as a contact" from the composer comes with the address typed there.
+    initial = {"email": request.GET["email"][:254]} if request.GET.get("email") else {}
+    form = ContactForm(request.POST or None, organization=request.organization, initial=initial)
     if request.method == "POST" and form.is_valid():
         contact = contact_save(form=form, actor=request.user)
         messages.success(request, f"{contact.full_name} was added.")

@@ -7,13 +7,15 @@ class EmailsConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import request_started
 
-        from contacts import timeline
+        from contacts import forms, timeline
         from onepage import health
 
+        from .preview import country_help
         from .selectors import contact_emails, sending_figures
         from .sync import in_process
 
         health.register_panel("Emails", sending_figures)
         timeline.provide_emails(contact_emails)
+        forms.provide_country_help(country_help)
         # Without beat, page loads start the sync of mailboxes due (MAILBOX_SYNC_ON_PAGE_LOADS).
         request_started.connect(in_process.on_page_load, dispatch_uid="emails.sync.on_page_load")

@@ -4,10 +4,9 @@ resending one copy whose delivery is uncertain. Sending it is emails.sending."""
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.access import contacts_by_address
 from onepage.models import Organization, User
 
 from . import policy, rendering
@@ -38,7 +37,7 @@ def email_create(
         *((EmailRecipient.Kind.BCC, a) for a in bcc),
     ]
     with transaction.atomic():
-        contacts = _contacts_by_address(organization, [a for _, a in addresses])
+        contacts = contacts_by_address(organization, [a for _, a in addresses])
         matched = [contacts.get(a.lower()) for _, a in addresses]
         decisions = policy.decide(
             organization=organization,
@@ -83,15 +82,6 @@ def _never_tracked(decisions: policy.Decisions, reason: str) -> policy.Decisions
 
 def _tracking(decision: policy.Decision) -> dict:
     return {"track_opens": decision.track, "not_tracked_reason": decision.reason}
-
-
-def _contacts_by_address(organization: Organization, addresses: list[str]) -> dict[str, Contact]:
-    # Contact emails are unique per organization, case-insensitively.
-    lowered = {a.lower() for a in addresses}
-    contacts = Contact.objects.annotate(email_lower=Lower("email")).filter(
-        organization=organization, email_lower__in=lowered
-    )
-    return {c.email_lower: c for c in contacts}
 
 
 def email_enqueue(*, email: Email) -> None:

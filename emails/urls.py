@@ -10,6 +10,7 @@ urlpatterns = [
     path("failed/", folders.email_index, {"folder": "failed"}, name="failed"),
     path("queued/", folders.email_index, {"folder": "queued"}, name="queued"),
     path("compose/", compose.compose, name="compose"),
+    path("compose/preview/", compose.compose_preview, name="compose_preview"),
     path("<int:pk>/", email.email_detail, name="detail"),
     path("<int:pk>/open-report/", email.email_open_report, name="open_report"),
     path("<int:pk>/retry/", email.email_retry_view, name="retry"),

@@ -47,7 +47,7 @@ def test_admin_switches_tracking_off_and_the_reps_toggle_is_disabled(page, org, 
     track = page.locator("#id_track")
     assert track.is_disabled()
     assert not track.is_checked()
-    assert page.inner_text("#track-reason") == "Allow open tracking is off for your organization"
+    assert page.inner_text("#track-line") == "Allow open tracking is off for your organization"
     screenshot(page, "composer_tracking_off")
 
     # A rep sees the configuration read-only.

@@ -117,7 +117,8 @@ def test_professional_plan_has_no_toggle_but_an_upgrade_hint(rep_client, sender,
 def test_the_composer_says_when_the_contact_refused_tracking(rep_client, sender, org):
     contact = ContactFactory(organization=org, first_name="Ann", last_name="Lee", open_tracking="refused")
     content = rep_client.get(f"{COMPOSE}?contact={contact.pk}").content.decode()
-    assert "Ann Lee's copy is sent without tracking: the contact refused open tracking." in content
+    assert "Refused open tracking: never tracked." in content
+    assert 'id="track-line">Not tracked.</p>' in content
 
 
 @pytest.mark.django_db(transaction=True)

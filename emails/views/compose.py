@@ -3,14 +3,15 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.access import get_contact_for_user
 
 from .. import policy
-from ..forms.compose import ComposeForm
+from ..forms.compose import ComposeForm, addresses_typed
 from ..mailboxes import mailbox_of
 from ..models import EmailConfiguration, NotTrackedReason
+from ..preview import Preview, preview
 from ..services import email_create
 from .email import say_send_outcome
 from .mailbox import mailbox_required_redirect
@@ -48,9 +49,6 @@ def compose(request: HttpRequest) -> HttpResponse:
         say_send_outcome(request, email, failed="Sending failed", queued="Queued for sending.")
         return redirect("emails:detail", pk=email.pk)
 
-    contact_decision = None
-    if contact is not None and decision.track:
-        contact_decision = policy.contact_decision(contact=contact, config=config)
     return render(
         request,
         "emails/compose.html",
@@ -59,8 +57,29 @@ def compose(request: HttpRequest) -> HttpResponse:
             "mailbox": mailbox,
             "contact": contact,
             "decision": decision,
-            "contact_decision": contact_decision,
+            "preview": _preview(request, config, request.POST if form.is_bound else form.initial),
             "plan_has_tracking": decision.reason != NotTrackedReason.PLAN,
             "back_url": reverse("contacts:detail", args=[contact.pk]) if contact else reverse("emails:index"),
         },
+    )
+
+
+@require_POST
+def compose_preview(request: HttpRequest) -> HttpResponse:
+    """The composer's tracking preview for what is typed so far (htmx, as the
+    rep types): per recipient, tracked by name, in the total only or not."""
+    config = EmailConfiguration.objects.of(request.organization)
+    return render(request, "emails/includes/track_preview.html", {"preview": _preview(request, config, request.POST)})
+
+
+def _preview(request: HttpRequest, config: EmailConfiguration, data) -> Preview:
+    # The toggle is on until the rep switches it off (an unchecked box is absent).
+    toggle = data.get("track") is not None if data is request.POST else True
+    return preview(
+        organization=request.organization,
+        sender=request.user,
+        config=config,
+        addresses=addresses_typed(data),
+        toggle=toggle,
+        admin=request.membership.is_admin,
     )

@@ -281,7 +281,7 @@ def test_composer_track_toggle(client, smtp_server, plan, allow, shows):
     if shows == "enabled":
         assert f'{toggle} id="id_track" checked>' in content
     elif shows == "disabled":
-        assert f'{toggle} id="id_track" disabled aria-describedby="track-reason">' in content
+        assert f'{toggle} id="id_track" disabled aria-describedby="track-line">' in content
         assert "Allow open tracking is off for your organization" in content
     else:
         assert toggle not in content

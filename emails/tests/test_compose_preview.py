@@ -102,7 +102,9 @@ def test_an_address_not_finished_yet_is_left_out_and_an_admin_may_change_the_rul
 
 
 def test_the_whole_email_not_tracked_says_why_once(sender, rep_client, org, people):
-    assert _line(_preview(rep_client, to="ida@known.example", track=None)) == "Off: this email is sent without tracking."
+    assert (
+        _line(_preview(rep_client, to="ida@known.example", track=None)) == "Off: this email is sent without tracking."
+    )
     EmailConfiguration.objects.filter(organization=org).update(allow_open_tracking=False)
     page = _preview(rep_client, to="ida@known.example, nina@newlead.example")
     assert _line(page) == "Allow open tracking is off for your organization"

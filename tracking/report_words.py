@@ -73,6 +73,22 @@ def eye_state(item: Any) -> str:
     return "off"
 
 
+def eye_label(item: Any) -> str:
+    """A few words beside an eye that shows no count (its title, when short;
+    the reason, too long for beside it, is eye_explained's line)."""
+    if eye_state(item) == "total":
+        return "Total only"
+    if not getattr(item, "track_opens", False) and getattr(item, "source", "") != Email.Source.CLIENT:
+        return "Not tracked"
+    return eye_title(item)
+
+
+def eye_explained(item: Any) -> bool:
+    """Whether an eye without a count has a reason worth a line of its own:
+    counted in the total only, or not tracked for a reason."""
+    return not eye_count(item) and eye_label(item) != eye_title(item)
+
+
 def eye_title(item: Any) -> str:
     """The eye icon's tooltip. `item` is an Email, an EmailRecipient or an
     OpenSummary: anything with the counters and track_opens."""

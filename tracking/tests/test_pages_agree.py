@@ -30,7 +30,7 @@ TABLE = {
         "tracking_row": "Opens tracked by name",
         "report_row": "Opened once",
         "folder_eye": ("eye-open", "Opened once"),
-        "tab": ("eye-open", "Opened once", ""),
+        "tab": ("eye-open", "Opened once", None),
     },
     "aggregate": {
         # Created the ordinary way: a name and an address, no country.
@@ -38,7 +38,7 @@ TABLE = {
         "tracking_row": TOTAL_ONLY,
         "report_row": TOTAL_ONLY,
         "folder_eye": ("eye-open", f"Opened once ({TOTAL_ONLY[0].lower()}{TOTAL_ONLY[1:]})"),
-        "tab": ("eye-total", f"{TOTAL_ONLY}: opened once in total", TOTAL_ONLY),
+        "tab": ("eye-total", f"{TOTAL_ONLY}: opened once in total", "Total only"),
     },
     "off": {
         "contact": {"first_name": "Otto", "last_name": "Unknown", "country": ""},
@@ -46,14 +46,14 @@ TABLE = {
         "tracking_row": OFF,
         "report_row": None,  # nothing tracked: no open report
         "folder_eye": ("eye-off", OFF),
-        "tab": ("eye-off", OFF, OFF),
+        "tab": ("eye-off", OFF, "Not tracked"),
     },
     "refused": {
         "contact": {"first_name": "Rita", "country": "US", "open_tracking": Contact.OpenTracking.REFUSED},
         "tracking_row": REFUSED,
         "report_row": None,
         "folder_eye": ("eye-off", REFUSED),
-        "tab": ("eye-off", REFUSED, REFUSED),
+        "tab": ("eye-off", REFUSED, "Not tracked"),
     },
     "non-contact": {
         "contact": None,
@@ -114,11 +114,15 @@ def test_every_page_says_the_same_of_one_recipient(
     if contact is not None:
         tab = rep_client.get(reverse("contacts:detail", args=[contact.pk]) + "?tab=email").content.decode()
         event = tab[tab.index(f">{email.subject}</a>") :].split("</li>")[0]
-        eye_class, eye_title, words = row["tab"]
+        eye_class, eye_title, beside = row["tab"]
         assert _eye(event) == (eye_class, eye_title)
-        side = _text(event[event.index('class="event-side"') :])
-        assert words in side
+        side = _text(event[event.index('class="event-side"') :].partition(">")[2])
         assert "Not opened yet" not in side
+        if beside is not None:
+            # A few words beside the eye, and the eye's whole sentence under the subject.
+            assert side.startswith(beside)
+            main = _text(event[: event.index('class="event-side"')])
+            assert eye_title in main
 
 
 def test_an_email_to_several_kinds_of_recipient_says_how_many_of_each(

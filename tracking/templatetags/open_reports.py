@@ -8,7 +8,17 @@ from tracking import report_words, reports
 
 register = template.Library()
 
-for _name in ("eye_title", "eye_count", "eye_state", "eye_label", "eye_explained", "opened_times", "automatic_title", "automatic_fetches"):
+FILTERS = (
+    "eye_title",
+    "eye_count",
+    "eye_state",
+    "eye_label",
+    "eye_explained",
+    "opened_times",
+    "automatic_title",
+    "automatic_fetches",
+)
+for _name in FILTERS:
     register.filter(_name, getattr(report_words, _name))
 
 

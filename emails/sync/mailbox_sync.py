@@ -12,7 +12,8 @@
 - Headers first; the whole message only for what is imported.
 - Errors are kept in words on the mailbox and back off exponentially.
 - Given `seconds`, a sync stops between two batches once they are spent
-  (Sync now, with a person waiting); the next sync goes on from there."""
+  (Sync now, with a person waiting), after one batch at least; the next
+  sync goes on from there."""
 
 import logging
 import time
@@ -115,6 +116,10 @@ def _sync_folders(client: IMAPClient, mailbox: Mailbox, result: SyncResult, *, d
     for role, name in ((MailboxFolder.Role.INBOX, names["inbox"]), (MailboxFolder.Role.SENT, names["sent"])):
         if name is None:
             continue
+        if role == MailboxFolder.Role.SENT and _past(deadline):  # INBOX has read a batch at least
+            result.complete = False
+        if not result.complete:
+            return
         folder, _ = MailboxFolder.objects.get_or_create(mailbox=mailbox, role=role, defaults={"name": name})
         if folder.name != name:  # renamed, or another folder is marked \Sent now
             folder.name, folder.uidvalidity, folder.last_uid = name, None, 0
@@ -141,9 +146,6 @@ def sync_folder(
         folder.synced_at = timezone.now()
         folder.save()
         return
-    if deadline is not None and time.monotonic() >= deadline:
-        result.complete = False
-        return
     if folder.last_uid:
         uids = [u for u in client.search(["UID", f"{folder.last_uid + 1}:*"]) if u > folder.last_uid]
     else:
@@ -156,7 +158,7 @@ def sync_folder(
         # Progress is kept after each batch: a failure resumes from here.
         folder.last_uid = chunk[-1]
         folder.save(update_fields=["last_uid", "uidvalidity"])
-        if deadline is not None and time.monotonic() >= deadline and start + BATCH < len(uids):
+        if _past(deadline) and start + BATCH < len(uids):
             result.complete = False  # the folder's state is left as of this batch
             return
     folder.last_uid = max(folder.last_uid, (uidnext or 1) - 1)
@@ -164,6 +166,10 @@ def sync_folder(
     folder.messages = state.get(b"EXISTS", 0)
     folder.synced_at = timezone.now()
     folder.save()
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
 
 
 def _import_batch(

@@ -156,3 +156,28 @@ def test_connecting_the_first_mailbox_says_it_switched_open_tracking_on(client, 
     client.force_login(admin_user)
     response = client.post(reverse("mailbox"), smtp_form(from_address="ada@acme.example"))
     assert said(response) == ["Mailbox connected: you can send email now."]  # it was on already
+
+
+@pytest.mark.django_db
+def test_sync_now_on_a_big_mailbox_stops_in_time_and_the_next_sync_goes_on(
+    rep_client, org, rex_mailbox, imap_server, monkeypatch
+):
+    from emails.sync import mailbox_sync
+    from emails.views import mailbox as mailbox_views
+
+    ContactFactory(organization=org, email="alice@client.example")
+    with imap_server.client("rex") as client:
+        for n in range(3):
+            client.append(
+                "INBOX", raw_message(sender="alice@client.example", to=["rex@acme.example"], message_id=f"<m{n}@c>")
+            )
+    # Three batches of one message, and no time at all: one batch, then it stops.
+    monkeypatch.setattr(mailbox_sync, "BATCH", 1)
+    monkeypatch.setattr(mailbox_views, "SYNC_NOW_SECONDS", 0)
+
+    response = rep_client.post(SYNC_NOW)
+
+    assert said(response) == ["Synced: 1 email came in. The rest comes in with the next sync, within minutes."]
+    assert rex_mailbox.pk in mailbox_sync.due_mailboxes()  # due again at once
+    assert mailbox_sync.sync_mailbox(mailbox_id=rex_mailbox.pk).imported == 2
+    assert Email.objects.filter(message_id__in=["<m0@c>", "<m1@c>", "<m2@c>"]).count() == 3

@@ -5,13 +5,13 @@ An identified recipient's last counted open is on its row (last_opened_at).
 An aggregate recipient's opens are linked to no recipient, and its row keeps
 no time, so that nothing stored says who opened: the writer remembers the
 time here instead, for REPEAT_SECONDS, under a marker named by a keyed hash
-of the recipient id (HMAC with SECRET_KEY: not reversible by trying every
-id without the key), beside the open stream (one namespace per deployment).
+of the recipient id (HMAC-SHA256 with SECRET_KEY: not reversible by trying
+every id without the key), beside the open stream (one namespace per deployment).
 
 - With REDIS_URL (and Redis answering): in Redis, with an expiry of
   REPEAT_SECONDS; every writer (the recorder, beat's drain, a direct write)
-  reads the same markers. One MGET and one pipelined SET per batch, and only
-  for batches with aggregate opens.
+  reads the same markers. One MGET and one script call setting them per
+  batch, and only for batches with aggregate opens.
 - Without (the embedded default), or while Redis fails: in this process's
   memory, expired the same way. A deployment without Redis that serves the
   pixel from several processes sees a repeat landing in another process as
@@ -24,6 +24,7 @@ marker it uses the time before it (it would otherwise take its own first
 render for an earlier one).
 """
 
+import functools
 import logging
 import threading
 import time
@@ -68,9 +69,10 @@ class Marker:
             return None
 
 
+@functools.lru_cache(maxsize=65536)
 def marker_name(recipient_id: int) -> str:
     """The marker's name: a keyed hash, never the recipient's id or address."""
-    return salted_hmac(_SALT, str(recipient_id)).hexdigest()[:32]
+    return salted_hmac(_SALT, str(recipient_id), algorithm="sha256").hexdigest()[:32]
 
 
 def _key(recipient_id: int) -> str:
@@ -97,14 +99,24 @@ def remember(new: dict[int, Marker]) -> None:
     values = {_key(pk): marker.dumps() for pk, marker in new.items()}
 
     def set_all(client: redis.Redis) -> bool:
-        with client.pipeline(transaction=False) as pipe:
-            for key, value in values.items():
-                pipe.set(key, value, px=int(REPEAT_SECONDS * 1000))
-            pipe.execute()
+        _set_script(client)(keys=list(values), args=[*values.values(), int(REPEAT_SECONDS * 1000)])
         return True
 
     if _redis(set_all) is None:
         _memory.set_many(values)
+
+
+# KEYS: the markers; ARGV: their values, then the expiry in milliseconds.
+# One call for a batch's markers (a pipeline costs the client per command).
+_SET = """
+local px = ARGV[#KEYS + 1]
+for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'PX', px) end
+"""
+
+
+@functools.cache
+def _set_script(client: redis.Redis):
+    return client.register_script(_SET)
 
 
 # After a failure Redis is left alone for stream.REDIS_RETRY_AFTER seconds

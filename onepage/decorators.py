@@ -2,8 +2,8 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
+from .permissions import admins_only, is_admin
 from .plans import OPEN_TRACKING
 
 
@@ -12,8 +12,8 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.membership is None or not request.membership.is_admin:
-            return render(request, "onepage/admin_only.html", status=403)
+        if not is_admin(request.membership):
+            return admins_only(request)
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -108,12 +108,12 @@ def test_edit_records_which_fields_changed(rep_client, org):
     assert contact.activities.get().detail == "phone"
 
 
-def test_delete_asks_for_confirmation_first(rep_client, org):
+def test_delete_asks_for_confirmation_first(admin_client, org):
     contact = ContactFactory(organization=org)
-    response = rep_client.get(reverse("privacy:erase", args=[contact.pk]))
+    response = admin_client.get(reverse("privacy:erase", args=[contact.pk]))
     assert b"cannot be undone" in response.content
     assert Contact.objects.filter(pk=contact.pk).exists()
-    rep_client.post(reverse("privacy:erase", args=[contact.pk]))
+    admin_client.post(reverse("privacy:erase", args=[contact.pk]))
     assert not Contact.objects.filter(pk=contact.pk).exists()
 
 

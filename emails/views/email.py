@@ -1,5 +1,6 @@
 """The page of one email, its Retry button, and resending a copy whose
-delivery is uncertain."""
+delivery is uncertain. Every member sees the page; only the sender retries
+or resends (emails.access)."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -8,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from ..access import may_resend, may_retry, not_the_sender
 from ..models import Email, retryable
 from ..outbox import outbox_holds
 from ..rendering import body_to_html
@@ -54,9 +56,11 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # Only a delivered email has copies in the development outbox.
             "dev_outbox": settings.DEBUG and outbox_holds(email.organization_id, email.pk),
             "can_retry": email.can_retry,
+            "may_retry": may_retry(request.user, email),
             "uncertain": [r for r in email.report_recipients if r.delivery_uncertain],
             # A copy is resent by a send of its email: not while one is queued or running.
             "can_resend": email.status in (Email.Status.SENT, Email.Status.FAILED),
+            "may_resend": may_resend(request.user, email),
         },
     )
 
@@ -87,6 +91,8 @@ def email_open_report(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def email_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     email = _get_email_for_user(request, pk)
+    if not may_retry(request.user, email):
+        return not_the_sender(request, email, action="retry")
     if email_retry(email=email):
         say_send_outcome(request, email, failed="Sending failed again", queued="Queued for sending again.")
     else:
@@ -100,6 +106,8 @@ def recipient_resend_view(request: HttpRequest, pk: int, recipient_pk: int) -> H
     # Scoped to the email, itself scoped to the organization: another
     # organization's recipient is a 404 like its email.
     recipient = get_object_or_404(email.recipients, pk=recipient_pk)
+    if not may_resend(request.user, email):
+        return not_the_sender(request, email, action="resend")
     if recipient_resend(email=email, recipient_id=recipient.pk):
         say_send_outcome(request, email, failed="Sending failed", queued=f"Resending to {recipient.address}.")
     else:

@@ -1,21 +1,20 @@
 """The Email page: the Sent, Open tracking, Failed and Queued folders."""
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from onepage.forms import SearchForm
-from onepage.models import User
 from onepage.paging import page_number, slice_page
 
 from .. import selectors
+from ..access import chosen_sender, teammates
 from ..forms.folders import OpenFiltersForm
 from ..reports import CONFIGURATION, attach_open_reports, recipients_prefetch
 from ..selectors import Folder
 
 EMAILS_PER_PAGE = 25
-EVERYONE = "all"
 FOLDER_URLS = {
     Folder.SENT: "emails:index",
     Folder.OPEN_TRACKING: "emails:open_tracking",
@@ -24,31 +23,11 @@ FOLDER_URLS = {
 }
 
 
-def _teammates(request: HttpRequest) -> list[User]:
-    return list(
-        User.objects.filter(membership__organization=request.organization).order_by("first_name", "last_name", "pk")
-    )
-
-
-def _sender_for(request: HttpRequest, teammates: list[User] | None) -> tuple[User | None, str]:
-    """Whose emails the page lists: (sender or None for everyone, the select's
-    value). Reps always see their own: their `?sender=` is ignored."""
-    raw = request.GET.get("sender", "")
-    if teammates is None or raw in ("", "me", str(request.user.pk)):
-        return request.user, ""
-    if raw == EVERYONE:
-        return None, EVERYONE
-    for user in teammates:
-        if str(user.pk) == raw:
-            return user, raw
-    # Another organization's user, or nobody: never hint which.
-    raise Http404("No such teammate.")
-
-
 def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse:
     folder = Folder(folder)
-    teammates = _teammates(request) if request.membership.is_admin else None
-    sender, sender_value = _sender_for(request, teammates)
+    # Every member may look at a teammate's emails, or everyone's (read-only).
+    members = teammates(request)
+    sender, sender_value = chosen_sender(request, members)
     scope = selectors.emails_in_scope(organization=request.organization, sender=sender)
     badges = selectors.folder_badges(scope)
 
@@ -90,7 +69,7 @@ def email_index(request: HttpRequest, folder: str = Folder.SENT) -> HttpResponse
             "search": search,
             "filters": filters,
             "open_filters": open_filters,
-            "teammates": teammates,
+            "teammates": members,
             "sender": sender,
             "sender_value": sender_value,
             "viewing_own": sender == request.user,

@@ -96,6 +96,11 @@ class OutboxMessage:
         return list(self.meta.get("envelope_recipients", []))
 
     @property
+    def sender(self) -> str:
+        """The From header as sent."""
+        return self.meta.get("from", "")
+
+    @property
     def email_id(self) -> int | None:
         return self.meta.get("email_id")
 
@@ -130,6 +135,11 @@ def outbox_messages(organization_id: int) -> list[OutboxMessage]:
         return []
     keys = sorted((p.stem for p in folder.glob("*.json") if _KEY_RE.match(p.stem)), reverse=True)
     return [m for m in (_load(folder, key, organization_id) for key in keys) if m is not None]
+
+
+def sent_by(messages: list[OutboxMessage], email_ids: set[int]) -> list[OutboxMessage]:
+    """The copies of these emails (one sender's, for the list's picker)."""
+    return [m for m in messages if m.email_id in email_ids]
 
 
 def outbox_message(organization_id: int, key: str) -> OutboxMessage | None:

@@ -1,5 +1,8 @@
 """/dev/outbox/: what the development mailbox delivered, shown as each
-recipient would see it. DEBUG only.
+recipient would see it. DEBUG only. Scoped like the folders: the viewer's
+own copies by default, a teammate's or everyone's on request
+(emails.access), never another organization's (emails.outbox reads the
+organization's folder only).
 
 The message page frames the delivered HTML, pixel included, so opening a
 message here counts as its recipient opening it: that is the point."""
@@ -10,8 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from .. import selectors
+from ..access import chosen_sender, teammates
 from ..models import Email
-from ..outbox import OutboxMessage, outbox_message, outbox_messages
+from ..outbox import OutboxMessage, outbox_message, outbox_messages, sent_by
 
 MESSAGES_PER_PAGE = 50
 
@@ -35,8 +40,23 @@ def _get_message_for_user(request: HttpRequest, key: str) -> OutboxMessage:
 
 def outbox_list(request: HttpRequest) -> HttpResponse:
     _require_debug()
-    page = Paginator(outbox_messages(request.organization.pk), MESSAGES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "emails/outbox_list.html", {"page": page})
+    members = teammates(request)
+    sender, sender_value = chosen_sender(request, members)
+    messages = outbox_messages(request.organization.pk)
+    if sender is not None:
+        # A copy is its email's sender's; copies of no email only under Everyone.
+        ids = {m.email_id for m in messages if m.email_id is not None}
+        scope = selectors.emails_in_scope(organization=request.organization, sender=sender)
+        messages = sent_by(messages, set(scope.filter(pk__in=ids).values_list("pk", flat=True)))
+    page = Paginator(messages, MESSAGES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "teammates": members,
+        "sender": sender,
+        "sender_value": sender_value,
+        "viewing_own": sender == request.user,
+    }
+    return render(request, "emails/outbox_list.html", context)
 
 
 def outbox_detail(request: HttpRequest, key: str) -> HttpResponse:

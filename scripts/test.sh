@@ -17,29 +17,26 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-# A real IMAP server for the mailbox sync tests: Debian's Dovecot, started by
-# the fixtures in a temporary directory (never as a system service).
-if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "== installing Debian's dovecot-imapd for the IMAP tests"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
-  elif [ "$CI" = "true" ]; then
-    echo "Dovecot (dovecot-imapd) is required under CI=true" >&2
-    exit 1
+# Debian's package $2 for the tests that need the command $1 (started by the
+# fixtures in temporary directories, never as system services); required under CI=true.
+need() {
+  if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$1" ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      echo "== installing Debian's $2 for the $3"
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+    elif [ "$CI" = "true" ]; then
+      echo "$1 ($2) is required under CI=true" >&2
+      exit 1
+    fi
   fi
-fi
-
+}
+# A real IMAP server for the mailbox sync tests.
+need dovecot dovecot-imapd "IMAP tests"
 # nginx for the deploy tests (onepage/tests/test_deploy.py): `nginx -t` and a
 # live nginx on deploy/nginx.conf.example, in a temporary prefix, never /etc/nginx.
-if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "== installing Debian's nginx-light for the deploy tests"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
-  elif [ "$CI" = "true" ]; then
-    echo "nginx (nginx-light) is required under CI=true" >&2
-    exit 1
-  fi
-fi
+need nginx nginx-light "deploy tests"
+# sudo for the test of the README's manage function (it runs commands as the service user).
+need sudo sudo "deploy tests"
 
 PG_URL=${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onepage}}
 RD_URL=${TEST_REDIS_URL:-${REDIS_URL:-redis://127.0.0.1:6379/15}}

@@ -15,7 +15,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from conftest import free_port
 from emails.pixels import make_token
 from emails.tests.factories import EmailRecipientFactory
 from onepage.models import User
+from onepage.tests.tls_proxy import self_signed_certificate
 
 BASE_DIR = Path(settings.BASE_DIR)
 DEPLOY = BASE_DIR / "deploy"
@@ -50,33 +50,6 @@ def _readme_production() -> str:
 # --- nginx --------------------------------------------------------------------
 
 
-def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "crm.example.com")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "fullchain.pem", directory / "privkey.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
-
-
 def _substitute(text: str, pattern: str, replacement: str) -> str:
     changed, count = re.subn(pattern, replacement, text)
     assert count, f"the nginx example no longer has {pattern!r}: update this test"
@@ -87,7 +60,7 @@ def _nginx_config(directory: Path, *, http_port: int, https_port: int, upstream:
     """The example as an operator installs it, in a throwaway prefix: loopback
     ports, a self-signed certificate, `upstream` for OnePage's address, and a
     main file shaped like Debian's (an access log for the whole http block)."""
-    cert, key = _self_signed_certificate(directory)
+    cert, key = self_signed_certificate(directory)
     site = (DEPLOY / "nginx.conf.example").read_text()
     site = _substitute(site, r"listen\s+80\b", f"listen 127.0.0.1:{http_port}")
     site = _substitute(site, r"listen\s+443\b", f"listen 127.0.0.1:{https_port}")

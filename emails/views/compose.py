@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.access import get_contact_for_user
+from onepage.permissions import may_change_settings
 
 from .. import policy
 from ..forms.compose import ComposeForm, addresses_typed
@@ -81,5 +82,5 @@ def _preview(request: HttpRequest, config: EmailConfiguration, data) -> Preview:
         config=config,
         addresses=addresses_typed(data),
         toggle=toggle,
-        admin=request.membership.is_admin,
+        admin=may_change_settings(request.membership),
     )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from onepage.decorators import admin_required, business_only
 from onepage.models import SettingChange
+from onepage.permissions import may_change_settings
 from onepage.services import setting_changes_describe
 
 from ..configuration import SWITCHES, TEXTS, email_configuration_update
@@ -27,7 +28,7 @@ def _page(request: HttpRequest, form: EmailConfigurationForm | None = None, *, s
     ).select_related("actor")
     page = Paginator(changes, CHANGES_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = setting_changes_describe(page.object_list, labels=SETTING_LABELS, values=VALUE_LABELS)
-    can_change = request.membership.is_admin and request.organization.features.open_tracking
+    can_change = may_change_settings(request.membership) and request.organization.features.open_tracking
     if can_change and form is None:
         form = EmailConfigurationForm(instance=config)
     context = {

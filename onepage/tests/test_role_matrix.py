@@ -352,3 +352,25 @@ def test_the_django_admin_is_for_staff_only(role, world, settings, django_captur
                     failures.append(f"{method} {url}: {response.status_code} {where}")
     assert failures == []
     assert snapshot(settings) == before and queued == []
+
+
+def test_role_rules_are_asked_of_one_place():
+    """Views and templates ask onepage.permissions (the `may` filter) or
+    emails.access, never the role itself: a rule changed there changes
+    everywhere."""
+    from django.conf import settings
+
+    base = settings.BASE_DIR
+    allowed = {base / "onepage" / "permissions.py", base / "onepage" / "models.py", base / "emails" / "access.py"}
+    ad_hoc = re.compile(r"\.is_admin\b|membership\.role\b|\.sender_id\s*==|==\s*\w+\.sender_id")
+    found = []
+    for path in [*base.glob("*/**/*.py"), *(base / "templates").rglob("*.html")]:
+        parts = path.relative_to(base).parts
+        if parts[0] in {".venv", "node_modules", "var", "bench"} or "tests" in parts or "migrations" in parts:
+            continue
+        if path in allowed:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if ad_hoc.search(line):
+                found.append(f"{path.relative_to(base)}:{number}: {line.strip()}")
+    assert found == []

@@ -254,6 +254,23 @@ def test_folder_queries_do_not_grow_with_rows(admin_client, org, admin_user, url
     assert report.count(b"the 10 most recent are shown") == 2  # both recipients
 
 
+@pytest.mark.parametrize("url", [SENT, OPEN_TRACKING])
+@pytest.mark.parametrize("showing", ["", "all"])
+def test_a_reps_folder_costs_what_an_admins_does(
+    rep_client, org, rep_user, admin_user, url, showing, django_assert_max_num_queries
+):
+    # A rep picks My emails or Everyone too: the same queries as an admin's page.
+    _fill(org, rep_user, emails=30, opens_each=4)
+    _fill(org, admin_user, emails=30, opens_each=4, start=30)
+    with django_assert_max_num_queries(7):
+        response = rep_client.get(url, {"sender": showing} if showing else {})
+    assert len(response.context["page"].object_list) == 25
+    small, _ = _count_queries(rep_client, url, {"sender": showing, "page": "2"} if showing else {"page": "2"})
+    _fill(org, rep_user, emails=30, opens_each=4, start=60)
+    big, _ = _count_queries(rep_client, url, {"sender": showing, "page": "2"} if showing else {"page": "2"})
+    assert big == small
+
+
 def test_failed_folder_queries_are_fixed(rep_client, org, rep_user, django_assert_max_num_queries):
     EmailFactory.create_batch(30, organization=org, sender=rep_user, status=Email.Status.FAILED, error="refused")
     with django_assert_max_num_queries(7):

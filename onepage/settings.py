@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "contacts",
     "emails",
     "tracking",
+    "alerts",
     "privacy",
     "demo",
 ]

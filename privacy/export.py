@@ -3,13 +3,15 @@ admin's export, for a person's request for their data): the contact's
 fields, its activity, its consent history, the emails it received with its
 recipient rows and opens, and the emails synced from it. A fixed number of
 queries whatever the contact's history: the contact's rows come from
-emails.selectors.contact_rows, their opens from tracking's OpenEvent."""
+emails.selectors.contact_rows, their opens from tracking's OpenEvent, what
+the senders were told of those opens from alerts' Notification."""
 
 from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
+from alerts.models import Notification
 from contacts.models import Contact
 from emails.models import EmailRecipient
 from emails.selectors import contact_rows
@@ -55,13 +57,17 @@ def _who(user) -> str | None:
 
 
 def _emails(contact: Contact) -> dict[str, list[dict[str, Any]]]:
-    """Every recipient row about the contact with its email and its opens
-    (each with every field it has), split into the emails it received and
-    those synced from it. Two queries."""
+    """Every recipient row about the contact with its email, its opens and
+    the notifications about them (each with every field it has), split into
+    the emails it received and those synced from it. Three queries."""
     rows = list(contact_rows(contact).select_related("email").order_by("email__created_at", "email_id", "pk"))
     opens: dict[int, list[OpenEvent]] = {}
     for event in OpenEvent.objects.filter(recipient__in=[row.pk for row in rows]).order_by("-opened_at", "-pk"):
         opens.setdefault(event.recipient_id, []).append(event)
+    notifications: dict[int, list[dict[str, Any]]] = {}
+    for n in Notification.objects.filter(recipient__in=[row.pk for row in rows]).select_related("user"):
+        item = fields_of(n, exclude=("recipient_id", "email_id", "user_id", "organization_id", "open_id"))
+        notifications.setdefault(n.recipient_id, []).append({**item, "user": _who(n.user)})
     received, sent_by_it = [], []
     for row in rows:
         email = row.email
@@ -82,6 +88,7 @@ def _emails(contact: Contact) -> dict[str, list[dict[str, Any]]]:
                 "tracking_mode": row.tracking_mode,
             },
             "opens": [fields_of(o, exclude=("recipient_id", "email_id")) for o in opens.get(row.pk, [])],
+            "notifications": notifications.get(row.pk, []),
         }
         if row.kind == EmailRecipient.Kind.FROM:
             item["email"]["body_text"] = email.body_text  # the contact's own words

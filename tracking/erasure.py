@@ -32,7 +32,10 @@ def delete_opens(event_ids: Iterable[int]) -> int:
         locked = list(
             Email.objects.select_for_update().filter(pk__in=email_ids).order_by("pk").values_list("pk", flat=True)
         )
-        deleted, _ = OpenEvent.objects.filter(pk__in=event_ids).delete()
+        # Rows that hang on an open (a higher app's, e.g. alerts' notifications)
+        # cascade with it; the count is of the opens alone.
+        _, by_model = OpenEvent.objects.filter(pk__in=event_ids).delete()
+        deleted = by_model.get(OpenEvent._meta.label, 0)
         counters.recount(email_ids=locked)
     return deleted
 

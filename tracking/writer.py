@@ -18,7 +18,7 @@ from django.db import transaction
 from emails.models import EmailRecipient, TrackingMode
 from emails.policy import open_mode
 
-from . import classify, counters, recent
+from . import classify, counters, recent, recorded
 from .hits import Open
 from .models import COUNTED, Verdict
 
@@ -42,6 +42,7 @@ def write_opens(*, opens: Sequence[Open]) -> int:
         inserted = counters.insert_events([e for _, e in events])
         counters.add_to_counters(inserted)
         recent.remember(_aggregate_markers(events, inserted, modes, before))
+        recorded.announce(_recorded(events, inserted, allowed))
     return len(inserted)
 
 
@@ -120,6 +121,33 @@ def _verdict(o: Open, recipient: EmailRecipient, last_counted: dict) -> str:
     if verdict in COUNTED:
         last_counted[recipient.pk] = o.opened_at if last is None else max(last, o.opened_at)
     return verdict
+
+
+def _recorded(
+    events: list[tuple[int, counters.Event]], inserted: list[counters.Event], allowed: dict[int, EmailRecipient]
+) -> list[recorded.Recorded]:
+    """The opens inserted, as tracking.recorded's listeners get them (after
+    the commit), from the rows already loaded: no query."""
+    written = {id(e) for e in inserted}
+    out = []
+    for pk, e in events:
+        if id(e) not in written:
+            continue
+        recipient = allowed[pk]
+        email = recipient.email
+        out.append(
+            recorded.Recorded(
+                key=e.key,
+                recipient_id=e.recipient_id,
+                email_id=e.email_id,
+                organization_id=email.organization_id,
+                sender_id=email.sender_id,
+                opened_at=e.opened_at,
+                verdict=e.verdict,
+                previous_counted_at=recipient.last_opened_at,
+            )
+        )
+    return out
 
 
 def _aggregate_markers(

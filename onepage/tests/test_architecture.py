@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Lowest first: an app may import the apps before it, never those after.
-ORDER = ("onepage", "contacts", "emails", "tracking", "privacy", "demo")
+ORDER = ("onepage", "contacts", "emails", "tracking", "alerts", "privacy", "demo")
 APPS = ORDER
 
 

@@ -25,5 +25,6 @@ urlpatterns = [
     path("", include("privacy.urls")),
     path("o/p/", include("privacy.public_urls")),
     path("", include("tracking.urls")),
+    path("alerts/", include("alerts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("", views.panel, name="panel"),
+    path("count/", views.count, name="count"),
+    path("read-all/", views.read_all, name="read_all"),
+    path("<int:pk>/open/", views.open_notification, name="open"),
+    path("email/<int:pk>/mute/", views.mute, name="mute"),
+]

@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from alerts.models import EmailMute, Notification
 from contacts import links
 from contacts.models import ConsentRecord, Contact, ContactActivity, ContactErasure
 from contacts.tests.factories import ContactFactory
@@ -164,6 +165,27 @@ def failed_email(o: Objects) -> dict:
     return {"pk": o.failed.pk}
 
 
+def notification(o: Objects) -> dict:
+    """The member's notification of a first open of their sent email (made
+    once, before the request's snapshot)."""
+    made = Notification.objects.filter(user=o.user).first()
+    if made is None:
+        now = timezone.now()
+        key = f"matrix-{o.user.pk}"
+        OpenEvent.objects.create(email=o.sent, recipient=o.uncertain, opened_at=now, hit_key=key)
+        made = Notification.objects.create(
+            user=o.user,
+            organization=o.sent.organization,
+            email=o.sent,
+            recipient=o.uncertain,
+            kind=Notification.Kind.FIRST_OPEN,
+            open_id=key,
+            opened_at=now,
+            last_opened_at=now,
+        )
+    return {"pk": made.pk}
+
+
 ADMINS_ONLY = {"rep": 403}
 PAGE = Expect(get=200, post=200)  # a page that does not check the method: a POST only reads
 FORM = Expect(get=200, post=200)  # a form sent empty: its errors, nothing saved
@@ -219,6 +241,17 @@ EXPECTATIONS: dict[str, Expect] = {
         post=seen(own=302, colleague=403),
         changes=changes("* POST own"),
     ),
+    # The bell: each member's own notifications (a colleague's, another
+    # organization's: 404); following a notification's link marks it read;
+    # only the sender mutes an email (only the sender is told of its opens):
+    # anyone else's email is a 404 (a form sent empty: 400, nothing saved).
+    "alerts:panel": Expect(get=200, post=405),
+    "alerts:count": Expect(get=200, post=405),
+    "alerts:read_all": Expect(get=405, post=302, changes=changes("* POST -")),
+    "alerts:open": Expect(
+        kwargs=notification, get=seen(own=302, colleague=404), post=405, changes=changes("* GET own")
+    ),
+    "alerts:mute": Expect(kwargs=lambda o: {"pk": o.sent.pk}, get=405, post=seen(own=400, colleague=404)),
     # A person's rights: erasing and exporting for admins; asking for consent
     # through one's own mailbox, for anyone.
     "privacy:erase": Expect(
@@ -260,6 +293,8 @@ WATCHED = [
     Email,
     EmailRecipient,
     OpenEvent,
+    Notification,
+    EmailMute,
 ]
 
 

@@ -53,7 +53,9 @@ def someone(bea, address: str):
 def count_of(client) -> str:
     response = client.get(reverse("alerts:count"))
     assert response.status_code == 200
-    return response.content.decode().strip()
+    html = response.content.decode().strip()
+    assert html.startswith('<span class="bell-counted">') and html.endswith("</span>")
+    return html.removeprefix('<span class="bell-counted">').removesuffix("</span>")
 
 
 def panel_of(client) -> str:
@@ -66,6 +68,8 @@ def test_every_page_has_the_bell_polling_its_count_every_5_seconds(rep_client):
     html = rep_client.get(reverse("contacts:list")).content.decode()
     assert 'class="bell"' in html
     assert f'hx-get="{reverse("alerts:count")}" hx-trigger="load, every 5s"' in html
+    # What the poll keeps of its answer: a signed-out poll (the sign-in page) shows no count.
+    assert 'hx-select=".bell-counted"' in html
     assert f'hx-get="{reverse("alerts:panel")}" hx-trigger="toggle"' in html
 
 

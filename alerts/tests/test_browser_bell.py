@@ -81,3 +81,25 @@ def test_the_panel_fits_a_phone(page, spring_order):
     box = page.locator(".bell .bell-panel").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+
+
+def test_the_open_panel_has_no_serious_accessibility_violation(chromium, live_server, spring_order, rep_user):
+    from onepage.tests.test_browser_layout import AXE, SERIOUS
+
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: make test installs it (npm ci)")
+    email, recipient = spring_order
+    # The checker is injected as a script of its own: past the pages' CSP.
+    context = chromium.new_context(base_url=live_server.url, bypass_csp=True)
+    page = context.new_page()
+    try:
+        sign_in(page, "rex")
+        page.goto(f"/email/{email.pk}/")
+        _read_in_mail_client(page, recipient)
+        page.locator(".bell .bell-badge").wait_for(timeout=7_000)
+        page.click(".bell > summary")
+        page.locator(".bell-panel .bell-item").wait_for()
+        page.add_script_tag(path=str(AXE))
+        assert page.evaluate(SERIOUS) == []
+    finally:
+        context.close()

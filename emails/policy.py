@@ -48,6 +48,19 @@ class Decisions(NamedTuple):
     recipients: list[Decision]
 
 
+# The reasons sender_decision gives: decided for the email as a whole, before
+# any recipient (the composer's preview says them once, not per recipient).
+SENDER_REASONS = frozenset(
+    {
+        NotTrackedReason.CLIENT,
+        NotTrackedReason.PLAN,
+        NotTrackedReason.NO_MAILBOX,
+        NotTrackedReason.DISABLED,
+        NotTrackedReason.TOGGLE_OFF,
+    }
+)
+
+
 def sender_decision(
     *,
     organization: Organization,

@@ -21,14 +21,6 @@ MODE_LABELS = {
     TrackingMode.OFF: "Not tracked",
 }
 RULE = "your organization's EU/EEA/UK rule"
-# The reasons decided for the email as a whole (emails.policy.sender_decision).
-SENDER_REASONS = {
-    NotTrackedReason.CLIENT,
-    NotTrackedReason.PLAN,
-    NotTrackedReason.NO_MAILBOX,
-    NotTrackedReason.DISABLED,
-    NotTrackedReason.TOGGLE_OFF,
-}
 
 
 class Fix:
@@ -113,7 +105,7 @@ class Preview:
     def for_the_whole_email(self) -> bool:
         """Decided for the email as a whole (plan, mailbox, Allow open
         tracking, the toggle): every recipient shares that reason."""
-        return not self.email.track and self.email.reason in SENDER_REASONS
+        return not self.email.track and self.email.reason in policy.SENDER_REASONS
 
     @property
     def line(self) -> str:

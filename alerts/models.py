@@ -2,7 +2,7 @@
 sent, and what each user chose to get. Made by alerts.creation from the
 opens tracking.writer has just recorded (the tracking.recorded slot)."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -102,6 +102,15 @@ class AlertSettings(models.Model):
     digest = models.BooleanField(default=True)
     # "Came back" after this many hours without a counted open.
     came_back_after_hours = models.PositiveIntegerField(default=DEFAULT_CAME_BACK_AFTER_HOURS)
+    # A browser notification (the Notification API) as well as the bell:
+    # only when the user asked for it here (and their browser allowed it).
+    browser = models.BooleanField(default=False)
+    # The day's opens by email, through the system's mail (never tracked),
+    # at this time of the user's day, in their time zone.
+    daily_email = models.BooleanField(default=False)
+    daily_email_at = models.TimeField(default=time(17, 0))
+    # An admin may also be told of these teammates' emails' opens.
+    follows = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="followed_by")
 
     def __str__(self) -> str:
         return f"Alert settings of user {self.user_id}"
@@ -116,3 +125,19 @@ class AlertSettings(models.Model):
     @property
     def came_back_after(self) -> timedelta:
         return timedelta(hours=self.came_back_after_hours)
+
+
+class DailyEmail(models.Model):
+    """A user's daily email of one day (their time zone), claimed before it
+    is sent: never two for one day, whatever retries the task."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="daily_email_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"Daily email of {self.day} for user {self.user_id}"

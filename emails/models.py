@@ -292,6 +292,12 @@ class Email(OpenCounters):
                 condition=Q(last_opened_at__isnull=False),
                 name="email_open_tracking_idx",
             ),
+            # The activity feed's "Mine" (alerts.feed): one sender's opened emails by latest open.
+            models.Index(
+                fields=["organization", "sender", "-last_opened_at"],
+                condition=Q(last_opened_at__isnull=False),
+                name="email_sender_open_idx",
+            ),
             models.Index(fields=["organization", "sender", "-created_at"], name="email_sender_idx"),
             models.Index(fields=["organization", "status", "-created_at"], name="email_status_idx"),
             # The Sent folder, newest sent first: everyone's, and one sender's.
@@ -348,7 +354,15 @@ class EmailRecipient(OpenCounters):
 
     class Meta:
         ordering = ["pk"]
-        indexes = [models.Index(fields=["contact", "email"], name="recipient_contact_idx")]
+        indexes = [
+            models.Index(fields=["contact", "email"], name="recipient_contact_idx"),
+            # A contact's latest open by name (the contacts list's Last opened, and its sort).
+            models.Index(
+                fields=["contact", "-last_opened_at"],
+                condition=Q(last_opened_at__isnull=False),
+                name="recipient_contact_open_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.address}"

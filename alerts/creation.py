@@ -23,7 +23,8 @@ makes two; a notification whose open was deleted meanwhile is not made."""
 import json
 import zoneinfo
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -32,7 +33,8 @@ from onepage.models import User
 from tracking.models import COUNTED, OpenEvent
 from tracking.recorded import Recorded
 
-from .models import AlertSettings, EmailMute, Notification
+from .audience import Audience, audience_of
+from .models import AlertSettings, Notification
 
 Kind = Notification.Kind
 DEFAULTS = AlertSettings()
@@ -44,19 +46,7 @@ def notify(recorded: Sequence[Recorded]) -> int:
     opens = [r for r in recorded if r.verdict in COUNTED and r.recipient_id is not None and r.key is not None]
     if not opens:
         return 0
-    senders = {r.sender_id for r in opens}
-    users = {
-        u.pk: u
-        for u in User.objects.filter(pk__in=senders, is_active=True).select_related(
-            "membership__organization", "alert_settings"
-        )
-    }
-    muted = set(
-        EmailMute.objects.filter(user_id__in=senders, email_id__in={r.email_id for r in opens}).values_list(
-            "user_id", "email_id"
-        )
-    )
-    singles, digests = _lines(opens, users, muted)
+    singles, digests = _lines(opens, audience_of(opens))
     with transaction.atomic():
         _insert(singles)
         _upsert_digests(digests)
@@ -70,34 +60,32 @@ def _settings_of(user: User) -> AlertSettings:
         return DEFAULTS
 
 
-def _member_of(user: User, organization_id: int) -> bool:
-    membership = getattr(user, "membership", None)
-    return membership is not None and membership.organization_id == organization_id
-
-
 def _time_zone(user: User) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(user.time_zone or user.membership.organization.time_zone)
 
 
-def _lines(opens: list[Recorded], users: dict[int, User], muted: set) -> tuple[list[dict], list[dict]]:
+def _lines(opens: list[Recorded], audience: Audience) -> tuple[list[dict], list[dict]]:
     """The rows to insert (first opens, comebacks) and the digest lines to
     add to, one per user, email, recipient and day. Each recipient's opens
-    are taken in time order from its last counted open before the batch."""
+    are taken in time order from its last counted open before the batch,
+    for each user told of them (the sender, a follower: each by their own
+    settings)."""
     by_recipient: dict[tuple[int, int], list[Recorded]] = {}
     for r in opens:
-        user = users.get(r.sender_id)
-        if user is None or (user.pk, r.email_id) in muted or not _member_of(user, r.organization_id):
-            continue
-        by_recipient.setdefault((user.pk, r.recipient_id), []).append(r)
+        for user in audience.of(r):
+            by_recipient.setdefault((user.pk, r.recipient_id), []).append(r)
     singles: list[dict] = []
     digests: dict[tuple, dict] = {}
     for (user_id, _), group in by_recipient.items():
-        user = users[user_id]
+        user = audience.users[user_id]
         wanted = _settings_of(user)
         quiet = wanted.came_back_after
         group.sort(key=lambda r: r.opened_at)
-        previous = group[0].previous_counted_at
+        previous = None
         for r in group:
+            # The later of the open's own previous (the writer's: before the
+            # batch; the repair's: before this open) and the group's so far.
+            previous = _later(previous, r.previous_counted_at)
             if previous is None:
                 kind = Kind.FIRST_OPEN
             elif r.opened_at - previous >= quiet:
@@ -123,12 +111,25 @@ def _lines(opens: list[Recorded], users: dict[int, User], muted: set) -> tuple[l
             if kind != Kind.DIGEST:
                 singles.append(row)
                 continue
-            row["d"] = r.opened_at.astimezone(_time_zone(user)).date()
+            zone = _time_zone(user)
+            row["d"] = r.opened_at.astimezone(zone).date()
+            row["s"], row["t"] = _day_bounds(row["d"], zone)
             line = digests.setdefault((user_id, r.email_id, r.recipient_id, row["d"]), row)
             if line is not row:
                 line["n"] += 1
                 line["l"] = max(line["l"], r.opened_at)
     return singles, list(digests.values())
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+    """The user's day as UTC instants [start, end)."""
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(dt_timezone.utc), end.astimezone(dt_timezone.utc)
 
 
 # The rows travel as one JSON parameter: one statement whatever the batch's
@@ -148,24 +149,39 @@ def _json(rows: list[dict]) -> str:
     return json.dumps([{k: value(v) for k, v in row.items()} for row in rows])
 
 
-def _select(rows: list[dict]) -> tuple[str, list]:
+def _select(rows: list[dict], *, recount: bool = False) -> tuple[str, list]:
     """SELECT the rows from their JSON, keeping only those whose open is still
-    there (deleted between the commit and now: nothing to tell)."""
+    there (deleted between the commit and now: nothing to tell). A digest
+    line's count (recount) is counted again from the opens of its day: the
+    recipient's counted opens from s to t that no first-open or came-back
+    notification of the user tells of; so making it again for opens already
+    told (a replay, the repair) leaves it as it was."""
     quote = connection.ops.quote_name
     opens = quote(OpenEvent._meta.db_table)
+    table = quote(Notification._meta.db_table)
     now = timezone.now()
-    if connection.vendor == "postgresql":
+    pg = connection.vendor == "postgresql"
+    cast = "::timestamptz" if pg else ""
+    field = "v.{}".format if pg else "json_extract(value, '$.{}')".format
+    count = field("n")
+    if recount:
+        counted = ", ".join(f"'{v}'" for v in sorted(COUNTED))
+        count = (
+            f"(SELECT COUNT(*) FROM {opens} c WHERE c.recipient_id = {field('r')} "  # noqa: S608
+            f"AND c.verdict IN ({counted}) AND c.opened_at >= {field('s')}{cast} AND c.opened_at < {field('t')}{cast} "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} m WHERE m.hit_key = c.hit_key AND m.user_id = {field('u')} "
+            f"AND m.kind <> '{Kind.DIGEST}'))"
+        )
+    exists = f"EXISTS (SELECT 1 FROM {opens} WHERE hit_key = {field('h')})"
+    if pg:
         sql = (
-            "SELECT v.u, v.o, v.e, v.r, v.k, v.h, v.n, v.a::timestamptz, v.l::timestamptz, v.p::timestamptz, "  # noqa: S608
-            "v.d::date, %s FROM json_to_recordset(%s::json) AS v(u bigint, o bigint, e bigint, r bigint, k text, "
-            f"h text, n int, a text, l text, p text, d text) WHERE EXISTS (SELECT 1 FROM {opens} WHERE hit_key = v.h)"
+            f"SELECT v.u, v.o, v.e, v.r, v.k, v.h, {count}, v.a::timestamptz, v.l::timestamptz, "  # noqa: S608
+            "v.p::timestamptz, v.d::date, %s FROM json_to_recordset(%s::json) AS v(u bigint, o bigint, e bigint, "
+            f"r bigint, k text, h text, n int, a text, l text, p text, d text, s text, t text) WHERE {exists}"
         )
     else:
-        fields = ", ".join(f"json_extract(value, '$.{k}')" for k in "uoerkhnalpd")
-        sql = (
-            f"SELECT {fields}, %s FROM json_each(%s) "  # noqa: S608
-            f"WHERE EXISTS (SELECT 1 FROM {opens} WHERE hit_key = json_extract(value, '$.h'))"
-        )
+        fields = ", ".join(count if k == "n" else field(k) for k in "uoerkhnalpd")
+        sql = f"SELECT {fields}, %s FROM json_each(%s) WHERE {exists}"  # noqa: S608
         now = connection.ops.adapt_datetimefield_value(now)
     return sql, [now, _json(rows)]
 
@@ -185,11 +201,11 @@ def _upsert_digests(rows: list[dict]) -> None:
         return
     table = connection.ops.quote_name(Notification._meta.db_table)
     greatest = "GREATEST" if connection.vendor == "postgresql" else "max"
-    select, params = _select(rows)
+    select, params = _select(rows, recount=True)
     sql = (
         f"INSERT INTO {table} ({COLUMNS}) {select} "
         f"ON CONFLICT (user_id, email_id, recipient_id, day) WHERE kind = '{Kind.DIGEST}' DO UPDATE SET "
-        f"count = {table}.count + excluded.count, "
+        f"count = excluded.count, "
         f"last_opened_at = {greatest}({table}.last_opened_at, excluded.last_opened_at)"
     )
     with connection.cursor() as cursor:

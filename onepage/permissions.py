@@ -45,12 +45,19 @@ def may_see_teammates_emails(membership: Membership | None) -> bool:
     return membership is not None
 
 
+def may_see_everyones_activity(membership: Membership | None) -> bool:
+    """The activity feed's Everyone: the whole team's opens at once (each
+    member's feed is their own emails' opens)."""
+    return is_admin(membership)
+
+
 # For templates: {% load permissions %}{% if request.membership|may:"erase_contacts" %}
 RULES = {
     "change_settings": may_change_settings,
     "erase_contacts": may_erase_contacts,
     "export_contacts": may_export_contacts,
     "see_teammates_emails": may_see_teammates_emails,
+    "see_everyones_activity": may_see_everyones_activity,
 }
 
 

@@ -26,5 +26,6 @@ urlpatterns = [
     path("o/p/", include("privacy.public_urls")),
     path("", include("tracking.urls")),
     path("alerts/", include("alerts.urls")),
+    path("activity/", include("alerts.feed_urls")),
     path("admin/", admin.site.urls),
 ]

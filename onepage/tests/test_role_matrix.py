@@ -252,6 +252,9 @@ EXPECTATIONS: dict[str, Expect] = {
         kwargs=notification, get=seen(own=302, colleague=404), post=405, changes=changes("* GET own")
     ),
     "alerts:mute": Expect(kwargs=lambda o: {"pk": o.sent.pk}, get=405, post=seen(own=400, colleague=404)),
+    # The activity feed: each member's own emails' opens (everyone's, ?who=everyone,
+    # is for admins: alerts/tests/test_feed.py); it only reads.
+    "activity:feed": Expect(get=200, post=405),
     # A person's rights: erasing and exporting for admins; asking for consent
     # through one's own mailbox, for anyone.
     "privacy:erase": Expect(

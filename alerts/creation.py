@@ -6,19 +6,20 @@ once:
   never a privacy prefetch, a scanner, an early, repeat or self fetch;
 - only an open that names a recipient: an aggregate (total only) open
   names nobody; an open of a contact who refused is never recorded at all;
-- the sender is told, unless they muted the email or are no longer a
-  member of the email's organization (never across organizations), of the
-  kinds their AlertSettings ask for;
+- the sender is told, and the admins who follow the sender (alerts.audience:
+  unless they muted the email, only within the email's organization), each
+  of the kinds and after the quiet period their own AlertSettings ask for;
 - a recipient's first counted open is a *first open*; an open after the
   user's quiet period (24 h by default) since the recipient's previous one
   *came back*; any other is added to the day's *digest* line of that email
   and recipient (the user's day, in their time zone), updated in place.
 
 A batch costs a fixed number of queries whatever its size: the senders
-(with their settings and organizations), their mutes, one insert of the
-first opens and comebacks, one upsert of the digest lines. Each
-notification holds the hit key of its open (unique), so one open never
-makes two; a notification whose open was deleted meanwhile is not made."""
+and their followers (with their settings and organizations), their mutes,
+one insert of the first opens and comebacks, one upsert of the digest
+lines. Each notification holds the hit key of its open (unique per user),
+so one open never makes two for one user; a notification whose open was
+deleted meanwhile is not made."""
 
 import json
 import zoneinfo

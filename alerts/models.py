@@ -34,10 +34,11 @@ class Notification(models.Model):
     recipient = models.ForeignKey(EmailRecipient, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # The open it came from (a digest line: the first of its day), by its
-    # hit key: one notification per open, whatever replays the batch; and
-    # it goes when that open goes (the retention purge, a withdrawal, an
-    # erasure: every deletion of opens cascades here).
-    open = models.OneToOneField(
+    # hit key: one notification per open and user (the sender, an admin
+    # following them), whatever replays the batch; and it goes when that
+    # open goes (the retention purge, a withdrawal, an erasure: every
+    # deletion of opens cascades here).
+    open = models.ForeignKey(
         OpenEvent, to_field="hit_key", db_column="hit_key", on_delete=models.CASCADE, related_name="+"
     )
     # How many opens it tells of (1, or a digest line's opens so far).
@@ -60,6 +61,7 @@ class Notification(models.Model):
             models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread_idx"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["user", "open"], name="notification_one_per_open_and_user"),
             # One digest line per user, email, recipient and day.
             models.UniqueConstraint(
                 fields=["user", "email", "recipient", "day"],

@@ -2,12 +2,12 @@
 of the latest notifications, marking them read, and muting an email.
 
 Every lookup is the viewer's own: another user's notification (a
-colleague's, another organization's) is a 404, and only an email's sender
-mutes it (only the sender is told of its opens); a colleague's or another
-organization's email is a 404 here too."""
+colleague's, another organization's) is a 404, and only those told of an
+email's opens mute it (its sender, an admin following the sender); anyone
+else's email, another organization's, is a 404 here too."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from emails.models import Email
 
 from .models import EmailMute, Notification
-from .words import kind_words, recipient_name
+from .muting import may_mute
+from .words import kind_words, recipient_name, sender_words
 
 PANEL_SIZE = 10
 
@@ -35,7 +36,7 @@ def _panel_context(request: HttpRequest) -> dict:
     and which of their emails are muted (one query)."""
     latest = list(
         Notification.objects.filter(user=request.user)
-        .select_related("email", "recipient__contact")
+        .select_related("email__sender", "recipient__contact")
         .order_by("-last_opened_at", "-pk")[:PANEL_SIZE]
     )
     muted = set()
@@ -50,6 +51,7 @@ def _panel_context(request: HttpRequest) -> dict:
             "n": n,
             "who": recipient_name(n),
             "what": kind_words(n),
+            "whose": sender_words(n),
             "muted": n.email_id in muted,
         }
         for n in latest
@@ -88,9 +90,11 @@ def read_all(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def mute(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mute (action=mute) or unmute (action=unmute) the alerts of one of the
-    viewer's own emails."""
-    email = get_object_or_404(Email, pk=pk, organization=request.organization, sender=request.user)
+    """Mute (action=mute) or unmute (action=unmute) the alerts of an email
+    the viewer is told of (their own, a followed teammate's)."""
+    email = get_object_or_404(Email, pk=pk, organization=request.organization)
+    if not may_mute(request.user, request.membership, email):
+        raise Http404("No such email of yours.")
     action = request.POST.get("action")
     if action == "mute":
         EmailMute.objects.get_or_create(user=request.user, email=email)

@@ -1,6 +1,7 @@
 """A notification in words, for the bell's panel: who ("Bea Buyer", or the
-address the rep wrote to), and what ("opened", "opened again after 3 days",
-"opened 4 more times today")."""
+address the rep wrote to), what ("opened", "opened again after 3 days",
+"opened 4 more times today"), and, for a followed teammate's email, whose
+it was ("sent by Sam Seller")."""
 
 from datetime import date, timedelta
 
@@ -44,3 +45,11 @@ def kind_words(notification: Notification) -> str:
         more = "once more" if n == 1 else f"{n} more times"
         return f"opened {more} {_on(notification.day)}"
     return "opened"
+
+
+def sender_words(notification: Notification) -> str:
+    """"sent by Sam Seller" when the user was told as a follower (the email
+    and its sender loaded with the notification); "" for their own email."""
+    if notification.email.sender_id == notification.user_id:
+        return ""
+    return f"sent by {notification.email.sender.display_name}"

@@ -1,11 +1,11 @@
 """`{% mute_button email %}`: the email page's Mute alerts / Unmute button,
-for the email's sender only (only the sender is told of its opens). One
-query, for the sender's own emails only."""
+for those told of its opens (alerts.muting: the sender, an admin following
+the sender). One query for the sender's own emails, two for a follower's."""
 
 from django import template
 
 from alerts.models import EmailMute
-from emails.access import may_send_as
+from alerts.muting import may_mute
 
 register = template.Library()
 
@@ -14,7 +14,6 @@ register = template.Library()
 def mute_button(context: template.Context, email) -> dict:
     request = context["request"]
     user = request.user
-    # The sender: whom the opens are told to (alerts.creation).
-    mine = email.direction != "incoming" and may_send_as(user, email)
+    mine = email.direction != "incoming" and may_mute(user, request.membership, email)
     muted = mine and EmailMute.objects.filter(user=user, email=email).exists()
     return {"email": email, "mine": mine, "muted": muted, "csrf_token": context.get("csrf_token")}

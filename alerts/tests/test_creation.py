@@ -216,9 +216,10 @@ def test_a_batchs_notifications_cost_the_same_queries_whatever_its_size(
     ]
     with django_capture_on_commit_callbacks() as callbacks:
         assert write_opens(opens=opens) == size
-    # The senders with settings and organizations, the mutes, the savepoint,
-    # the first opens' insert, the digest lines' upsert, the release.
-    with django_assert_num_queries(6):
+    # The senders and their followers (with settings and organizations), the
+    # mutes, the savepoint, the first opens' insert, the digest lines'
+    # upsert, the release.
+    with django_assert_num_queries(7):
         for callback in callbacks:
             callback()
     assert told(rep_user).count((Kind.FIRST_OPEN, 1)) == 10

@@ -9,6 +9,16 @@ with the text in "j M Y, H:i" (the default), "j M, H:i", or "natural"
 list pages show two or three such times per row, and the `date` filter parses
 its format string on every call: it was the largest part of their rendering.
 onepage/tests/test_times.py checks the output against the filters.
+
+`{% reltime at %}`: a relative time ("3 minutes ago", naturaltime's words)
+that static/js/reltime.js keeps true without a reload,
+
+    <time datetime="2026-03-05T09:17:30.248Z" data-relative title="5 Mar 2026, 14:47 IST">3 minutes ago</time>
+
+the instant in UTC to the millisecond (what the script reads), the title in
+the viewer's time zone. The words are naturaltime's for the instant to the
+millisecond, so that the script, which has milliseconds, says the same.
+onepage/tests/test_reltime.py and test_browser_reltime.py check both.
 """
 
 import datetime as dt
@@ -45,3 +55,17 @@ def time_element(at: dt.datetime | None, text: str = "j M Y, H:i") -> str:
     else:
         shown = date_filter(local, text)
     return format_html('<time datetime="{}" title="{}">{}</time>', local.isoformat(), title, shown)
+
+
+@register.simple_tag
+def reltime(at: dt.datetime | None) -> str:
+    if not isinstance(at, dt.datetime):
+        return ""
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at)
+    utc = at.astimezone(dt.UTC)
+    utc = utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+    instant = f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+    local = timezone.localtime(utc)
+    title = f"{local.day} {_MONTHS[local.month]} {local.year}, {local.hour:02d}:{local.minute:02d} {local.tzname()}"
+    return format_html('<time datetime="{}" data-relative title="{}">{}</time>', instant, title, naturaltime(utc))

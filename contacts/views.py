@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from onepage.forms import SearchForm
 from onepage.search import unaccented
 
-from . import timeline
+from . import last_opened, timeline
 from .access import contacts_for, get_contact_for_user
 from .forms import ContactForm
 from .services import contact_save
@@ -30,8 +30,23 @@ def contact_list(request: HttpRequest) -> HttpResponse:
                 | Q(email__unaccent__icontains=word)
                 | Q(company__unaccent__icontains=word)
             )
+    shows_last_opened = last_opened.available()
+    sort = request.GET.get("sort") if shows_last_opened and request.GET.get("sort") in last_opened.SORTS else "name"
+    if shows_last_opened:
+        contacts = last_opened.with_last_opened(contacts)
+    if sort == "last_opened":
+        contacts = last_opened.latest_opened_first(contacts)
     page = Paginator(contacts, CONTACTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "contacts/contact_list.html", {"page": page, "q": q, "search": search})
+    context = {
+        "page": page,
+        "q": q,
+        "search": search,
+        "sort": sort,
+        "shows_last_opened": shows_last_opened,
+        # The pager's links keep the sort (the search is kept by the include).
+        "extra_query": "sort=last_opened&" if sort == "last_opened" else "",
+    }
+    return render(request, "contacts/contact_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])

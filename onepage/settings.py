@@ -350,6 +350,13 @@ CELERY_BEAT_SCHEDULE["sync-mailboxes"] = {
     "schedule": 60,
     "options": {"expires": 60},
 }
+# The daily email of opens (alerts.daily): beat looks for the users whose
+# chosen time has passed in their time zone every 15 minutes.
+CELERY_BEAT_SCHEDULE["send-daily-emails"] = {
+    "task": "alerts.tasks.send_daily_emails",
+    "schedule": 15 * 60,
+    "options": {"expires": 15 * 60},
+}
 
 # Mail that Django itself sends (password resets); emails that reps send go
 # through their own mailbox, see emails.mailboxes.

@@ -1,0 +1,10 @@
+from celery import shared_task
+from django.utils import timezone
+
+from . import daily
+
+
+@shared_task(ignore_result=True)
+def send_daily_emails() -> int:
+    """Run by beat every 15 minutes; see alerts.daily."""
+    return daily.send_due(now=timezone.now())

@@ -81,7 +81,7 @@ def _relative_times(html: str) -> list[str]:
     return [m.group(3) for m in RELATIVE.finditer(html)]
 
 
-def test_the_email_folders_and_the_contacts_email_tab(rep_client, org, rep_user):
+def test_the_email_folders_the_contacts_email_tab_and_the_contacts_list(rep_client, org, rep_user):
     aoife = ContactFactory(organization=org, first_name="Aoife")
     email_with_opens(
         organization=org, sender=rep_user, contact=aoife, subject="Quote", opens=minutes_ago(timezone.now(), 3)
@@ -91,6 +91,8 @@ def test_the_email_folders_and_the_contacts_email_tab(rep_client, org, rep_user)
         assert _relative_times(rep_client.get(path).content.decode()) == ["3\xa0minutes ago"], path
     tab = rep_client.get(reverse("contacts:detail", args=[aoife.pk]) + "?tab=email").content.decode()
     assert _relative_times(tab) == ["3\xa0minutes ago"]
+    contacts = rep_client.get(reverse("contacts:list")).content.decode()
+    assert _relative_times(contacts) == ["3\xa0minutes ago"]  # Last opened
 
 
 def test_the_email_page_interrupted_and_uncertain(rep_client, org, rep_user):

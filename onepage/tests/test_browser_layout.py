@@ -99,6 +99,7 @@ def _pages(data) -> dict[str, str]:
     return {
         "contacts": "/contacts/",
         "contacts-search": "/contacts/?q=Ivanov",  # with Clear beside Search
+        "contacts-last-opened": "/contacts/?sort=last_opened",
         "contact-new": "/contacts/new/",
         "contact": f"/contacts/{contact}/",
         "contact-email-tab": f"/contacts/{contact}/?tab=email",
@@ -114,6 +115,7 @@ def _pages(data) -> dict[str, str]:
         "email": f"/email/{email}/",
         "email-ordinary": f"/email/{data['ordinary'].pk}/",
         "failed-email": f"/email/{failed}/",
+        "activity": "/activity/",  # the feed: the long name's line first
         "settings": "/settings/",
         "profile": "/settings/profile/",
         "password": "/accounts/password_change/",

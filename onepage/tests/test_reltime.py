@@ -74,9 +74,6 @@ def test_nothing_for_no_time():
     assert render(TAG, None) == "" and render(TAG, "") == ""
 
 
-# --- The pages that show a relative time -----------------------------------
-
-
 def _relative_times(html: str) -> list[str]:
     return [m.group(3) for m in RELATIVE.finditer(html)]
 

@@ -140,7 +140,10 @@ def _send_one(user: User, day: date, *, now: datetime, backend) -> int:
         except Exception as exc:
             # Not sent: the next run sends it.
             DailyEmail.objects.filter(pk=claim, sent_at__isnull=True).delete()
-            logger.warning("The daily email of user %s was not sent (%s): retried at the next run", user.pk, exc)
+            # The exception's name only: its text may hold the address.
+            logger.warning(
+                "The daily email of user %s was not sent (%s): retried at the next run", user.pk, type(exc).__name__
+            )
             return 0
     DailyEmail.objects.filter(pk=claim).update(sent_at=now)
     return 1 if emails else 0

@@ -243,13 +243,15 @@ def test_the_message_escapes_names_and_has_no_pixel_and_no_tracked_link(system_m
     assert set(re.findall(r"https?://\S+", text)) == set(links)
 
 
-def test_a_refused_send_is_sent_once_by_the_next_run(system_mail, org, kiri, bea):
+def test_a_refused_send_is_sent_once_by_the_next_run(system_mail, org, kiri, bea, caplog):
     spring = sent_to_bea(kiri, bea)
     opened(spring, AKL_17 - timedelta(hours=1))
     system_mail.reply = "451 Try again later"
 
     assert daily.send_due(now=AKL_17) == 0
     assert not DailyEmail.objects.exists()  # the claim released
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "alerts.daily"]
+    assert "was not sent (SMTPDataError)" in logged and kiri.email not in logged
 
     system_mail.reply = None
     assert daily.send_due(now=AKL_17 + timedelta(minutes=15)) == 1

@@ -17,6 +17,7 @@ from alerts import daily, tasks
 from alerts.models import AlertSettings, DailyEmail, EmailMute
 from contacts.tests.factories import ContactFactory
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
+from onepage.celery import app
 from onepage.models import Membership
 from onepage.tests.factories import MembershipFactory
 from tracking.models import Verdict
@@ -317,6 +318,7 @@ def test_the_queries_are_two_per_run_and_three_per_user(system_mail, org, bea, d
 def test_beat_runs_the_task_every_15_minutes(system_mail, org, kiri, bea):
     entry = django_settings.CELERY_BEAT_SCHEDULE["send-daily-emails"]
     assert entry["task"] == tasks.send_daily_emails.name and entry["schedule"] == 15 * 60
+    assert entry["task"] in app.tasks  # the worker knows it
     opened(EmailRecipientFactory(email=EmailFactory(organization=org, sender=kiri), contact=bea), AKL_17)
 
     with time_machine.travel(AKL_17 + timedelta(minutes=3), tick=False):

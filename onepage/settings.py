@@ -357,6 +357,14 @@ CELERY_BEAT_SCHEDULE["send-daily-emails"] = {
     "schedule": 15 * 60,
     "options": {"expires": 15 * 60},
 }
+# Notifications lost between a batch's commit and its listener (a recorder
+# killed in between): made again from the last hours' opens (alerts.repair).
+NOTIFICATION_REPAIR_INTERVAL = envint("NOTIFICATION_REPAIR_INTERVAL", 600)
+CELERY_BEAT_SCHEDULE["repair-notifications"] = {
+    "task": "alerts.tasks.repair_notifications",
+    "schedule": NOTIFICATION_REPAIR_INTERVAL,
+    "options": {"expires": NOTIFICATION_REPAIR_INTERVAL},
+}
 
 # Mail that Django itself sends (password resets); emails that reps send go
 # through their own mailbox, see emails.mailboxes.

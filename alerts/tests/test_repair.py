@@ -102,3 +102,15 @@ def test_machines_stay_untold_and_the_window_bounds_the_repair(record, bea, rep_
 
     assert repair_notifications(now=T0 + timedelta(hours=2)) == 1
     assert told(rep_user) == [(Kind.FIRST_OPEN, 1)]
+
+
+def test_beat_runs_the_repair_every_10_minutes(record, bea, rep_user, settings):
+    from django.utils import timezone
+
+    from alerts import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["repair-notifications"]
+    assert entry["task"] == tasks.repair_notifications.name and entry["schedule"] == 600
+    record(bea, timezone.now() - timedelta(minutes=3), lost=True)
+    assert tasks.repair_notifications.apply().result == 1
+    assert told(rep_user) == [(Kind.FIRST_OPEN, 1)]

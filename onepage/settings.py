@@ -369,6 +369,19 @@ CELERY_BEAT_SCHEDULE["repair-notifications"] = {
 # Mail that Django itself sends (password resets); emails that reps send go
 # through their own mailbox, see emails.mailboxes.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The SMTP server of that mail (EMAIL_BACKEND=...smtp.EmailBackend), and whom
+# it comes from (password resets, the daily email of opens).
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OnePage <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL: set one of them, not both.")
 
 # Where the development mailbox delivers, and the key that encrypts mailbox
 # passwords at rest (derived from SECRET_KEY when not set).

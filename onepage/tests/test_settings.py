@@ -130,3 +130,28 @@ def test_log_format_json_writes_one_json_object_per_line():
     entry = json.loads(line)
     assert entry["message"] == "Sending x failed" and entry["level"] == "WARNING"
     assert (entry["logger"], entry["email_id"]) == ("emails.sending", 7)
+
+
+def test_onepages_own_mail_goes_to_the_smtp_server_the_environment_names(smtp_server):
+    code = (
+        "import django; django.setup(); from django.core.mail import send_mail; "
+        "send_mail('Reset your password', 'Follow the link.', None, ['rex@acme.example'])"
+    )
+    result = _run(
+        ["-c", code],
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST=smtp_server.host,
+        EMAIL_PORT=str(smtp_server.port),
+        EMAIL_HOST_USER="onepage",
+        EMAIL_HOST_PASSWORD="s3cret-pass",
+        DEFAULT_FROM_EMAIL="OnePage <noreply@acme.example>",
+    )
+    assert result.returncode == 0, result.stderr
+    [message] = smtp_server.received
+    assert message.mail_from == "noreply@acme.example" and message.rcpt_tos == ["rex@acme.example"]
+    assert b"From: OnePage <noreply@acme.example>" in message.content
+
+
+def test_tls_and_ssl_for_onepages_own_mail_is_a_clear_error():
+    result = _start(EMAIL_USE_TLS="true", EMAIL_USE_SSL="true")
+    assert result.returncode != 0 and "EMAIL_USE_TLS and EMAIL_USE_SSL" in result.stderr

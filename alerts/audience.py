@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from onepage.models import Membership, User
+from onepage.permissions import is_admin
 from tracking.recorded import Recorded
 
 from .models import AlertSettings, EmailMute
@@ -47,7 +48,7 @@ def _member_of(user: User, organization_id: int) -> bool:
 
 
 def _admin_of(user: User, organization_id: int) -> bool:
-    return _member_of(user, organization_id) and user.membership.is_admin
+    return _member_of(user, organization_id) and is_admin(user.membership)
 
 
 def audience_of(opens: Sequence[Recorded]) -> Audience:

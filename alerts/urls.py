@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import settings_views, views
 
 app_name = "alerts"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("read-all/", views.read_all, name="read_all"),
     path("<int:pk>/open/", views.open_notification, name="open"),
     path("email/<int:pk>/mute/", views.mute, name="mute"),
+    path("settings/", settings_views.notification_settings, name="settings"),
 ]

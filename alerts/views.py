@@ -6,6 +6,8 @@ colleague's, another organization's) is a 404, and only those told of an
 email's opens mute it (its sender, an admin following the sender); anyone
 else's email, another organization's, is a 404 here too."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +22,10 @@ from .muting import may_mute
 from .words import kind_words, recipient_name, sender_words
 
 PANEL_SIZE = 10
+# Browser notifications: at most this many a poll, of notifications this new
+# (a tab opened later still shows what it missed meanwhile, once).
+BROWSER_SIZE = 5
+BROWSER_FRESH = timedelta(minutes=10)
 
 
 def unread_count(request: HttpRequest) -> int:
@@ -59,9 +65,41 @@ def _panel_context(request: HttpRequest) -> dict:
     return {"items": items, "any_unread": any(n.read_at is None for n in latest)}
 
 
+def _fresh_for_the_browser(request: HttpRequest) -> list[dict]:
+    """The newest unread notifications made in the last few minutes, for a
+    user who turned browser notifications on (one query: the opt-in is a
+    condition of it). The page's script shows each once (by its id)."""
+    since = timezone.now() - BROWSER_FRESH
+    fresh = (
+        Notification.objects.filter(
+            user=request.user, read_at__isnull=True, created_at__gte=since, user__alert_settings__browser=True
+        )
+        .select_related("email__sender", "recipient__contact")
+        .order_by("-pk")[:BROWSER_SIZE]
+    )
+    return [_in_the_browser(n) for n in fresh]
+
+
+def _in_the_browser(n: Notification) -> dict:
+    """Title "Bea Buyer opened again after 3 days", body "Spring order"
+    (and "(sent by Sam Seller)" for a followed teammate's email)."""
+    subject = n.email.subject or "(no subject)"
+    whose = sender_words(n)
+    return {
+        "n": n,
+        "title": f"{recipient_name(n)} {kind_words(n)}",
+        "body": f"{subject} ({whose})" if whose else subject,
+    }
+
+
 @require_GET
 def count(request: HttpRequest) -> HttpResponse:
-    return render(request, "alerts/count.html", {"unread": unread_count(request)})
+    """The bell's count; with ?browser=1 (sent by the page's script only
+    where the browser allows notifications), also what to show there."""
+    context = {"unread": unread_count(request)}
+    if request.GET.get("browser") == "1":
+        context["fresh"] = _fresh_for_the_browser(request)
+    return render(request, "alerts/count.html", context)
 
 
 @require_GET

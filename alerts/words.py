@@ -48,8 +48,9 @@ def kind_words(notification: Notification) -> str:
 
 
 def sender_words(notification: Notification) -> str:
-    """"sent by Sam Seller" when the user was told as a follower (the email
-    and its sender loaded with the notification); "" for their own email."""
-    if notification.email.sender_id == notification.user_id:
+    """The words "sent by Sam Seller" when the user was told as a follower
+    (the email and its sender loaded with the notification); "" for their
+    own email."""
+    if notification.email.sender.pk == notification.user_id:
         return ""
     return f"sent by {notification.email.sender.display_name}"

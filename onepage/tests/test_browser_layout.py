@@ -120,6 +120,7 @@ def _pages(data) -> dict[str, str]:
         "profile": "/settings/profile/",
         "password": "/accounts/password_change/",
         "plan": "/settings/plan/",
+        "notifications-settings": "/alerts/settings/",
         "email-configuration": "/settings/email-configuration/",
         "email-sync": "/settings/email-sync/",
         "outbox": "/dev/outbox/",
@@ -275,7 +276,12 @@ def test_every_page_and_report_reads_whole(page, a_busy_day, width):
     # The admin's pages (System names every dependency).
     page.context.clear_cookies()
     sign_in(page, "ada")
-    for name, url in {"settings-admin": "/settings/", "system": "/settings/system/"}.items():
+    admin_pages = {
+        "settings-admin": "/settings/",
+        "system": "/settings/system/",
+        "notifications-admin": "/alerts/settings/",
+    }
+    for name, url in admin_pages.items():
         page.goto(url)
         screenshot(page, f"layout-{width}-{name}")
         if found := _read(page):

@@ -252,6 +252,8 @@ EXPECTATIONS: dict[str, Expect] = {
         kwargs=notification, get=seen(own=302, colleague=404), post=405, changes=changes("* GET own")
     ),
     "alerts:mute": Expect(kwargs=lambda o: {"pk": o.sent.pk}, get=405, post=seen(own=400, colleague=404)),
+    # Each member's own Notifications settings (a form sent empty: nothing saved).
+    "alerts:settings": FORM,
     # The activity feed: each member's own emails' opens (everyone's, ?who=everyone,
     # is for admins: alerts/tests/test_feed.py); it only reads.
     "activity:feed": Expect(get=200, post=405),

@@ -13,10 +13,11 @@ Fast whatever the organization's size: the emails are walked by their
 latest open on an index (email_open_tracking_idx for everyone's,
 email_sender_open_idx for one sender's) and only the first `walked` of them
 are read with their recipients. A recipient's last open is never later than
-its email's, so every line later than the last walked email's last open is
-in its place; when the page needs lines past that (a deep page, emails
-opened in their total only), more emails are walked and the query runs
-again. Two queries a page, whatever the number of opens."""
+its email's, so every line as late as the last walked email's last open is
+in its place (lines opened in the very same microsecond may swap); when the
+page needs lines past that (a deep page, emails opened in their total
+only), more emails are walked and the query runs again. Two queries a page,
+whatever the number of opens."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ from onepage.paging import Slice
 PER_PAGE = 25
 # 5,000 lines: deeper than anyone reads a feed, and a crafted ?page= stays cheap.
 MAX_PAGE = 200
-# Emails walked beyond the lines a page needs, before walking more.
-SLACK = 10
+# Emails walked first: this many per line a page needs (an email's last
+# open may be a total-only one, later than its lines), then 4 times more.
+WALK_PER_LINE = 4
 # The periods offered, in days (None: all the opens kept).
 PERIODS = {"7": ("Last 7 days", 7), "30": ("Last 30 days", 30), "all": ("All time", None)}
 DEFAULT_PERIOD = "7"
@@ -108,12 +110,12 @@ def feed_page(
     number = min(number, MAX_PAGE)
     start, stop = (number - 1) * per_page, number * per_page + 1
     emails = opened_emails(organization=organization, sender=sender, since=since)
-    walked = stop + SLACK
+    walked = stop * WALK_PER_LINE
     while True:
         # The last walked email's last open: no line left out is later.
         edge = list(emails.values_list("last_opened_at", flat=True)[walked - 1 : walked])
         lines = _lines(emails, walked=walked, since=since, start=start, stop=stop)
-        if not edge or (len(lines) == stop - start and lines[-1].last > edge[0]):
+        if not edge or (len(lines) == stop - start and lines[-1].last >= edge[0]):
             break
         walked *= 4
     return Slice(object_list=lines[:per_page], number=number, per_page=per_page, has_next=len(lines) > per_page)

@@ -33,7 +33,6 @@ Queries: two per run (the users with the daily email on, the days already
 done), then three per user due: the claim, the day's opens, sent_at."""
 
 import logging
-import zoneinfo
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
@@ -77,14 +76,10 @@ def send_due(*, now: datetime) -> int:
     return sent
 
 
-def time_zone(user: User) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(user.time_zone or user.membership.organization.time_zone)
-
-
 def due_day(user: User, now: datetime) -> date | None:
     """The user's day whose email is due at `now`: today once its time has
     passed, else yesterday up to LATE_AT_MOST past its time."""
-    zone, at = time_zone(user), user.alert_settings.daily_email_at
+    zone, at = user.zone, user.alert_settings.daily_email_at
     today = now.astimezone(zone).date()
     if now >= datetime.combine(today, at, tzinfo=zone):
         return today
@@ -130,7 +125,7 @@ def _send_one(user: User, day: date, *, now: datetime, backend) -> int:
     claim = _claim(user, day, now)
     if claim is None:
         return 0
-    zone = time_zone(user)
+    zone = user.zone
     start = datetime.combine(day, time.min, tzinfo=zone)
     end = min(now, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone))
     emails = day_opens(user, start=start, end=end, zone=zone)
@@ -167,7 +162,7 @@ def message(user: User, day: date, emails: list[EmailOpens], *, connection=None)
     context = {
         "user": user,
         "day": date_format(day, "l j F"),
-        "zone": str(time_zone(user)),
+        "zone": str(user.zone),
         "emails": emails,
         "settings_url": settings_url(),
     }

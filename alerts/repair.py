@@ -56,7 +56,15 @@ def repair_notifications(*, now: datetime | None = None, window: timedelta = REP
         )
         .order_by("pk")
         .values_list(
-            "pk", "hit_key", "recipient_id", "email_id", "organization_id", "sender_id", "opened_at", "verdict", "previous"
+            "pk",
+            "hit_key",
+            "recipient_id",
+            "email_id",
+            "organization_id",
+            "sender_id",
+            "opened_at",
+            "verdict",
+            "previous",
         )
     )
     handed, last = 0, 0

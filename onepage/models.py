@@ -28,6 +28,11 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The user's time zone, else their organization's (a member's)."""
+        return zoneinfo.ZoneInfo(self.time_zone or self.membership.organization.time_zone)
+
 
 class Organization(models.Model):
     Plan = Plan

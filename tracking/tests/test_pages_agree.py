@@ -1,7 +1,7 @@
 """What the rep reads about one recipient's tracking is the same on every
 page: the email page's Tracking row and its open report, the folders' row,
-and the contact's Email tab. One row of the table per tracking mode
-(identified, aggregate, off, refused, non-contact), each sent from the
+the contact's Email tab and the activity feed. One row of the table per
+tracking mode (identified, aggregate, off, refused, non-contact), each sent from the
 composer through a real SMTP server with the product's defaults (the EU rule
 on, unknown recipients in aggregate), read once in a mail client."""
 
@@ -31,6 +31,7 @@ TABLE = {
         "report_row": "Opened once",
         "folder_eye": ("eye-open", "Opened once"),
         "tab": ("eye-open", "Opened once", None),
+        "feed": "Ida Known opened Offer identified once",
     },
     "aggregate": {
         # Created the ordinary way: a name and an address, no country.
@@ -39,6 +40,7 @@ TABLE = {
         "report_row": TOTAL_ONLY,
         "folder_eye": ("eye-open", f"Opened once ({TOTAL_ONLY[0].lower()}{TOTAL_ONLY[1:]})"),
         "tab": ("eye-total", f"{TOTAL_ONLY}: opened once in total", "Total only"),
+        "feed": "Offer aggregate: 1 open counted in the email's total only",
     },
     "off": {
         "contact": {"first_name": "Otto", "last_name": "Unknown", "country": ""},
@@ -47,6 +49,7 @@ TABLE = {
         "report_row": None,  # nothing tracked: no open report
         "folder_eye": ("eye-off", OFF),
         "tab": ("eye-off", OFF, "Not tracked"),
+        "feed": None,  # nothing tracked: no line
     },
     "refused": {
         "contact": {"first_name": "Rita", "country": "US", "open_tracking": Contact.OpenTracking.REFUSED},
@@ -54,6 +57,7 @@ TABLE = {
         "report_row": None,
         "folder_eye": ("eye-off", REFUSED),
         "tab": ("eye-off", REFUSED, "Not tracked"),
+        "feed": None,
     },
     "non-contact": {
         "contact": None,
@@ -61,6 +65,7 @@ TABLE = {
         "report_row": TOTAL_ONLY,
         "folder_eye": ("eye-open", f"Opened once ({TOTAL_ONLY[0].lower()}{TOTAL_ONLY[1:]})"),
         "tab": None,
+        "feed": "Offer non-contact: 1 open counted in the email's total only",
     },
 }
 
@@ -110,6 +115,15 @@ def test_every_page_says_the_same_of_one_recipient(
     folder = "emails:open_tracking" if row["folder_eye"][0] == "eye-open" else "emails:index"
     listing = rep_client.get(reverse(folder)).content.decode()
     assert _eye(_folder_row(listing, email.subject)) == row["folder_eye"]
+
+    # The activity feed: one line by name, or one naming nobody for the total only.
+    feed = [
+        _text(line)
+        for line in re.findall(
+            r'<p class="feed-line">(.*?)</p>', rep_client.get(reverse("activity:feed")).content.decode(), re.S
+        )
+    ]
+    assert [line.replace(" :", ":").split(", last ")[0] for line in feed] == ([row["feed"]] if row["feed"] else [])
 
     if contact is not None:
         tab = rep_client.get(reverse("contacts:detail", args=[contact.pk]) + "?tab=email").content.decode()

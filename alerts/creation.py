@@ -33,6 +33,7 @@ from onepage.models import User
 from tracking.models import COUNTED, OpenEvent
 from tracking.recorded import Recorded
 
+from . import live
 from .audience import Audience, audience_of
 from .models import AlertSettings, Notification
 
@@ -41,8 +42,9 @@ DEFAULTS = AlertSettings()
 
 
 def notify(recorded: Sequence[Recorded]) -> int:
-    """Make the notifications of these newly recorded opens. Returns how
-    many opens were told of (rows made or digest lines added to)."""
+    """Make the notifications of these newly recorded opens, then push the
+    new counts of the users told to their open pages (alerts.live). Returns
+    how many opens were told of (rows made or digest lines added to)."""
     opens = [r for r in recorded if r.verdict in COUNTED and r.recipient_id is not None and r.key is not None]
     if not opens:
         return 0
@@ -50,6 +52,7 @@ def notify(recorded: Sequence[Recorded]) -> int:
     with transaction.atomic():
         _insert(singles)
         _upsert_digests(digests)
+    live.publish_counts({row["u"] for row in singles} | {row["u"] for row in digests})
     return len(singles) + sum(d["n"] for d in digests)
 
 

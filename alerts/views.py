@@ -1,12 +1,11 @@
-"""The bell: the unread count (polled every 5 s by the top bar), the panel
-of the latest notifications, marking them read, and muting an email.
+"""The bell: the unread count (polled every 5 s by the top bar, or pushed
+to it by alerts.live through alerts.stream_views), the panel of the latest
+notifications, marking them read, and muting an email.
 
 Every lookup is the viewer's own: another user's notification (a
 colleague's, another organization's) is a 404, and only those told of an
 email's opens mute it (its sender, an admin following the sender); anyone
 else's email, another organization's, is a 404 here too."""
-
-from datetime import timedelta
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -17,15 +16,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from emails.models import Email
 
+from . import live
+from .browser import fresh_for_the_browser
 from .models import EmailMute, Notification
 from .muting import may_mute
 from .words import kind_words, recipient_name, sender_words
 
 PANEL_SIZE = 10
-# Browser notifications: at most this many a poll, of notifications this new
-# (a tab opened later still shows what it missed meanwhile, once).
-BROWSER_SIZE = 5
-BROWSER_FRESH = timedelta(minutes=10)
 
 
 def unread_count(request: HttpRequest) -> int:
@@ -65,40 +62,13 @@ def _panel_context(request: HttpRequest) -> dict:
     return {"items": items, "any_unread": any(n.read_at is None for n in latest)}
 
 
-def _fresh_for_the_browser(request: HttpRequest) -> list[dict]:
-    """The newest unread notifications made in the last few minutes, for a
-    user who turned browser notifications on (one query: the opt-in is a
-    condition of it). The page's script shows each once (by its id)."""
-    since = timezone.now() - BROWSER_FRESH
-    fresh = (
-        Notification.objects.filter(
-            user=request.user, read_at__isnull=True, created_at__gte=since, user__alert_settings__browser=True
-        )
-        .select_related("email__sender", "recipient__contact")
-        .order_by("-pk")[:BROWSER_SIZE]
-    )
-    return [_in_the_browser(n) for n in fresh]
-
-
-def _in_the_browser(n: Notification) -> dict:
-    """Title "Bea Buyer opened again after 3 days", body "Spring order"
-    (and "(sent by Sam Seller)" for a followed teammate's email)."""
-    subject = n.email.subject or "(no subject)"
-    whose = sender_words(n)
-    return {
-        "n": n,
-        "title": f"{recipient_name(n)} {kind_words(n)}",
-        "body": f"{subject} ({whose})" if whose else subject,
-    }
-
-
 @require_GET
 def count(request: HttpRequest) -> HttpResponse:
     """The bell's count; with ?browser=1 (sent by the page's script only
     where the browser allows notifications), also what to show there."""
     context = {"unread": unread_count(request)}
     if request.GET.get("browser") == "1":
-        context["fresh"] = _fresh_for_the_browser(request)
+        context["fresh"] = fresh_for_the_browser([request.user.pk]).get(request.user.pk, [])
     return render(request, "alerts/count.html", context)
 
 
@@ -114,12 +84,14 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification, pk=pk, user=request.user, organization=request.organization)
     if notification.read_at is None:
         Notification.objects.filter(pk=notification.pk).update(read_at=timezone.now())
+        live.publish_counts([request.user.pk])
     return redirect("emails:detail", pk=notification.email_id)
 
 
 @require_POST
 def read_all(request: HttpRequest) -> HttpResponse:
-    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    if Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now()):
+        live.publish_counts([request.user.pk])
     if _is_htmx(request):
         # The panel again, and the count (now none) out of band.
         return render(request, "alerts/panel.html", {**_panel_context(request), "count_oob": True})

@@ -3,12 +3,13 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from onepage.forms import SearchForm
 from onepage.search import unaccented
 
-from . import last_opened, timeline
+from . import last_opened, reading_times, timeline
 from .access import contacts_for, get_contact_for_user
 from .forms import ContactForm
 from .services import contact_save
@@ -92,5 +93,10 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline_has_more": has_more,
             "timeline_more": shown + timeline.STEP,
             "consent_records": contact.consent_records.select_related("actor")[:CONSENT_RECORDS_SHOWN],
+            # The viewer's zone as the middleware activated it (User.zone's
+            # rule), without asking for their membership again.
+            "reading_times": reading_times.of(
+                contact, zone=timezone.get_current_timezone(), organization=request.organization
+            ),
         },
     )

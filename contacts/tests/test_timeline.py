@@ -182,13 +182,15 @@ def _queries(client, contact, **params) -> int:
     return len(ctx.captured_queries)
 
 
-# One query for the consent history beside the details (contacts.views).
-@pytest.mark.parametrize(("tab", "limit"), [("email", 8), ("all", 9)])
+# One query for the consent history beside the details (contacts.views), one
+# for the reading times' opens (tracking.reading_times).
+@pytest.mark.parametrize(("tab", "limit"), [("email", 9), ("all", 10)])
 def test_timeline_queries_do_not_grow_with_rows(rep_client, org, rep_user, tab, limit, django_assert_max_num_queries):
     contact = ContactFactory(organization=org)
     _fill(org, contact, emails=50, opens_each=20)
     # session, user, membership, contact, email configuration (the contact's
-    # tracking preference), emails, recipients (+ activities); each open
+    # tracking preference), emails, recipients (+ activities), the contact's
+    # opens for the reading times; each open
     # report loads when opened
     with django_assert_max_num_queries(limit):
         response = _detail(rep_client, contact, tab=tab, shown="40")

@@ -1,0 +1,211 @@
+"""A contact's reading times, for the contact page (contacts.reading_times,
+filled from TrackingConfig.ready): when their opens by name fall in the
+week, in the viewing rep's time zone, and how long after a send they first
+open.
+
+Only a person's opens count (COUNTED: human and proxy), and only those on
+this contact's own recipient rows: opens tracked in aggregate have no
+recipient and never appear; a contact not tracked by name (refused, no
+consent, total only) gets no grid, and the reason. One query, whatever the
+number of emails.
+
+"Usually reads" (with ENOUGH opens or more) is two windows found apart: the
+fewest consecutive days, Monday to Sunday, that hold at least half of the
+opens, and the fewest consecutive hours, 0 to 23, that hold at least half
+of them; a tie goes to the window holding more opens, then the earlier."""
+
+import datetime as dt
+import math
+import statistics
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from contacts.models import Contact
+from emails.models import EmailConfiguration
+from emails.policy import contact_decision
+from emails.tracking_words import TOTAL_ONLY
+from onepage.models import Organization
+from onepage.svg import Scale, shade, ticks
+
+from .models import COUNTED, OpenEvent
+from .report_words import AUTOMATIC_WORDS
+
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+HOURS = 24
+ENOUGH = 5
+# The grid's drawing, in viewBox units: day names on the left, hours on top.
+LEFT, TOP, PITCH, GAP = 36, 16, 14, 2
+HOUR_LABELS_EVERY = 3
+DASH = "\N{EN DASH}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    day: int
+    hour: int
+    count: int
+    shade: int
+    x: int
+    y: int
+
+    @property
+    def day_name(self) -> str:
+        return DAYS[self.day]
+
+    @property
+    def title(self) -> str:
+        opens = "1 open" if self.count == 1 else f"{self.count} opens"
+        return f"{DAYS[self.day]} {self.hour}:00{DASH}{self.hour + 1}:00: {opens}"
+
+
+@dataclass
+class ReadingTimes:
+    name: str
+    zone: str
+    # 7 x 24: opens by weekday (Monday first) and hour, in `zone`.
+    grid: list[list[int]] = field(default_factory=lambda: empty_grid())
+    # The kinds of automatic fetches, in words (shown when nothing counted).
+    automatic: list[str] = field(default_factory=list)
+    median_first_open: dt.timedelta | None = None
+    # Why there is no grid (not tracked by name); "" when there is one.
+    not_shown: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(map(sum, self.grid))
+
+    @property
+    def pattern(self) -> str:
+        """Says "Usually reads Tuesday to Thursday, 8 to 10" (with an en
+        dash between the hours), or nothing under ENOUGH opens."""
+        if self.total < ENOUGH:
+            return ""
+        first_day, last_day = smallest_window([sum(row) for row in self.grid], self.total)
+        first_hour, last_hour = smallest_window([sum(col) for col in zip(*self.grid, strict=True)], self.total)
+        days = DAYS[first_day] if first_day == last_day else f"{DAYS[first_day]} to {DAYS[last_day]}"
+        if (first_day, last_day) == (0, 6):
+            days = "any day"
+        hours = "at any hour" if (first_hour, last_hour) == (0, HOURS - 1) else f"{first_hour}{DASH}{last_hour + 1}"
+        return f"Usually reads {days}, {hours}"
+
+    @property
+    def not_enough(self) -> str:
+        return f"Not enough opens yet to tell when they read ({self.total} of {ENOUGH})"
+
+    @property
+    def automatic_only(self) -> str:
+        if self.total or not self.automatic:
+            return ""
+        kinds = ", ".join(self.automatic)
+        kinds = kinds[0].upper() + kinds[1:]
+        return f"Only automatic fetches so far: {kinds}: they say nothing about when {self.name} reads"
+
+    @property
+    def median_words(self) -> str:
+        return duration_words(self.median_first_open) if self.median_first_open is not None else ""
+
+    @property
+    def summary(self) -> str:
+        """The chart's text alternative."""
+        opens = "1 open" if self.total == 1 else f"{self.total} opens"
+        said = self.pattern or self.automatic_only or "no pattern yet"
+        return f"{self.name}'s opens by weekday and hour ({self.zone}): {opens}; {said}"
+
+    @property
+    def opened_cells(self) -> list[Cell]:
+        """The table behind the grid: its cells with opens, Monday first."""
+        return [cell for cell in self.cells if cell.count]
+
+    @property
+    def cells(self) -> list[Cell]:
+        top = max(map(max, self.grid))
+        x, y = Scale(0, HOURS, LEFT, LEFT + HOURS * PITCH), Scale(0, len(DAYS), TOP, TOP + len(DAYS) * PITCH)
+        return [
+            Cell(day, hour, count, shade(count, top), round(x(hour)), round(y(day)))
+            for day, row in enumerate(self.grid)
+            for hour, count in enumerate(row)
+        ]
+
+    @property
+    def day_labels(self) -> list[tuple[str, int]]:
+        y = Scale(0, len(DAYS), TOP, TOP + len(DAYS) * PITCH)
+        return [(name[:3], round(y(day) + (PITCH - GAP) / 2)) for day, name in enumerate(DAYS)]
+
+    @property
+    def hour_labels(self) -> list[tuple[int, int]]:
+        x = Scale(0, HOURS, LEFT, LEFT + HOURS * PITCH)
+        return [(hour, round(x(hour))) for hour in ticks(HOURS, HOUR_LABELS_EVERY)]
+
+    view_width = LEFT + HOURS * PITCH
+    view_height = TOP + len(DAYS) * PITCH
+    cell_size = PITCH - GAP
+
+
+def empty_grid() -> list[list[int]]:
+    return [[0] * HOURS for _ in DAYS]
+
+
+def smallest_window(counts: Sequence[int], total: int) -> tuple[int, int]:
+    """The first and last index of the shortest run of consecutive slots
+    holding at least half of `total`; on a tie, the fuller, then the earlier."""
+    need = math.ceil(total / 2)
+    best: tuple[int, int, int] | None = None  # (length, -held, first)
+    for first in range(len(counts)):
+        held = 0
+        for last in range(first, len(counts)):
+            held += counts[last]
+            if held >= need:
+                candidate = (last - first + 1, -held, first)
+                if best is None or candidate < best:
+                    best = candidate
+                break
+    if best is None:
+        return 0, len(counts) - 1
+    length, _, first = best
+    return first, first + length - 1
+
+
+def duration_words(duration: dt.timedelta) -> str:
+    minutes = duration.total_seconds() / 60
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 90:
+        return "1 minute" if round(minutes) == 1 else f"{round(minutes)} minutes"
+    if minutes < 48 * 60:
+        return f"{round(minutes / 60)} hours"
+    return f"{round(minutes / 60 / 24)} days"
+
+
+def median_first_open(first_opens: dict[int, dt.datetime], sent: dict[int, dt.datetime | None]) -> dt.timedelta | None:
+    waits = [at - sent[email] for email, at in first_opens.items() if sent.get(email) is not None]
+    return statistics.median(sorted(waits)) if waits else None
+
+
+def reading_times(contact: Contact, *, zone: zoneinfo.ZoneInfo, organization: Organization) -> ReadingTimes:
+    times = ReadingTimes(name=contact.first_name or contact.full_name, zone=str(zone))
+    decision = contact_decision(contact=contact, config=EmailConfiguration.objects.of(organization))
+    if not decision.track:
+        times.not_shown = f"Not tracked. {decision.message}."
+        return times
+    if decision.aggregate:
+        times.not_shown = f"{TOTAL_ONLY}: nobody's name is on them, so they say nothing about when {times.name} reads."
+        return times
+    opens = OpenEvent.objects.filter(recipient__contact=contact).values_list(
+        "opened_at", "verdict", "email_id", "email__sent_at"
+    )
+    first_opens: dict[int, dt.datetime] = {}
+    sent: dict[int, dt.datetime | None] = {}
+    automatic = set()
+    for opened_at, verdict, email_id, sent_at in opens:
+        if verdict not in COUNTED:
+            automatic.add(verdict)
+            continue
+        local = opened_at.astimezone(zone)
+        times.grid[local.weekday()][local.hour] += 1
+        sent[email_id] = sent_at
+        if email_id not in first_opens or opened_at < first_opens[email_id]:
+            first_opens[email_id] = opened_at
+    times.automatic = [words for verdict, words in AUTOMATIC_WORDS.items() if verdict in automatic]
+    times.median_first_open = median_first_open(first_opens, sent)
+    return times

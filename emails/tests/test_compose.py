@@ -230,9 +230,10 @@ def test_the_email_page_costs_the_same_queries_for_many_recipients(
     url = reverse("emails:detail", args=[sent_email.pk])
     rep_client.get(url)
     # Session, user, membership+organization, the email, its recipients (for
-    # the details and the open report alike), the recent opens, and (the
-    # sender's page: the Mute alerts button) whether the sender muted it.
-    with django_assert_max_num_queries(7) as few:
+    # the details and the open report alike), the recent opens, (the
+    # sender's page: the Mute alerts button) whether the sender muted it,
+    # and the opens over time's marks (tracking.timeline_chart).
+    with django_assert_max_num_queries(8) as few:
         rep_client.get(url)
     for _ in range(12):
         EmailRecipientFactory(email=sent_email, contact=ContactFactory(organization=sent_email.organization))

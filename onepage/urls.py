@@ -27,5 +27,6 @@ urlpatterns = [
     path("", include("tracking.urls")),
     path("alerts/", include("alerts.urls")),
     path("activity/", include("alerts.feed_urls")),
+    path("reports/", include("alerts.outreach_urls")),
     path("admin/", admin.site.urls),
 ]

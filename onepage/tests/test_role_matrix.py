@@ -257,6 +257,10 @@ EXPECTATIONS: dict[str, Expect] = {
     # The activity feed: each member's own emails' opens (everyone's, ?who=everyone,
     # is for admins: alerts/tests/test_feed.py); it only reads.
     "activity:feed": Expect(get=200, post=405),
+    # Reports: each member's own outreach (a teammate's, ?rep=, is for admins:
+    # alerts/tests/test_outreach.py); it only reads, as its CSV files do.
+    "reports:outreach": Expect(get=200, post=405),
+    "reports:outreach_csv": Expect(kwargs=lambda o: {"table": "weeks"}, get=200, post=405),
     # A person's rights: erasing and exporting for admins; asking for consent
     # through one's own mailbox, for anyone.
     "privacy:erase": Expect(

@@ -1,0 +1,105 @@
+"""The tables of the team's outreach (alerts.outreach), as the page shows
+them and as their CSV files hold them: the same cells, from here only. In
+the CSV a share's cell ("41% (12)") is two columns, the count and the
+percentage."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from onepage.models import User
+
+from .outreach import Outreach, Tally
+
+TABLES = {
+    "weeks": "Week by week",
+    "reps": "By rep",
+    "rep-weeks": "Each rep, week by week",
+}
+# A share of no email, the median of none.
+NOTHING = "\N{EN DASH}"
+MEASURES = ("Tracked emails", "Fetched at all", "Opened by a person", "Replied", "Median to first open")
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else NOTHING
+
+
+def share(part: int, whole: int) -> str:
+    return f"{percent(part, whole)} ({part})" if whole else NOTHING
+
+
+def duration(delay: dt.timedelta | None) -> str:
+    """'under a minute', '45 min', '5 h 10 min', '3 days 4 h'."""
+    if delay is None:
+        return NOTHING
+    minutes = int(delay.total_seconds() // 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} days {hours} h" if hours else f"{days} days"
+
+
+def week_label(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def rep_name(user: User) -> str:
+    return user.get_full_name() or user.username
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    title: str
+    head: list[str]
+    rows: list[list[str]]
+
+    def csv_rows(self) -> list[list[str]]:
+        """The rows with each share split into its count and percentage."""
+        head: list[str] = []
+        for name in self.head:
+            head += [name, f"{name} %"] if name in SHARES else [name]
+        rows = []
+        for row in self.rows:
+            cells: list[str] = []
+            for name, cell in zip(self.head, row, strict=True):
+                if name in SHARES:
+                    pct, _, count = cell.partition(" ")
+                    cells += [count.strip("()"), pct] if cell != NOTHING else ["", ""]
+                else:
+                    cells.append(cell)
+            rows.append(cells)
+        return [head, *rows]
+
+
+SHARES = frozenset(MEASURES[1:4])
+
+
+def _cells(tally: Tally) -> list[str]:
+    return [
+        str(tally.sent),
+        share(tally.fetched, tally.sent),
+        share(tally.opened, tally.sent),
+        share(tally.replied, tally.sent),
+        duration(tally.to_first_open),
+    ]
+
+
+def tables(numbers: Outreach) -> dict[str, Table]:
+    return {
+        "weeks": Table(
+            "weeks", TABLES["weeks"], ["Week of", *MEASURES], [[week_label(d), *_cells(t)] for d, t in numbers.weeks]
+        ),
+        "reps": Table("reps", TABLES["reps"], ["Rep", *MEASURES], [[rep_name(u), *_cells(t)] for u, t in numbers.reps]),
+        "rep-weeks": Table(
+            "rep-weeks",
+            TABLES["rep-weeks"],
+            ["Week of", "Rep", *MEASURES],
+            [[week_label(d), rep_name(u), *_cells(t)] for d, u, t in numbers.rep_weeks],
+        ),
+    }

@@ -174,10 +174,10 @@ def duration_words(duration: dt.timedelta) -> str:
     minutes = duration.total_seconds() / 60
     if minutes < 1:
         return "under a minute"
-    if minutes < 90:
+    if round(minutes) < 60:
         return "1 minute" if round(minutes) == 1 else f"{round(minutes)} minutes"
-    if minutes < 48 * 60:
-        return f"{round(minutes / 60)} hours"
+    if round(minutes / 60) < 48:
+        return "1 hour" if round(minutes / 60) == 1 else f"{round(minutes / 60)} hours"
     return f"{round(minutes / 60 / 24)} days"
 
 

@@ -28,7 +28,7 @@ MARKS_PER_RECIPIENT = 200
 OLD_AFTER = dt.timedelta(days=14)
 TOTAL_ONLY_ROW = "In the email's total only"
 ROW_HEIGHT, TOP = 40, 4
-NAME_FITS = 42  # characters of a row's name across the picture
+NAME_FITS = 38  # characters of a row's name across the picture
 TIME = "D j M Y, H:i"
 
 
@@ -84,7 +84,7 @@ class Row:
     @property
     def more(self) -> str:
         fetches = self.open_count + self.automatic_count
-        if fetches <= len(self.marks):
+        if self.counts or fetches <= len(self.marks):
             return ""
         return f"{self.name}: the {len(self.marks)} most recent of {fetches} are shown."
 

@@ -275,7 +275,12 @@ def test_every_page_and_report_reads_whole(page, a_busy_day, width):
             assert opened, f"no open report on {name}"
         elif name in ("email", "email-ordinary"):
             assert page.locator("#open-report .open-report").is_visible()
+            # The opens over time's "Show as table" (tracking.timeline_chart).
+            page.click("#opens-over-time-table > summary")
+            page.locator("#opens-over-time-table table").wait_for()
             screenshot(page, f"report-{width}-{name}")
+            if found := _read(page):
+                problems[f"{name}, opens over time's table"] = found
     # The admin's pages (System names every dependency).
     page.context.clear_cookies()
     sign_in(page, "ada")
@@ -371,3 +376,54 @@ def test_the_open_report_opens_from_the_keyboard(page, a_busy_day):
     page.keyboard.press("Enter")
     assert page.locator(".report-pop .report-body").first.is_visible()
     page.locator(".report-pop .report-body .open-report").first.wait_for()  # loaded on opening (htmx)
+
+
+@pytest.fixture
+def read_after_a_prefetch(org, rep_user, a_busy_day):
+    """Apple's prefetch on delivery and Aoife's reading two days later, and
+    an open counted in the email's total only."""
+    sent = timezone.now() - dt.timedelta(days=3)
+    aoife = a_busy_day["aoife"]
+    email = EmailFactory(organization=org, sender=rep_user, subject="Spring order", sent_at=sent)
+    to_aoife = EmailRecipientFactory(email=email, contact=aoife, address=aoife.email, delivered_at=sent)
+    add_opens(to_aoife, [sent + dt.timedelta(seconds=1)], verdict=Verdict.PRIVACY_PREFETCH)
+    add_opens(to_aoife, [sent + dt.timedelta(days=2, hours=1)])
+    nina = ContactFactory(organization=org, first_name="Nina", last_name="Newlead", email="nina@new.example")
+    to_nina = EmailRecipientFactory(email=email, contact=nina, address=nina.email, aggregate_only=True)
+    add_opens(to_nina, [sent + dt.timedelta(hours=5)])
+    return email
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_opens_over_time_reads_whole_with_its_table_open(page, chromium, live_server, read_after_a_prefetch, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, "rex")
+    page.goto(f"/email/{read_after_a_prefetch.pk}/")
+    chart = page.locator("svg.opens-chart")
+    assert "Aoife Ivanov opened once, last 2 days after the send; 1 automatic fetch" in chart.get_attribute(
+        "aria-label"
+    )
+    assert chart.bounding_box()["width"] <= width
+    assert not page.locator("#opens-over-time-table table").is_visible()
+    page.click("#opens-over-time-table > summary")  # no script: a <details>
+    rows = page.locator("#opens-over-time-table tbody tr")
+    assert [rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())] == [
+        "Automatic: Apple Mail privacy protection",
+        "Opened",
+        "1 open",
+    ]
+    assert page.locator("svg.opens-chart .mark").count() == 2
+    screenshot(page, f"chart-{width}-opens-over-time")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    assert not _read(page)
+
+    context = chromium.new_context(base_url=live_server.url, bypass_csp=True, viewport={"width": width, "height": 900})
+    try:
+        axe_page = context.new_page()
+        sign_in(axe_page, "rex")
+        axe_page.goto(f"/email/{read_after_a_prefetch.pk}/")
+        axe_page.click("#opens-over-time-table > summary")
+        axe_page.add_script_tag(path=str(AXE))
+        assert axe_page.evaluate(SERIOUS) == []
+    finally:
+        context.close()

@@ -189,6 +189,7 @@ def test_the_total_only_opens_are_one_row_naming_nobody(rep_client, org, rep_use
     assert chart.count('class="mark mark-open"') == 1
     assert [row[0] for row in _table(page)] == ["Bea Buyer", "In the email's total only"]
     assert _table(page)[1][1:] == ("Times not shown", "2 opens")
+    assert "most recent" not in _text(page[page.index('id="opens-over-time"') :])
     assert "Opened 3 times" in page  # the report's total, which the row is part of
 
 

@@ -190,7 +190,8 @@ def reading_times(contact: Contact, *, zone: zoneinfo.ZoneInfo, organization: Or
     times = ReadingTimes(name=contact.first_name or contact.full_name, zone=str(zone))
     decision = contact_decision(contact=contact, config=EmailConfiguration.objects.of(organization))
     if not decision.track:
-        times.not_shown = f"Not tracked. {decision.message}."
+        # In the words of the Email tab's eye (tracking.report_words.eye_title).
+        times.not_shown = f"Not tracked: {decision.in_sentence}."
         return times
     if decision.aggregate:
         times.not_shown = f"{TOTAL_ONLY}: nobody's name is on them, so they say nothing about when {times.name} reads."

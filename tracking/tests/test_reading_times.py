@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
+from emails.models import NotTrackedReason
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory
 from onepage.tests.factories import MembershipFactory
 from privacy.erasure import contact_erase
@@ -163,7 +164,20 @@ def test_a_contact_who_refused_gets_no_grid_and_the_reason(viewer, bea):
     html = _page(viewer("UTC"), bea)
     section = _card(html)
     assert "<svg" not in section
-    assert re.search(r'id="reading-times-why">Not tracked\. [^<]+\.</p>', section)
+    assert 'id="reading-times-why">Not tracked: the contact refused open tracking.</p>' in section
+
+
+def test_the_card_and_the_email_tabs_eye_say_the_same_of_a_refusal(viewer, org, config):
+    finn = ContactFactory(organization=org, first_name="Finn", open_tracking=Contact.OpenTracking.REFUSED)
+    email = EmailFactory(organization=org, track_opens=False, not_tracked_reason=NotTrackedReason.CONTACT_REFUSED)
+    EmailRecipientFactory(
+        email=email, contact=finn, track_opens=False, not_tracked_reason=NotTrackedReason.CONTACT_REFUSED
+    )
+    client = viewer("UTC")
+    card = _card(_page(client, finn))
+    tab = client.get(reverse("contacts:detail", args=[finn.pk]), {"tab": "email"}).content.decode()
+    said = "Not tracked: the contact refused open tracking"
+    assert f"{said}." in card and f'title="{said}"' in tab
 
 
 def test_median_time_to_first_open_over_the_opened_emails(viewer, bea):

@@ -13,10 +13,11 @@ from onepage.svg import Scale, ticks
 from .outreach import Outreach, Tally
 from .outreach_tables import percent
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 632, 12, 224
-# About 6 week labels whatever the period.
-LABELS = 6
+# Narrow, so that its labels stay legible once scaled down to a phone.
+WIDTH, HEIGHT = 480, 216
+LEFT, RIGHT, TOP, BOTTOM = 48, 472, 12, 184
+# About 4 week labels whatever the period.
+LABELS = 4
 
 
 @dataclass(frozen=True)

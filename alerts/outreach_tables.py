@@ -59,6 +59,11 @@ class Table:
     head: list[str]
     rows: list[list[str]]
 
+    @property
+    def labelled(self) -> list[list[tuple[str, str]]]:
+        """Each cell with its column's name (a phone shows them one under another)."""
+        return [list(zip(self.head, row, strict=True)) for row in self.rows]
+
     def csv_rows(self) -> list[list[str]]:
         """The rows with each share split into its count and percentage."""
         head: list[str] = []

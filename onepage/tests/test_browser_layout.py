@@ -116,6 +116,7 @@ def _pages(data) -> dict[str, str]:
         "email-ordinary": f"/email/{data['ordinary'].pk}/",
         "failed-email": f"/email/{failed}/",
         "activity": "/activity/",  # the feed: the long name's line first
+        "reports": "/reports/",  # the rep's own outreach: its chart and tables
         "settings": "/settings/",
         "profile": "/settings/profile/",
         "password": "/accounts/password_change/",
@@ -249,6 +250,8 @@ REPORTS = {
     "open-tracking": (".report-pop > summary", ".report-body .open-report"),
     "contact-email-tab": (".report-inline > summary", ".report-slot .open-report"),
     "contact-aoife-email-tab": (".report-inline > summary", ".report-slot .open-report"),
+    # The outreach's tables ("Show as table" and the others), each a <details>.
+    "reports": (".outreach-table > summary", "table"),
     # The reading times' "Show as table" (tracking.reading_times).
     "contact": (".chart-table > summary", "table"),
     "contact-aoife": (".chart-table > summary", "table"),
@@ -288,6 +291,7 @@ def test_every_page_and_report_reads_whole(page, a_busy_day, width):
         "settings-admin": "/settings/",
         "system": "/settings/system/",
         "notifications-admin": "/alerts/settings/",
+        "reports-admin": "/reports/?weeks=52",  # everyone's, a year of weeks
     }
     for name, url in admin_pages.items():
         page.goto(url)

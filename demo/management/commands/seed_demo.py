@@ -69,6 +69,8 @@ CRM_EMAILS = [
     ("pat", 0, "Boiler service plans", 30, [1, 4, 50]),
     ("pat", 3, "Spring maintenance offer", 25, [2]),
 ]
+# The contacts who replied (as the mailbox sync would record it), hours after the send.
+REPLIED = {"Proposal for Brightline": 23, "Partnership terms": 31}
 DOWNGRADED_DAYS_AGO = 20
 
 
@@ -205,6 +207,10 @@ class Command(BaseCommand):
             # on delivery: an automatic fetch, kept apart from the opens.
             machine = [Open(recipient_id=recipient.pk, opened_at=sent_at + dt.timedelta(seconds=1), signals=APPLE)]
             write_opens(opens=people + (machine if email.track_opens and contact_index % 3 == 0 else []))
+            if subject in REPLIED:
+                replied_at = sent_at + dt.timedelta(hours=REPLIED[subject])
+                Email.objects.filter(pk=email.pk).update(replied_at=replied_at)
+                EmailRecipient.objects.filter(pk=recipient.pk).update(replied_at=replied_at)
 
     def _downgrade(self, org: Organization, admin: User, *, now: dt.datetime) -> None:
         """Pro Plumbing left Business: new emails untracked, earlier opens kept."""

@@ -10,11 +10,14 @@ import re
 import zoneinfo
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import dateformat
 
 from contacts.tests.factories import ContactFactory
+from emails.models import Email
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory
+from onepage.models import User
 from privacy.erasure import contact_erase
 from tracking import time_axis, timeline_chart
 from tracking.models import COUNTED, OpenEvent, Verdict
@@ -238,3 +241,12 @@ def test_the_email_page_costs_one_query_more_with_opens(rep_client, org, rep_use
         )
     with django_assert_num_queries(8):
         assert rep_client.get(url).content.decode().count('class="chart-row"') == 11
+
+
+def test_the_demo_has_an_email_fetched_on_delivery_and_read_later(client, settings):
+    settings.DEBUG = True  # seed_demo runs in development only
+    call_command("seed_demo")
+    client.force_login(User.objects.get(username="rex"))
+    email = Email.objects.get(subject="Following up on the demo")
+    rows = _table(page_of(client, email))
+    assert [kind for _, _, kind in rows] == ["Automatic: Apple Mail privacy protection", "Opened"]

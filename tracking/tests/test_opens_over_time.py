@@ -250,3 +250,22 @@ def test_the_demo_has_an_email_fetched_on_delivery_and_read_later(client, settin
     email = Email.objects.get(subject="Following up on the demo")
     rows = _table(page_of(client, email))
     assert [kind for _, _, kind in rows] == ["Automatic: Apple Mail privacy protection", "Opened"]
+
+
+def test_names_are_escaped_in_the_picture_and_the_table(rep_client, org, rep_user, now):
+    EmailConfigurationFactory(organization=org, allow_open_tracking=True)
+    odd = ContactFactory(organization=org, first_name="<b>Bold</b>", last_name='"Q"', email="odd@x.example")
+    email, (to_odd,) = _email(org, rep_user, odd)
+    add_opens(to_odd, [SENT + dt.timedelta(hours=1)])
+    page = page_of(rep_client, email)
+    section = page[page.index('id="opens-over-time"') :]
+    assert "<b>Bold</b>" not in section and "&lt;b&gt;Bold&lt;/b&gt;" in section
+    assert _table(page)[0][0] == '<b>Bold</b> "Q"'
+
+
+def test_ticks_stay_on_local_hours_across_a_change_of_summer_time():
+    zone = zoneinfo.ZoneInfo("Europe/Dublin")  # clocks go forward at 01:00 on 29 March 2026
+    start = dt.datetime(2026, 3, 28, 20, 0, tzinfo=dt.UTC)
+    found = time_axis.ticks(start, start + dt.timedelta(hours=20), zone)
+    assert [t.label for t in found] == ["Sun 29", "06:00", "12:00"]
+    assert [t.at.astimezone(dt.UTC).hour for t in found] == [0, 5, 11]

@@ -141,9 +141,9 @@ class ReadingTimes:
         x = Scale(0, HOURS, LEFT, LEFT + HOURS * PITCH)
         return [(hour, round(x(hour))) for hour in ticks(HOURS, HOUR_LABELS_EVERY)]
 
-    view_width = LEFT + HOURS * PITCH
-    view_height = TOP + len(DAYS) * PITCH
-    cell_size = PITCH - GAP
+    left, top, pitch, cell_size = LEFT, TOP, PITCH, PITCH - GAP
+    grid_width, grid_height = HOURS * PITCH, len(DAYS) * PITCH
+    view_width, view_height = LEFT + grid_width, TOP + grid_height
 
 
 def empty_grid() -> list[list[int]]:

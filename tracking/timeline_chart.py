@@ -10,10 +10,10 @@ An old email's axis ends at its last fetch instead of now (OLD_AFTER)."""
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from django.utils import dateformat
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 
 from emails.models import Email, EmailRecipient
 
@@ -22,14 +22,16 @@ from .report_words import AUTOMATIC_WORDS, automatic_fetches, opened_times
 from .reports import recent_opens_by_recipient
 from .time_axis import Tick, ticks, x_of
 
-# At most this many marks a recipient (the most recent): the page stays fast.
+# At most this many marks a recipient (the most recent), and fewer when many
+# recipients were fetched (about MARKS_IN_ALL in all, never under
+# MARKS_AT_LEAST each): the page stays fast (a mark is a shape and a table row).
 MARKS_PER_RECIPIENT = 200
+MARKS_IN_ALL, MARKS_AT_LEAST = 1000, 25
 # Past this age an email's axis ends at its last fetch, not at now.
 OLD_AFTER = dt.timedelta(days=14)
 TOTAL_ONLY_ROW = "In the email's total only"
 ROW_HEIGHT, TOP = 40, 4
 NAME_FITS = 38  # characters of a row's name across the picture
-TIME = "D j M Y, H:i"
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,20 @@ def _counts(opens: int, automatic: int) -> str:
     return ", ".join(parts + ([automatic_fetches(automatic)] if automatic else []))
 
 
-def _mark(name: str, at: dt.datetime, verdict: str, start: dt.datetime, end: dt.datetime, zone) -> Mark:
-    when = dateformat.format(at.astimezone(zone), TIME)
+def _clock(zone: zoneinfo.ZoneInfo) -> Callable[[dt.datetime], str]:
+    """A time as dateformat's "D j M Y, H:i" says it ("Tue 3 Mar 2026, 09:14"), for hundreds of
+    marks: dateformat's own day and month names, looked up once."""
+    days = [str(WEEKDAYS_ABBR[d]) for d in range(7)]
+    months = {m: str(MONTHS_3[m]).title() for m in range(1, 13)}
+
+    def when(at: dt.datetime) -> str:
+        t = at.astimezone(zone)
+        return f"{days[t.weekday()]} {t.day} {months[t.month]} {t.year}, {t:%H:%M}"
+
+    return when
+
+
+def _mark(name: str, at: dt.datetime, verdict: str, start: dt.datetime, end: dt.datetime, when: str) -> Mark:
     if verdict in COUNTED:
         how = "" if verdict == Verdict.HUMAN else " through the mail provider's image proxy"
         title = f"{name} opened{how}, {when}"
@@ -173,16 +187,17 @@ def opens_over_time(
     if email.sent_at is None or not (email.open_count or email.automatic_count):
         return None
     named = [r for r in recipients if _named(r)]
-    fetched = recent_opens_by_recipient(
-        [r.pk for r in named if r.open_count or r.automatic_count], limit=MARKS_PER_RECIPIENT
-    )
+    ids = [r.pk for r in named if r.open_count or r.automatic_count]
+    limit = min(MARKS_PER_RECIPIENT, max(MARKS_AT_LEAST, MARKS_IN_ALL // max(1, len(ids))))
+    fetched = recent_opens_by_recipient(ids, limit=limit)
+    when = _clock(zone)
     start, end, ends_now = _bounds(email, [o.at for opens in fetched.values() for o in opens], now)
     rows = []
     for r in named:
         name = r.contact.full_name if r.contact is not None else r.address
         row = Row(name, TOP + len(rows) * ROW_HEIGHT, open_count=r.open_count, automatic_count=r.automatic_count)
         row.summary = _summary(r, name, email.sent_at)
-        row.marks = [_mark(name, o.at, o.verdict, start, end, zone) for o in reversed(fetched.get(r.pk, []))]
+        row.marks = [_mark(name, o.at, o.verdict, start, end, when(o.at)) for o in reversed(fetched.get(r.pk, []))]
         rows.append(row)
     total_only = None
     opens = email.open_count - sum(r.open_count for r in recipients)
@@ -199,5 +214,5 @@ def opens_over_time(
         rows=rows,
         ticks=ticks(start, end, zone),
         total_only=total_only,
-        start_words=dateformat.format(email.sent_at.astimezone(zone), TIME),
+        start_words=when(email.sent_at),
     )

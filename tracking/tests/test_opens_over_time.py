@@ -269,3 +269,14 @@ def test_ticks_stay_on_local_hours_across_a_change_of_summer_time():
     found = time_axis.ticks(start, start + dt.timedelta(hours=20), zone)
     assert [t.label for t in found] == ["Sun 29", "06:00", "12:00"]
     assert [t.at.astimezone(dt.UTC).hour for t in found] == [0, 5, 11]
+
+
+def test_many_fetched_recipients_share_the_marks(rep_client, org, rep_user, bea, now):
+    contacts = [ContactFactory(organization=org, first_name=f"Reader{n}", email=f"r{n}@ex.example") for n in range(8)]
+    email, recipients = _email(org, rep_user, *contacts)
+    for r in recipients:
+        add_opens(r, [SENT + dt.timedelta(minutes=5 * n + 1) for n in range(130)])
+    page = page_of(rep_client, email)
+    each = timeline_chart.MARKS_IN_ALL // 8
+    assert _chart(page).count('class="mark mark-open"') == 8 * each
+    assert _text(page).count(f": the {each} most recent of 130 are shown.") == 8

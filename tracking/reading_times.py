@@ -182,7 +182,8 @@ def duration_words(duration: dt.timedelta) -> str:
 
 
 def median_first_open(first_opens: dict[int, dt.datetime], sent: dict[int, dt.datetime | None]) -> dt.timedelta | None:
-    waits = [at - sent[email] for email, at in first_opens.items() if sent.get(email) is not None]
+    # An open a little before the recorded send (two servers' clocks) waited nothing.
+    waits = [max(at - sent[email], dt.timedelta(0)) for email, at in first_opens.items() if sent.get(email) is not None]
     return statistics.median(sorted(waits)) if waits else None
 
 

@@ -240,3 +240,13 @@ def test_the_queries_do_not_grow_with_weeks_or_reps(admin_client, team, org):
     # The session, the user, the membership; the members; the weeks, the reps,
     # each rep's weeks and the totals.
     assert few == 8
+
+
+def test_a_reps_name_is_escaped_in_the_chart_and_the_tables(admin_client, org, admin_user):
+    EmailConfigurationFactory(organization=org, allow_open_tracking=True)
+    rep = MembershipFactory(organization=org, user__first_name="<b>Eve", user__last_name="&Co</b>").user
+    email(org, rep, NOW - dt.timedelta(days=1), opens=[(Verdict.HUMAN, 2)])
+    page = admin_client.get(PAGE, {"rep": rep.pk}).content.decode()
+    assert "<b>Eve" not in page
+    assert 'aria-label="Chart of &lt;b&gt;Eve &amp;Co&lt;/b&gt;&#x27;s tracked emails' in page
+    assert "<td data-label=\"Rep\">&lt;b&gt;Eve &amp;Co&lt;/b&gt;</td>" in page

@@ -249,4 +249,4 @@ def test_a_reps_name_is_escaped_in_the_chart_and_the_tables(admin_client, org, a
     page = admin_client.get(PAGE, {"rep": rep.pk}).content.decode()
     assert "<b>Eve" not in page
     assert 'aria-label="Chart of &lt;b&gt;Eve &amp;Co&lt;/b&gt;&#x27;s tracked emails' in page
-    assert "<td data-label=\"Rep\">&lt;b&gt;Eve &amp;Co&lt;/b&gt;</td>" in page
+    assert '<td data-label="Rep">&lt;b&gt;Eve &amp;Co&lt;/b&gt;</td>' in page

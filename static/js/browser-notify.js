@@ -4,7 +4,8 @@
 //
 // - The bell's 5 s poll (#bell-count, htmx) asks for them (?browser=1) only
 //   where the browser has granted the permission; the server answers with
-//   them only for a user who opted in.
+//   them only for a user who opted in. The live channel (bell-live.js)
+//   brings the same items in its messages: both show them here.
 // - Each is shown once, by its id, remembered in localStorage: other tabs
 //   and reloads do not show it again. Clicking it opens its email (the
 //   notification's link, which marks it read).
@@ -38,9 +39,9 @@
     return true;
   };
 
-  const show = (item) => {
-    const {notifyId: id, title, body, url} = item.dataset;
-    if (!id || !firstTime(id)) return;
+  // One notification: {id, title, body, url}.
+  const show = ({id, title, body, url}) => {
+    if (!id || !firstTime(String(id))) return;
     const notification = new Notification(title, {body, tag: `onepage-notification-${id}`});
     notification.onclick = () => {
       window.focus();
@@ -49,14 +50,24 @@
     };
   };
 
+  // Newest first, as the server lists them; shown oldest first, as they happened.
+  const showAll = (items) => {
+    if (granted()) [...items].reverse().forEach(show);
+  };
+  // The live channel (bell-live.js) hands its messages' items here too.
+  window.OnePage = Object.assign(window.OnePage || {}, {showBrowserNotifications: showAll});
+
   document.addEventListener("htmx:configRequest", (event) => {
     if (event.detail.elt.id === "bell-count" && granted()) event.detail.parameters.browser = "1";
   });
 
   document.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target.id !== "bell-count" || !granted()) return;
-    // Oldest first, as they happened.
-    [...event.detail.target.querySelectorAll("[data-notify-id]")].reverse().forEach(show);
+    if (event.detail.target.id !== "bell-count") return;
+    const items = [...event.detail.target.querySelectorAll("[data-notify-id]")].map((item) => {
+      const {notifyId: id, title, body, url} = item.dataset;
+      return {id, title, body, url};
+    });
+    showAll(items);
   });
 
   // The settings page: the permission, in words, and a button to ask for it.

@@ -343,11 +343,12 @@ SERIOUS = """async () => {
 }"""
 
 
-def test_no_page_has_a_serious_accessibility_violation(chromium, live_server, a_busy_day):
+@pytest.mark.parametrize("width", [390, 1280])
+def test_no_page_has_a_serious_accessibility_violation(chromium, live_server, a_busy_day, width):
     if not AXE.exists():
         pytest.fail("axe-core is missing: make test installs it (npm ci)")
     # The checker is injected as a script of its own: past the pages' CSP.
-    context = chromium.new_context(base_url=live_server.url, bypass_csp=True)
+    context = chromium.new_context(base_url=live_server.url, bypass_csp=True, viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
         sign_in(page, "rex")

@@ -21,6 +21,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from alerts.stream_views import HEARTBEAT
 from conftest import free_port
 from emails.pixels import make_token
 from emails.tests.factories import EmailRecipientFactory
@@ -163,15 +164,36 @@ def test_nginx_keeps_no_access_log_line_of_a_pixel_fetch(tmp_path, live_server, 
     assert "Thunderbird" not in access_log
 
 
-def test_the_web_port_is_named_once_in_nginx_and_matches_the_env_example():
+def test_the_web_and_live_ports_are_named_once_in_nginx_and_match_the_env_example():
     env = dict(
-        line.split("=", 1) for line in (DEPLOY / "env.example").read_text().splitlines() if re.match(r"WEB_\w+=", line)
+        line.split("=", 1)
+        for line in (DEPLOY / "env.example").read_text().splitlines()
+        if re.match(r"(WEB|LIVE)_\w+=", line)
     )
     addresses = re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}:\d+\b", (DEPLOY / "nginx.conf.example").read_text())
-    assert addresses == [f"{env['WEB_BIND']}:{env['WEB_PORT']}"]
+    assert addresses == [f"{env['WEB_BIND']}:{env['WEB_PORT']}", f"{env['LIVE_BIND']}:{env['LIVE_PORT']}"]
     # And the README tells the operator that the two go together.
     production = _readme_production()
     assert re.search(r"WEB_PORT[^.]*nginx[^.]*both", production), "README: change WEB_PORT and nginx together"
+    assert re.search(r"LIVE_PORT[^.]*nginx[^.]*both", production), "README: change LIVE_PORT and nginx together"
+
+
+def test_nginx_passes_the_bells_stream_on_unbuffered_and_keeps_it_open():
+    site = (DEPLOY / "nginx.conf.example").read_text()
+    location = re.search(r"location = /alerts/stream/ \{(.*?)\}", site, re.DOTALL)
+    assert location, "nginx: a location for /alerts/stream/"
+    directives = dict(
+        line.strip().rstrip(";").split(None, 1) for line in location.group(1).splitlines() if line.strip()
+    )
+    assert directives["proxy_pass"] == "http://onepage_live"
+    assert directives["proxy_buffering"] == "off"
+    assert directives["proxy_http_version"] == "1.1"
+    timeout = re.fullmatch(r"(\d+)([smh])", directives["proxy_read_timeout"])
+    seconds = int(timeout[1]) * {"s": 1, "m": 60, "h": 3600}[timeout[2]]
+    assert seconds > 2 * HEARTBEAT  # well above the stream's heartbeat
+    # Its own proxy_set_header lines drop the server's: Host and the forwarded ones are repeated.
+    headers = re.findall(r"proxy_set_header (\S+)", location.group(1))
+    assert {"Host", "X-Forwarded-Proto", "X-Forwarded-For", "Connection"} <= set(headers)
 
 
 def test_the_readme_says_the_pixel_is_not_in_nginx_access_log():

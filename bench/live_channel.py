@@ -4,18 +4,20 @@ connected user and the time an open takes to reach the page.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
     REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/live_channel.py \\
-    [--tabs 200] [--window 50] [--deliveries 30] [--interval 5] [--heartbeat 15]
+    [--tabs 200] [--window 50] [--deliveries 30] [--interval 5]
 
 In a throwaway database (bench_live_<pid> on DATABASE_URL's server, dropped
 at the end), one rep per tab, each with a session and a sent email. Each
 channel in turn, served by granian on 127.0.0.1 with production's settings
-(scripts/serve.sh: 2 workers, WSGI with 4 blocking threads each):
+(scripts/serve.sh: 2 workers, WSGI with 4 blocking threads each; the ASGI
+process as onepage-live runs it, with 2 workers here, for the same cores):
 
   polling  the app's GET /alerts/count/ (WSGI), each tab every --interval s
            over a keep-alive connection (bench/live_tabs.py);
-  SSE      bench/live_sse.py, a prototype not in the app (ASGI): each tab
-           holds GET /live/ open; the session is checked once; an open's
-           count is pushed through Redis pub/sub (bench/live_child.py).
+  SSE      the app's GET /alerts/stream/ (ASGI, as onepage-live serves it:
+           deploy/systemd/onepage-live.service): each tab holds it open; the
+           session is checked once; an open's count is pushed through Redis
+           pub/sub by the app itself (alerts.live, after notify).
 
 The tabs open over the first interval, settle, then are left idle for
 --window s (no new opens) while this measures: CPU of granian's processes
@@ -24,7 +26,8 @@ a lower bound), database queries (pg_stat_database: committed and rolled
 back transactions of the bench database, which only the server uses then;
 the app runs in autocommit, so each query outside a transaction is one, as
 is Django's connection health check; pg_stat_statements is not loaded
-here), TCP connections held by the server (/proc/net/tcp), the server's
+here), TCP connections held by the server (/proc/net/tcp: the tabs', and
+Redis's: with SSE each open stream has its own subscription), the server's
 threads and memory, and the database connections open (pg_stat_activity).
 Then --deliveries opens are recorded through the writer (tracking.writer,
 which makes the notification after its commit), each for another tab's
@@ -46,9 +49,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from live_probes import Database, established, resident_mb, threads
+from live_probes import Database, connections_to, established, resident_mb, threads
 from live_tabs import Tab, poll, stream, totals
 from pixel_load import start
 from pixel_profile import cpu_seconds, tree
@@ -63,12 +67,13 @@ def server_argv(channel: str, port: int, args) -> list[str]:
     if channel == "polling":
         return [str(VENV_BIN / "granian"), "--interface", "wsgi", *common, "--blocking-threads", str(args.threads),
                 "onepage.wsgi:application"]  # fmt: skip
-    return [str(VENV_BIN / "granian"), "--interface", "asgi", *common, "bench.live_sse:app"]
+    return [str(VENV_BIN / "granian"), "--interface", "asgi", *common, "onepage.asgi:application"]
 
 
 async def idle(server: subprocess.Popen, port: int, db: Database, tabs: list[Tab], window: float) -> dict:
     """Measure the server and the database for `window` seconds."""
     pids = tree(server.pid)
+    redis_port = urlparse(os.environ["REDIS_URL"]).port or 6379
     cpu_before, xact_before, tabs_before = cpu_seconds(pids), db.transactions(), totals(tabs)
     began, samples, backend_cpu = time.monotonic(), [], {}
     while time.monotonic() - began < window:
@@ -77,7 +82,8 @@ async def idle(server: subprocess.Popen, port: int, db: Database, tabs: list[Tab
         for pid, seconds in cpu_seconds(backends).items():
             backend_cpu.setdefault(pid, [seconds, seconds])[1] = seconds
         now = tree(server.pid)
-        held = {"conns": established(port), "threads": threads(now), "rss": resident_mb(now), "db": len(backends)}
+        held = {"conns": established(port), "threads": threads(now), "rss": resident_mb(now), "db": len(backends),
+                "redis": connections_to(now, redis_port)}  # fmt: skip
         samples.append(held)
     minutes = (time.monotonic() - began) / 60
     cpu_after, xact_after, tabs_after = cpu_seconds(pids), db.transactions(), totals(tabs)
@@ -88,6 +94,7 @@ async def idle(server: subprocess.Popen, port: int, db: Database, tabs: list[Tab
         "pg_cpu": sum(last - first for first, last in backend_cpu.values()),
         "queries": xact_after - xact_before,
         "conns": max(s["conns"] for s in samples),
+        "redis": max(s["redis"] for s in samples),
         "threads": max(s["threads"] for s in samples),
         "rss": max(s["rss"] for s in samples),
         "db_max": max(s["db"] for s in samples),
@@ -100,7 +107,7 @@ async def deliver(channel: str, env: dict, tabs: list[Tab], args) -> list[float]
     """Record one open for each of --deliveries tabs' users, --spacing s
     apart; each one's seconds from the write's commit to its tab's new count."""
     child = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "bench" / "live_child.py"), "opens", *(["sse"] if channel == "SSE" else []),
+        sys.executable, str(ROOT / "bench" / "live_child.py"), "opens",
         cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
     )  # fmt: skip
     chosen = random.sample(tabs, args.deliveries)
@@ -120,7 +127,9 @@ async def deliver(channel: str, env: dict, tabs: list[Tab], args) -> list[float]
 
 async def measure(channel: str, env: dict, users: list[dict], args) -> dict:
     port = free_port()
-    server = start(server_argv(channel, port, args), env, port)
+    # onepage-live's own setting (deploy/systemd/onepage-live.service).
+    server_env = env if channel == "polling" else {**env, "CONN_MAX_AGE": "0"}
+    server = start(server_argv(channel, port, args), server_env, port)
     gc.collect()  # start()'s probe: an HTTPError, in a reference cycle, keeps its socket until collected
     tasks = []
     try:
@@ -165,6 +174,7 @@ def report(results: dict[str, dict], tabs: int) -> None:
         ("database queries per minute, all tabs", lambda r: r["queries"] / r["minutes"], "{:,.0f}"),
         ("database queries per user per minute", lambda r: pum(r, "queries"), "{:.1f}"),
         ("TCP connections held by the server, idle (max)", lambda r: r["conns"], "{:.0f}"),
+        ("Redis connections held by the server, idle (max)", lambda r: r["redis"], "{:.0f}"),
         ("database connections open, idle (max)", lambda r: r["db_max"], "{:.0f}"),
         ("database connections open, idle (mean)", lambda r: r["db_mean"], "{:.1f}"),
         ("server threads: at rest", lambda r: r["at_rest"], "{:.0f}"),
@@ -199,13 +209,11 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=3, help="seconds after the tabs opened, before measuring")
     parser.add_argument("--deliveries", type=int, default=30, help="opens recorded per channel, timed")
     parser.add_argument("--spacing", type=float, default=0.2, help="seconds between two of those opens")
-    parser.add_argument("--heartbeat", type=float, default=15, help="SSE: seconds between keep-alive comments")
     parser.add_argument("--threads", type=int, default=4, help="WSGI: granian's blocking threads per worker")
     args = parser.parse_args()
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="onepage-live-"))
     env = own_environment(workdir, "live")
-    env.update(LIVE_CHANNEL_PREFIX=f"bench:bell:{os.getpid()}", LIVE_HEARTBEAT=str(args.heartbeat))
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         out = subprocess.run([sys.executable, str(ROOT / "bench" / "live_child.py"), "seed", str(args.tabs)],

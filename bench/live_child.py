@@ -3,18 +3,13 @@ bench's environment (its throwaway database, its Redis):
 
     live_child.py seed N      -> JSON: N signed-in reps, each with a session
                                  and a recipient of an email they sent
-    live_child.py opens [sse] -> reads recipient ids on stdin, one a line;
+    live_child.py opens       -> reads recipient ids on stdin, one a line;
                                  records one open of each through the
                                  recorder's writer (tracking.writer), which
                                  makes its notification after the commit
-                                 (alerts.creation.notify); prints, per open,
-                                 the monotonic time of its commit
-
-With `sse`, a listener of the bench's own (the SSE prototype's publishing
-half, not in the app) follows alerts' notify on the tracking.recorded slot:
-one COUNT of the unread for the senders told, and one PUBLISH per sender on
-the channel bench/live_sse.py listens to. Followers (admins following a
-teammate) are left out of the prototype: the bench has none.
+                                 (alerts.creation.notify) and publishes the
+                                 sender's new count (alerts.live); prints,
+                                 per open, the monotonic time of its commit
 """
 
 import json
@@ -31,23 +26,16 @@ import django
 
 django.setup()
 
-import redis  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import transaction  # noqa: E402
-from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from alerts.models import Notification  # noqa: E402
 from contacts.models import Contact  # noqa: E402
 from emails.models import Email, EmailRecipient  # noqa: E402
 from onepage.models import Membership, Organization, User  # noqa: E402
-from tracking import recorded  # noqa: E402
 from tracking.hits import Open, new_hit_key  # noqa: E402
 from tracking.writer import write_opens  # noqa: E402
-
-PREFIX = os.environ.get("LIVE_CHANNEL_PREFIX", "bench:bell")
 
 
 def seed(n: int) -> list[dict]:
@@ -85,25 +73,7 @@ def seed(n: int) -> list[dict]:
     return out
 
 
-def publish(batch) -> None:
-    """The prototype's publisher: each sender's unread count, pushed."""
-    senders = {r.sender_id for r in batch}
-    counts = dict(
-        Notification.objects.filter(user_id__in=senders, read_at__isnull=True)
-        .values_list("user_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    with client.pipeline(transaction=False) as pipe:
-        for user_id in senders:
-            pipe.publish(f"{PREFIX}:{user_id}", str(counts.get(user_id, 0)))
-        pipe.execute()
-
-
-def opens(sse: bool) -> None:
-    if sse:
-        recorded.register(publish)  # after alerts' notify: it counts what notify made
+def opens() -> None:
     for line in sys.stdin:
         recipient_id = int(line)
         began, committed = time.monotonic(), []
@@ -120,4 +90,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "seed":
         print(json.dumps(seed(int(sys.argv[2]))))
     elif sys.argv[1] == "opens":
-        opens(sse=sys.argv[2:] == ["sse"])
+        opens()

@@ -1,9 +1,10 @@
 """What bench/live_channel.py reads of the server and the database while
-the tabs are open: the TCP connections the server holds on its port, its
-threads and memory (from /proc), and PostgreSQL's statistics of the bench's
+the tabs are open: the TCP connections the server holds on its port and to
+Redis, its threads and memory (from /proc), and PostgreSQL's statistics of the bench's
 database, asked from a connection to another database (so that asking is
 not counted)."""
 
+import os
 from pathlib import Path
 
 import psycopg2
@@ -16,6 +17,27 @@ def established(port: int) -> int:
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                held += 1
+    return held
+
+
+def connections_to(pids: list[int], port: int) -> int:
+    """TCP connections these processes hold to `port` (Redis's): their
+    sockets' inodes (/proc/<pid>/fd) found in /proc/net/tcp."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    held = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[3] == "01" and fields[9] in inodes:
                 held += 1
     return held
 

@@ -1,12 +1,14 @@
 """The open tabs of bench/live_channel.py, as coroutines on 127.0.0.1: each
 one signed-in user's bell, either polling GET /alerts/count/ on a schedule
 (htmx's `every 5s`: a timer that does not wait for the answer) over one
-keep-alive connection, as a browser does, or holding GET /live/ open (the
-SSE prototype, bench/live_sse.py) and reading its events. Each tab notes
+keep-alive connection, as a browser does, or holding GET /alerts/stream/
+open (the app's Server-Sent Events, alerts.stream_views) and reading its
+events. Each tab notes
 when it first saw each count (time.monotonic, which is the machine's clock
 for every process: the writer's child process notes the same clock)."""
 
 import asyncio
+import json
 import random
 import re
 import time
@@ -111,7 +113,7 @@ async def stream(tab: Tab, port: int, ramp: float) -> None:
     """Open the stream at a random moment within `ramp` seconds and read its
     events for ever; reopen it a second after it breaks (as EventSource does)."""
     await asyncio.sleep(random.uniform(0, ramp))
-    request = _request("/live/", tab, "text/event-stream")
+    request = _request("/alerts/stream/", tab, "text/event-stream")
     while True:
         writer = None
         try:
@@ -141,6 +143,6 @@ def _event(tab: Tab, event: bytes) -> None:
     lines = event.split(b"\n")
     if all(line.startswith(b":") for line in lines):
         tab.heartbeats += 1
-    elif b"event: count" in lines:
-        data = [line.removeprefix(b"data: ") for line in lines if line.startswith(b"data: ")]
-        tab.see(int(data[0]))
+    else:
+        data = b"".join(line.removeprefix(b"data: ") for line in lines if line.startswith(b"data: "))
+        tab.see(json.loads(data)["unread"])

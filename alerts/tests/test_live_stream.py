@@ -7,6 +7,9 @@ the page keeps polling."""
 
 import http.client
 import json
+import signal
+import ssl
+import subprocess
 import time
 
 import pytest
@@ -18,6 +21,8 @@ from django.utils import timezone
 
 from alerts.tests import test_bell
 from alerts.tests.asgi_server import asgi_server, needs_postgresql_and_redis
+from conftest import free_port
+from onepage.tests import test_deploy
 
 STREAM = "/alerts/stream/"
 bea = test_bell.bea  # Rex's email's recipient
@@ -136,3 +141,40 @@ def test_wsgi_answers_204_and_the_page_keeps_polling(rep_client):
 
 def test_post_is_not_allowed(rep_client):
     assert rep_client.post(reverse("alerts:stream")).status_code == 405
+
+
+@pytest.mark.skipif(test_deploy.NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
+def test_through_the_nginx_example_each_event_arrives_at_once(server, bea, rep_user, tmp_path):
+    """deploy/nginx.conf.example in front (its /alerts/stream/ location to
+    the ASGI server): the count, then an open within 5 s, not held in a
+    buffer."""
+    https_port = free_port()
+    # The WSGI upstream is not asked here; the live one is this ASGI server.
+    config = test_deploy._nginx_config(tmp_path, http_port=free_port(), https_port=https_port, upstream="127.0.0.1:9")
+    site = tmp_path / "onepage.conf"
+    site.write_text(site.read_text().replace("127.0.0.1:8001", f"127.0.0.1:{server.port}"))
+    nginx = subprocess.Popen(
+        [test_deploy.NGINX, "-p", str(tmp_path), "-c", str(config)], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        test_deploy._wait_for_port(https_port, nginx)
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the test's own certificate
+        conn = http.client.HTTPSConnection("127.0.0.1", https_port, timeout=20, context=context)
+        conn.request("GET", STREAM, headers={"Cookie": f"sessionid={session_of(rep_user)}"})
+        stream = Stream.__new__(Stream)
+        stream.conn, stream.response = conn, conn.getresponse()
+        assert stream.response.status == 200
+        assert stream.next_event() == {"unread": 0}
+        recorded = time.monotonic()
+        write(bea, timezone.now())
+        assert stream.next_event() == {"unread": 1}
+        assert time.monotonic() - recorded < 5
+        stream.close()
+    finally:
+        nginx.send_signal(signal.SIGQUIT)
+        try:
+            nginx.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            nginx.kill()
+            nginx.wait()

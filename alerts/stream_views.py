@@ -48,9 +48,9 @@ async def stream(request: HttpRequest) -> HttpResponse:
         return HttpResponse("Sign in to get the bell's count.", status=403, content_type="text/plain")
     # Subscribed before the count is read: a change in between is not lost.
     client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=REDIS_TIMEOUT)
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub = client.pubsub()
     try:
-        await asyncio.wait_for(pubsub.subscribe(live.channel(user.pk)), REDIS_TIMEOUT)
+        await asyncio.wait_for(_subscribe(pubsub, live.channel(user.pk)), REDIS_TIMEOUT)
     except (OSError, TimeoutError, aioredis.RedisError) as exc:
         logger.warning("The bell's live channel is unavailable (%s): the pages poll", exc)
         await pubsub.aclose()
@@ -61,6 +61,14 @@ async def stream(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
+
+
+async def _subscribe(pubsub: aioredis.client.PubSub, channel: str) -> None:
+    """Subscribe and read Redis's confirmation (else the stream's first wait
+    would end on it, sending a heartbeat at once)."""
+    await pubsub.subscribe(channel)
+    while (await pubsub.get_message(timeout=REDIS_TIMEOUT) or {}).get("type") != "subscribe":
+        pass
 
 
 async def _events(first: dict, pubsub: aioredis.client.PubSub, client: aioredis.Redis) -> AsyncIterator[bytes]:

@@ -19,6 +19,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts.stream_views import HEARTBEAT
 from alerts.tests import test_bell
 from alerts.tests.asgi_server import asgi_server, needs_postgresql_and_redis
 from conftest import free_port
@@ -178,3 +179,15 @@ def test_through_the_nginx_example_each_event_arrives_at_once(server, bea, rep_u
         except subprocess.TimeoutExpired:
             nginx.kill()
             nginx.wait()
+
+
+def test_a_quiet_stream_gets_a_comment_every_15_seconds(server, rep_user):
+    """What keeps proxies from closing it (nginx's read timeout is above)."""
+    stream = Stream(server, session_of(rep_user))
+    try:
+        stream.next_event()
+        began = time.monotonic()
+        assert stream.response.readline() == b": still here\n"
+        assert HEARTBEAT - 1 < time.monotonic() - began < HEARTBEAT + 2
+    finally:
+        stream.close()

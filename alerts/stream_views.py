@@ -100,7 +100,10 @@ async def _let_go_of_the_database_and_thread() -> None:
     (CONN_MAX_AGE would keep them), then let that thread end: whatever sync
     code runs later in this request (its close) gets a new one."""
     await sync_to_async(connections.close_all)()
-    context = SyncToAsync.thread_sensitive_context.get(None)
-    executor = SyncToAsync.context_to_thread_executor.pop(context, None) if context is not None else None
+    # asgiref's internals (3.x): should they change, the stream still works,
+    # holding its thread (alerts/tests/test_live_stream.py counts them).
+    executors = getattr(SyncToAsync, "context_to_thread_executor", {})
+    context = getattr(SyncToAsync, "thread_sensitive_context", None)
+    executor = executors.pop(context.get(None), None) if context is not None else None
     if executor is not None:
         executor.shutdown(wait=False)

@@ -1,6 +1,7 @@
 """OnePage under a real ASGI server for the live channel's tests: granian
 --interface asgi, as the onepage-live service runs it, in a subprocess
-against the test database and the test run's Redis (none: redis=False).
+against the test database and the test run's Redis (none: redis=False;
+another: its URL).
 `static=True` serves the static files too (alerts.tests.asgi_static), for
 Chromium."""
 
@@ -51,7 +52,7 @@ def needs_postgresql_and_redis() -> None:
 
 
 @contextmanager
-def asgi_server(*, static: bool = False, redis: bool = True) -> Iterator[Server]:
+def asgi_server(*, static: bool = False, redis: bool | str = True) -> Iterator[Server]:
     database = connection.settings_dict
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE")}
     env.update(
@@ -59,7 +60,7 @@ def asgi_server(*, static: bool = False, redis: bool = True) -> Iterator[Server]
             f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
             f"{database['PORT'] or 5432}/{database['NAME']}"
         ),
-        REDIS_URL=settings.REDIS_URL if redis else "",
+        REDIS_URL=redis if isinstance(redis, str) else settings.REDIS_URL if redis else "",
         SECRET_KEY=settings.SECRET_KEY,  # the sessions' auth hash
         DEBUG="true",
         ALLOWED_HOSTS="127.0.0.1,localhost",

@@ -191,3 +191,13 @@ def test_a_quiet_stream_gets_a_comment_every_15_seconds(server, rep_user):
         assert HEARTBEAT - 1 < time.monotonic() - began < HEARTBEAT + 2
     finally:
         stream.close()
+
+
+def test_a_redis_that_does_not_answer_gets_204_and_the_page_polls(transactional_db, rep_user):
+    needs_postgresql_and_redis()
+    with asgi_server(redis="redis://127.0.0.1:1/0") as server:  # nothing listens on port 1
+        stream = Stream(server, session_of(rep_user))
+        try:
+            assert stream.response.status == 204
+        finally:
+            stream.close()

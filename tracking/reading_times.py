@@ -6,8 +6,8 @@ open.
 Only a person's opens count (COUNTED: human and proxy), and only those on
 this contact's own recipient rows: opens tracked in aggregate have no
 recipient and never appear; a contact not tracked by name (refused, no
-consent, total only) gets no grid, and the reason. One query, whatever the
-number of emails.
+consent, total only) gets no grid, and the reason. One query, grouped in the
+database: its rows do not grow with the opens (bench/contact_grid.py).
 
 "Usually reads" (with ENOUGH opens or more) is two windows found apart: the
 fewest consecutive days, Monday to Sunday, that hold at least three
@@ -23,8 +23,11 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.db.models import CharField, Count, DateTimeField, F, Min, Value
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+
 from contacts.models import Contact
-from emails.models import EmailConfiguration
+from emails.models import EmailConfiguration, EmailRecipient
 from emails.policy import contact_decision
 from emails.tracking_words import TOTAL_ONLY
 from onepage.models import Organization
@@ -187,6 +190,40 @@ def median_first_open(first_opens: dict[int, dt.datetime], sent: dict[int, dt.da
     return statistics.median(sorted(waits)) if waits else None
 
 
+GRID, FIRSTS, MACHINES = 0, 1, 2
+
+
+def _grouped(contact: Contact, zone: zoneinfo.ZoneInfo):
+    """One UNION ALL: (GRID, ISO weekday, hour, opens) in `zone`; (FIRSTS, email, first open, its send, joined
+    once per email from the recipient rows); (MACHINES, a kind of automatic fetch): at most 168 + emails + kinds."""
+    mine = OpenEvent.objects.filter(recipient__contact=contact).order_by()
+    counted = mine.filter(verdict__in=COUNTED)
+    no_time, no_verdict = Value(None, DateTimeField()), Value("", CharField())
+    columns = ("part", "a", "b", "n", "first", "sent", "kind")
+    grid = (
+        counted.annotate(a=ExtractIsoWeekDay("opened_at", tzinfo=zone), b=ExtractHour("opened_at", tzinfo=zone))
+        .values("a", "b")
+        .annotate(part=Value(GRID), n=Count("pk"), first=no_time, sent=no_time, kind=no_verdict)
+        .values_list(*columns)
+    )
+    firsts = (
+        EmailRecipient.objects.filter(contact=contact, opens__verdict__in=COUNTED)
+        .order_by()
+        .values("email_id", "email__sent_at")
+        .annotate(part=Value(FIRSTS), a=F("email_id"), b=Value(0), n=Value(0), first=Min("opens__opened_at"))
+        .annotate(sent=F("email__sent_at"), kind=no_verdict)
+        .values_list(*columns)
+    )
+    machines = (
+        mine.exclude(verdict__in=COUNTED)
+        .values("verdict")
+        .annotate(part=Value(MACHINES), a=Value(0), b=Value(0), n=Count("pk"), first=no_time, sent=no_time)
+        .annotate(kind=F("verdict"))
+        .values_list(*columns)
+    )
+    return grid.union(firsts, machines, all=True)
+
+
 def reading_times(contact: Contact, *, zone: zoneinfo.ZoneInfo, organization: Organization) -> ReadingTimes:
     times = ReadingTimes(name=contact.first_name or contact.full_name, zone=str(zone))
     decision = contact_decision(contact=contact, config=EmailConfiguration.objects.of(organization))
@@ -197,21 +234,16 @@ def reading_times(contact: Contact, *, zone: zoneinfo.ZoneInfo, organization: Or
     if decision.aggregate:
         times.not_shown = f"{TOTAL_ONLY}: nobody's name is on them, so they say nothing about when {times.name} reads."
         return times
-    opens = OpenEvent.objects.filter(recipient__contact=contact).values_list(
-        "opened_at", "verdict", "email_id", "email__sent_at"
-    )
     first_opens: dict[int, dt.datetime] = {}
     sent: dict[int, dt.datetime | None] = {}
     automatic = set()
-    for opened_at, verdict, email_id, sent_at in opens:
-        if verdict not in COUNTED:
+    for part, a, b, count, first, sent_at, verdict in _grouped(contact, zone):
+        if part == GRID:
+            times.grid[a - 1][b] += count  # ISO weekday: Monday is 1
+        elif part == FIRSTS:
+            first_opens[a], sent[a] = first, sent_at
+        else:
             automatic.add(verdict)
-            continue
-        local = opened_at.astimezone(zone)
-        times.grid[local.weekday()][local.hour] += 1
-        sent[email_id] = sent_at
-        if email_id not in first_opens or opened_at < first_opens[email_id]:
-            first_opens[email_id] = opened_at
     times.automatic = [words for verdict, words in AUTOMATIC_WORDS.items() if verdict in automatic]
     times.median_first_open = median_first_open(first_opens, sent)
     return times

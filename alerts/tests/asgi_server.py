@@ -22,6 +22,8 @@ from django.db import connection
 from conftest import free_port
 
 GRANIAN = Path(sys.executable).parent / "granian"
+# The server's database connections go by this name (pg_stat_activity).
+APPLICATION_NAME = "onepage-asgi-test"
 
 
 @dataclass
@@ -58,7 +60,7 @@ def asgi_server(*, static: bool = False, redis: bool | str = True) -> Iterator[S
     env.update(
         DATABASE_URL=(
             f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
+            f"{database['PORT'] or 5432}/{database['NAME']}?application_name={APPLICATION_NAME}"
         ),
         REDIS_URL=redis if isinstance(redis, str) else settings.REDIS_URL if redis else "",
         SECRET_KEY=settings.SECRET_KEY,  # the sessions' auth hash

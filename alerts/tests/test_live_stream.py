@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from alerts.stream_views import HEARTBEAT
 from alerts.tests import test_bell
-from alerts.tests.asgi_server import asgi_server, needs_postgresql_and_redis
+from alerts.tests.asgi_server import APPLICATION_NAME, asgi_server, needs_postgresql_and_redis
 from conftest import free_port
 from onepage.tests import test_deploy
 
@@ -78,10 +78,11 @@ class Stream:
 
 
 def server_connections() -> int:
-    """The test database's connections other than this test's own."""
+    """The ASGI server's connections to the test database."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+            [APPLICATION_NAME],
         )
         return cursor.fetchone()[0]
 

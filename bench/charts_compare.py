@@ -101,7 +101,7 @@ def visit(browser, url: str, way: str, session: str, port: int, shot: str = "") 
     out = {}
     for visit_kind in ("cold", "warm"):
         page.goto(f"http://{LOCAL}:{port}{url}", wait_until="load")
-        page.wait_for_function("window.__chartReady !== undefined", timeout=15_000)
+        page.wait_for_function("() => window.__chartReady !== undefined", timeout=15_000)
         out[visit_kind] = page.evaluate("window.__chartReady")
         if visit_kind == "cold":
             out["resources"] = page.evaluate(

@@ -74,6 +74,11 @@ bench: $(VENV)/.dev
 	$(BENCH_ENV) $(PY) bench/reports.py
 	$(BENCH_ENV) $(PY) bench/servers.py
 	$(BENCH_ENV) $(PY) bench/imap_sync.py
+	$(BENCH_ENV) $(PY) bench/feed.py
+	$(BENCH_ENV) $(PY) bench/outreach.py
+	$(BENCH_ENV) $(PY) bench/contact_grid.py
+	$(BENCH_ENV) $(PY) bench/charts_compare.py
+	$(BENCH_ENV) $(PY) bench/live_channel.py
 
 ## With REDIS_URL set: a Celery worker (sending, draining opens) and its beat
 worker: $(VENV)/.runtime

@@ -23,17 +23,18 @@ the medians and the ratios to the small organization's contact.
 --budget bounds the measuring (60 s by default).
 """
 
-import statistics
 import sys
 import time
 import zoneinfo
 from dataclasses import dataclass, field
 
-from django.core.management import call_command
+from pages_compare import LOCAL, DbTimer, analyze, fill_organizations, median_ms, parse_arguments, run
+
+# Django is set up by then.
+# isort: split
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
-from feed import LOCAL, _DbTimer
 from feed_data import fill
 from outreach import BIG, SMALL, give_verdicts
 
@@ -59,6 +60,11 @@ class Case:
     grid: list[float] = field(default_factory=list)
     queries: int = 0
     grid_queries: int = 0
+
+    def clear(self) -> None:
+        self.page.clear()
+        self.page_db.clear()
+        self.grid.clear()
 
 
 def make_heavy(org: Organization, opens: int) -> Contact:
@@ -100,7 +106,7 @@ def case(label: str, contact: Contact) -> Case:
 
 
 def measure(c: Case, client: Client) -> None:
-    timer = _DbTimer()
+    timer = DbTimer()
     with connection.execute_wrapper(timer):
         started = time.perf_counter()
         response = client.get(reverse("contacts:detail", args=[c.contact.pk]), HTTP_HOST=LOCAL)
@@ -110,7 +116,7 @@ def measure(c: Case, client: Client) -> None:
     c.page.append(elapsed)
     c.page_db.append(timer.total)
     c.queries = timer.count
-    grid_timer = _DbTimer()
+    grid_timer = DbTimer()
     zone = zoneinfo.ZoneInfo(c.organization.time_zone)
     with connection.execute_wrapper(grid_timer):
         started = time.perf_counter()
@@ -121,21 +127,10 @@ def measure(c: Case, client: Client) -> None:
 
 
 def main() -> None:
-    argv = sys.argv[1:]
-    budget = float(argv.pop(argv.index("--budget") + 1)) if "--budget" in argv else 60.0
-    heavy = int(argv.pop(argv.index("--heavy") + 1)) if "--heavy" in argv else 20_000
-    args = [a for a in argv if not a.startswith("--")]
-    repetitions = int(args[0]) if args else 30
-    print(f"Database: {connection.settings_dict['NAME']} on {connection.settings_dict['HOST']}")
-    call_command("migrate", verbosity=0)
-    print("Filling (once):")
-    orgs = {}
-    for shape in (BIG, SMALL):
-        orgs[shape] = fill(shape, refill="--refill" in argv)
-        give_verdicts(orgs[shape])
-    heavy_contact = make_heavy(orgs[BIG], heavy)
-    with connection.cursor() as cur:
-        cur.execute("ANALYZE")
+    args = parse_arguments("--heavy")
+    orgs = fill_organizations((BIG, SMALL), fill, args.refill, then=give_verdicts)
+    heavy_contact = make_heavy(orgs[BIG], int(args.options.get("--heavy", 20_000)))
+    analyze()
     for shape, org in orgs.items():
         print(f"  {shape.name}: {OpenEvent.objects.filter(email__organization=org).count():,} opens")
     usual = Contact.objects.filter(organization=orgs[BIG]).order_by("pk")[1]
@@ -145,22 +140,7 @@ def main() -> None:
         case("big org, usual contact", usual),
         case("small org, usual contact", small),
     ]
-    clients = {}
-    for c in cases:
-        if c.user.pk not in clients:
-            clients[c.user.pk] = Client()
-            clients[c.user.pk].force_login(c.user)
-    for _ in range(3):  # warm caches and connections
-        for c in cases:
-            measure(c, clients[c.user.pk])
-    for c in cases:
-        c.page.clear(), c.page_db.clear(), c.grid.clear()
-    started = time.perf_counter()
-    for _ in range(repetitions):
-        for c in cases:
-            measure(c, clients[c.user.pk])
-        if time.perf_counter() - started > budget:
-            break
+    run([cases], measure, args.repetitions, args.budget)
     base = cases[-1]
     header = (
         f"{'contact':26} {'opens':>7} {'queries':>7} {'n':>3} {'page ms':>8} {'db ms':>6} {'ratio':>6}"
@@ -170,14 +150,13 @@ def main() -> None:
     print("-" * len(header))
     missed = []
     for c in cases:
-        page, grid = statistics.median(c.page) * 1000, statistics.median(c.grid) * 1000
-        page_ratio = page / (statistics.median(base.page) * 1000)
-        grid_ratio = grid / (statistics.median(base.grid) * 1000)
+        page, grid = median_ms(c.page), median_ms(c.grid)
+        page_ratio, grid_ratio = page / median_ms(base.page), grid / median_ms(base.grid)
         if page_ratio > GOAL:
             missed.append(c.label)
         print(
             f"{c.label:26} {c.opens:>7,} {c.queries:>7} {len(c.page):>3} {page:>8.1f}"
-            f" {statistics.median(c.page_db) * 1000:>6.1f} {page_ratio:>6.2f} {grid:>8.1f} {c.grid_queries:>6}"
+            f" {median_ms(c.page_db):>6.1f} {page_ratio:>6.2f} {grid:>8.1f} {c.grid_queries:>6}"
             f" {grid_ratio:>6.2f}"
         )
     print(f"\nGoal: the page's median within {GOAL}x of the small organization's contact's.")

@@ -20,21 +20,17 @@ the query count, the median time, its database part and the ratio
 big/small. The goal is a page within 1.5x of the small organization's.
 """
 
-import statistics
-import sys
-import time
-from dataclasses import dataclass, field
+from pages_compare import Page, compare
 
-from django.core.management import call_command
+# Django is set up by then.
+# isort: split
 from django.db import connection, transaction
-from django.test import Client
 from django.urls import reverse
-from feed import LOCAL, _DbTimer
 from feed_data import Shape, fill
 
 from emails.models import Email
 from onepage.models import Membership, Organization, User
-from tracking.models import AUTOMATIC_BITS, COUNTED, OpenEvent
+from tracking.models import AUTOMATIC_BITS, COUNTED
 
 GOAL = 1.5
 BIG = Shape(
@@ -82,17 +78,6 @@ def give_verdicts(org: Organization) -> None:
             )
 
 
-@dataclass
-class Page:
-    label: str
-    user: User
-    url: str
-    params: dict
-    times: list[float] = field(default_factory=list)
-    db_times: list[float] = field(default_factory=list)
-    queries: int = 0
-
-
 def pages_for(org: Organization) -> list[Page]:
     members = User.objects.filter(membership__organization=org)
     admin = members.get(membership__role=Membership.Role.ADMIN)
@@ -108,68 +93,9 @@ def pages_for(org: Organization) -> list[Page]:
     ]
 
 
-def measure(page: Page, client: Client) -> None:
-    timer = _DbTimer()
-    with connection.execute_wrapper(timer):
-        started = time.perf_counter()
-        response = client.get(page.url, page.params, HTTP_HOST=LOCAL)
-        elapsed = time.perf_counter() - started
-    if response.status_code != 200:
-        sys.exit(f"{page.label} answered {response.status_code}")
-    page.times.append(elapsed)
-    page.db_times.append(timer.total)
-    page.queries = timer.count
-
-
 def main() -> None:
-    argv = sys.argv[1:]
-    budget = float(argv.pop(argv.index("--budget") + 1)) if "--budget" in argv else 60.0
-    args = [a for a in argv if not a.startswith("--")]
-    repetitions = int(args[0]) if args else 30
-    print(f"Database: {connection.settings_dict['NAME']} on {connection.settings_dict['HOST']}")
-    call_command("migrate", verbosity=0)
-    print("Filling (once):")
-    orgs = {}
-    for shape in (BIG, SMALL):
-        orgs[shape] = fill(shape, refill="--refill" in argv)
-        give_verdicts(orgs[shape])
-    with connection.cursor() as cur:
-        cur.execute("ANALYZE")
-    for shape, org in orgs.items():
-        emails = Email.objects.filter(organization=org).count()
-        opens = OpenEvent.objects.filter(email__organization=org).count()
-        print(f"  {shape.name}: {emails:,} emails, {opens:,} opens")
-    pairs = list(zip(pages_for(orgs[BIG]), pages_for(orgs[SMALL]), strict=True))
-    clients: dict[int, Client] = {}
-    for page in [p for pair in pairs for p in pair]:
-        if page.user.pk not in clients:
-            clients[page.user.pk] = Client()
-            clients[page.user.pk].force_login(page.user)
-    for big, small in pairs:
-        for _ in range(3):  # warm caches and connections
-            measure(big, clients[big.user.pk])
-            measure(small, clients[small.user.pk])
-        for p in (big, small):
-            p.times.clear()
-            p.db_times.clear()
-        started = time.perf_counter()
-        for _ in range(repetitions):
-            measure(big, clients[big.user.pk])
-            measure(small, clients[small.user.pk])
-            if time.perf_counter() - started > budget:
-                break
-    header = f"{'page':40} {'org':6} {'queries':>7} {'n':>3} {'median ms':>10} {'db ms':>7} {'big/small':>9}"
-    print(f"\nMedians (Django test Client, whole stack), big and small interleaved:\n\n{header}\n{'-' * len(header)}")
-    missed = []
-    for big, small in pairs:
-        big_ms, small_ms = statistics.median(big.times) * 1000, statistics.median(small.times) * 1000
-        if big_ms / small_ms > GOAL:
-            missed.append(big.label)
-        for p, org, ms, shown in ((big, "big", big_ms, f"{big_ms / small_ms:.2f}"), (small, "small", small_ms, "")):
-            db_ms = statistics.median(p.db_times) * 1000
-            print(f"{p.label:40} {org:6} {p.queries:>7} {len(p.times):>3} {ms:>10.1f} {db_ms:>7.1f} {shown:>9}")
-    print(f"\nGoal: every page's median within {GOAL}x of the small organization's.")
-    print("Missed: " + ", ".join(missed) if missed else "Met on every page.")
+    columns = ["queries", "n", "median ms", "db ms", "big/small"]
+    compare((BIG, SMALL), fill, pages_for, then=give_verdicts, width=40, columns=columns, goal=GOAL, what="page")
 
 
 if __name__ == "__main__":

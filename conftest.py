@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.test import testcases as django_testcases
+from django.test.testcases import LiveServerThread
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls
 # the tests make around it are still synchronous.
@@ -159,6 +162,40 @@ class SMTPRecorder:
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content, helo=session.host_name)
         )
         return "250 Message accepted for delivery"
+
+
+class _OneRequestAtATime(LiveServerThread):
+    """The live server on the in-memory SQLite database: its threads share the
+    test's one connection, and two requests at once (a page, the bell's poll
+    and its stream, a panel) can deadlock inside sqlite (a Python function
+    sqlite calls back waits for the interpreter lock, held by a thread that
+    waits for sqlite's lock: seen once, a run hung for hours). So one
+    request at a time, its body read whole before the next. PostgreSQL's
+    live server keeps its concurrent threads."""
+
+    def _create_server(self, connections_override=None):
+        server = super()._create_server(connections_override=connections_override)
+        if connections_override:
+            lock, set_app = threading.Lock(), server.set_app
+
+            def serialized(app):
+                def call(environ, start_response):
+                    with lock:
+                        result = app(environ, start_response)
+                        try:
+                            return list(result)
+                        finally:
+                            if hasattr(result, "close"):
+                                result.close()
+
+                set_app(call)
+
+            server.set_app = serialized
+        return server
+
+
+# pytest-django's live_server builds django.test.testcases.LiveServerThread.
+django_testcases.LiveServerThread = _OneRequestAtATime
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ percentage."""
 import datetime as dt
 from dataclasses import dataclass
 
+from onepage.durations import duration_words
 from onepage.models import User
 
 from .outreach import Outreach, Tally
@@ -29,19 +30,8 @@ def share(part: int, whole: int) -> str:
 
 
 def duration(delay: dt.timedelta | None) -> str:
-    """'under a minute', '45 min', '5 h 10 min', '3 days 4 h'."""
-    if delay is None:
-        return NOTHING
-    minutes = int(delay.total_seconds() // 60)
-    if minutes < 1:
-        return "under a minute"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} days {hours} h" if hours else f"{days} days"
+    """The median's cell: onepage.durations' words, a dash for none."""
+    return NOTHING if delay is None else duration_words(delay)
 
 
 def week_label(day: dt.date) -> str:

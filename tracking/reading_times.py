@@ -30,6 +30,7 @@ from contacts.models import Contact
 from emails.models import EmailConfiguration, EmailRecipient
 from emails.policy import contact_decision
 from emails.tracking_words import TOTAL_ONLY
+from onepage.durations import duration_words
 from onepage.models import Organization
 from onepage.svg import Scale, shade, ticks
 
@@ -171,17 +172,6 @@ def smallest_window(counts: Sequence[int], total: int) -> tuple[int, int]:
         return 0, len(counts) - 1
     length, _, first = best
     return first, first + length - 1
-
-
-def duration_words(duration: dt.timedelta) -> str:
-    minutes = duration.total_seconds() / 60
-    if minutes < 1:
-        return "under a minute"
-    if round(minutes) < 60:
-        return "1 minute" if round(minutes) == 1 else f"{round(minutes)} minutes"
-    if round(minutes / 60) < 48:
-        return "1 hour" if round(minutes / 60) == 1 else f"{round(minutes / 60)} hours"
-    return f"{round(minutes / 60 / 24)} days"
 
 
 def median_first_open(first_opens: dict[int, dt.datetime], sent: dict[int, dt.datetime | None]) -> dt.timedelta | None:

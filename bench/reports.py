@@ -86,6 +86,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
+from pages_compare import DbTimer  # noqa: E402
 from report_data import BIG, SMALL, Shape, fill  # noqa: E402
 
 from contacts.models import Contact  # noqa: E402
@@ -108,20 +109,6 @@ class Page:
     rows: int = 0
 
 
-class _DbTimer:
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.total += time.perf_counter() - started
-            self.count += 1
-
-
 def pages_for(shape: Shape, org: Organization) -> list[Page]:
     admin = User.objects.get(membership__organization=org, membership__role=Membership.Role.ADMIN)
     rep = User.objects.filter(membership__organization=org, membership__role=Membership.Role.REP).order_by("pk")[0]
@@ -138,7 +125,7 @@ def pages_for(shape: Shape, org: Organization) -> list[Page]:
 
 
 def measure(page: Page, client: Client) -> None:
-    timer = _DbTimer()
+    timer = DbTimer()
     with connection.execute_wrapper(timer):
         started, cpu = time.perf_counter(), time.process_time()
         response = client.get(page.url, page.params, HTTP_HOST=LOCAL)

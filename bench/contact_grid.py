@@ -35,7 +35,7 @@ from pages_compare import LOCAL, DbTimer, analyze, fill_organizations, median_ms
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
-from feed_data import fill
+from feed_data import fill, insert_select
 from outreach import BIG, SMALL, give_verdicts
 
 from contacts.models import Contact
@@ -74,12 +74,16 @@ def make_heavy(org: Organization, opens: int) -> Contact:
         return contact
     rows = """SELECT id, email_id, row_number() OVER (ORDER BY id) - 1 AS j
               FROM emails_emailrecipient WHERE contact_id = %(c)s"""
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(
-            f"""INSERT INTO tracking_openevent (recipient_id, email_id, opened_at, verdict)
-                SELECT o.id, o.email_id, e.sent_at + (k %% 4999) * interval '17 minutes',
-                       CASE WHEN k %% 4 = 0 THEN 'privacy_prefetch' ELSE 'human' END
-                FROM generate_series(0, %(n)s - 1) AS k
+    with transaction.atomic():
+        insert_select(
+            OpenEvent,
+            {
+                "recipient": "o.id",
+                "email": "o.email_id",
+                "opened_at": "e.sent_at + (k %% 4999) * interval '17 minutes'",
+                "verdict": "CASE WHEN k %% 4 = 0 THEN 'privacy_prefetch' ELSE 'human' END",
+            },
+            f"""FROM generate_series(0, %(n)s - 1) AS k
                 CROSS JOIN (SELECT count(*) AS n FROM ({rows}) AS x) AS total
                 JOIN ({rows}) AS o ON o.j = k %% total.n JOIN emails_email e ON e.id = o.email_id""",
             {"c": contact.pk, "n": opens},

@@ -1,9 +1,9 @@
 """The data bench/feed.py measures: a big and a small organization in one
 database, filled with INSERT ... SELECT generate_series (PostgreSQL only)
 through the models' own columns: every column the statement does not set
-gets its field's default, so a column added later needs no change here (the
-hand-written column lists of report_data.py break on a fresh database).
-Imported by bench/feed.py once Django is set up."""
+gets its field's default, so a column added later needs no change here.
+Every bench filler writes through `insert_select` (tests/test_bench_fillers.py
+runs them all on a small shape). Imported by bench/feed.py once Django is set up."""
 
 import time
 from dataclasses import dataclass
@@ -50,7 +50,7 @@ def insert_select(model: type[Model], values: dict[str, str], source: str, param
         elif field.null:
             expressions.append("NULL")
         else:
-            raise RuntimeError(f"{model.__name__}.{field.name} has no default: give it a value in bench/feed_data.py")
+            raise RuntimeError(f"{model.__name__}.{field.name} has no default: give it a value in the bench's fill")
     table = connection.ops.quote_name(model._meta.db_table)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(expressions)} {source}"
     with connection.cursor() as cur:

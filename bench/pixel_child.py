@@ -27,11 +27,13 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from feed_data import insert_select  # noqa: E402
 
 from emails.pixels import make_token  # noqa: E402
 from emails.tests.factories import EmailFactory, EmailRecipientFactory  # noqa: E402
 from tracking import counters, stream, writer  # noqa: E402
 from tracking.hits import Open, new_hit_key  # noqa: E402
+from tracking.models import OpenEvent  # noqa: E402
 from tracking.recorder import Recorder  # noqa: E402
 
 
@@ -51,12 +53,18 @@ def fill(email_id: int, rows: int) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT array_agg(id) FROM emails_emailrecipient WHERE email_id = %s", [email_id])
         (ids,) = cursor.fetchone()
-        cursor.execute(
-            "INSERT INTO tracking_openevent (recipient_id, email_id, opened_at, hit_key, verdict) "
-            "SELECT (%s::bigint[])[1 + g %% %s], %s, now() - interval '365 days' + g * interval '1 ms', "
-            "gen_random_uuid()::text, 'human' FROM generate_series(1, %s) g",
-            [ids, len(ids), email_id, rows],
-        )
+    insert_select(
+        OpenEvent,
+        {
+            "recipient": "(%(ids)s::bigint[])[1 + g %% %(n)s]",
+            "email": "%(email)s",
+            "opened_at": "now() - interval '365 days' + g * interval '1 ms'",
+            "hit_key": "gen_random_uuid()::text",
+        },
+        "FROM generate_series(1, %(rows)s) AS g",
+        {"ids": ids, "n": len(ids), "email": email_id, "rows": rows},
+    )
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE tracking_openevent")
     call_command("recount_opens", stdout=io.StringIO())
     return {"rows": rows, "seconds": round(time.monotonic() - started, 1)}

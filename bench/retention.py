@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # feed_data
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onepage.settings")
 
 import django
@@ -51,40 +52,58 @@ def main() -> None:
         teardown_databases(databases, verbosity=0)
 
 
-def run(events: int) -> None:
+def make_expired(events: int, emails: int = EMAILS) -> tuple[list, list]:
+    """`emails` tracked emails of a Business organization, one recipient
+    each, and `events` opens 400 to 800 days old spread over them, email by
+    email (through the models' columns: feed_data.insert_select), counters
+    recounted. Returns (emails, recipients)."""
+    from feed_data import insert_select
+
     from emails.models import Email, EmailRecipient
-    from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory
+    from emails.tests.factories import EmailConfigurationFactory, EmailFactory
     from onepage.tests.factories import OrganizationFactory
-    from tracking import erasure, retention
+    from tracking import counters
     from tracking.models import OpenEvent
 
     org = OrganizationFactory(plan="business")
     EmailConfigurationFactory(organization=org, allow_open_tracking=True)
     sender = EmailFactory(organization=org).sender
-    emails = Email.objects.bulk_create(
+    made = Email.objects.bulk_create(
         [
             Email(organization=org, sender=sender, subject=f"E{i}", body_text="Hi", track_opens=True)
-            for i in range(EMAILS)
+            for i in range(emails)
         ]
     )
     recipients = EmailRecipient.objects.bulk_create(
-        [EmailRecipient(email=e, address=f"r{e.pk}@example.org", track_opens=True) for e in emails]
+        [EmailRecipient(email=e, address=f"r{e.pk}@example.org", track_opens=True) for e in made]
     )
-    live = EmailRecipientFactory(email=EmailFactory(organization=org, sender=sender))
-    started = time.perf_counter()
+    insert_select(
+        OpenEvent,
+        {
+            "recipient": "r.id",
+            "email": "r.email_id",
+            "opened_at": "now() - interval '400 days' - (g.n %% 400) * interval '1 day'",
+        },
+        """FROM generate_series(0, %(events)s - 1) AS g(n)
+        JOIN emails_emailrecipient r ON r.id = %(first)s + g.n / %(per)s""",
+        {"events": events, "first": recipients[0].pk, "per": max(1, events // emails)},
+    )
     with connection.cursor() as cursor:
-        # Events 400 to 800 days old, spread over the emails, email by email.
-        cursor.execute(
-            """
-            INSERT INTO tracking_openevent (recipient_id, email_id, opened_at)
-            SELECT r.id, r.email_id, now() - interval '400 days' - (g.n %% 400) * interval '1 day'
-            FROM generate_series(0, %s - 1) AS g(n)
-            JOIN emails_emailrecipient r ON r.id = %s + g.n / %s
-            """,
-            [events, recipients[0].pk, max(1, events // EMAILS)],
-        )
         cursor.execute("ANALYZE tracking_openevent")
-    erasure.recount(recipient_ids=[r.pk for r in recipients], email_ids=[e.pk for e in emails])
+    counters.recount(email_ids=[e.pk for e in made])
+    return made, recipients
+
+
+def run(events: int) -> None:
+    from emails.models import Email, EmailRecipient
+    from emails.tests.factories import EmailFactory, EmailRecipientFactory
+    from tracking import retention
+    from tracking.models import OpenEvent
+
+    started = time.perf_counter()
+    emails, _ = make_expired(events)
+    sender = emails[0].sender
+    live = EmailRecipientFactory(email=EmailFactory(organization=emails[0].organization, sender=sender))
     print(f"{OpenEvent.objects.count():,} expired events made in {time.perf_counter() - started:.1f}s")
 
     latencies, stop = [], threading.Event()

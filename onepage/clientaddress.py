@@ -10,6 +10,7 @@ trusted, X-Forwarded-For is ignored: anyone can write one. Used by the pixel
 
 import functools
 import ipaddress
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -33,13 +34,19 @@ def _is_trusted(address, networks: tuple) -> bool:
 
 def client_address(request: HttpRequest) -> str:
     """The client's address as text ("" when none can be read)."""
-    peer = _parse(request.META.get("REMOTE_ADDR", ""))
+    return client_address_of(request.META)
+
+
+def client_address_of(meta: Mapping[str, str]) -> str:
+    """The same from a request's META or a raw WSGI environ (the pixel's
+    lane, onepage.lanes, answers before Django makes a request)."""
+    peer = _parse(meta.get("REMOTE_ADDR", ""))
     if peer is None:
         return ""
     networks = _trusted(tuple(settings.TRUSTED_PROXIES))
     if not networks or not _is_trusted(peer, networks):
         return str(peer)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
     for hop in reversed(forwarded.split(",")):
         address = _parse(hop)
         if address is None:

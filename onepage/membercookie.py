@@ -8,9 +8,13 @@ HttpOnly, SameSite=Lax, Secure when the session cookie is. Signed with
 SECRET_KEY under its own salt; nothing in it is secret, only unforgeable.
 """
 
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.core import signing
+from django.core.handlers.wsgi import get_str_from_wsgi
 from django.http import HttpRequest, HttpResponse
+from django.http.cookie import parse_cookie
 
 COOKIE = "onepage_member"
 _SALT = "onepage.membercookie"
@@ -34,7 +38,18 @@ def read_value(value: str | None) -> tuple[int, int] | None:
 
 def member_organization(request: HttpRequest) -> int | None:
     """The organization id of the member whose browser sent this request, if any."""
-    member = read_value(request.COOKIES.get(COOKIE))
+    return member_organization_of(request.META)
+
+
+def member_organization_of(meta: Mapping[str, str]) -> int | None:
+    """The same from a request's META or a raw WSGI environ (the pixel's
+    lane has no request): the Cookie header read as Django reads
+    request.COOKIES, and parsed only when it names the cookie (a mail
+    client's fetch usually sends none)."""
+    header = get_str_from_wsgi(meta, "HTTP_COOKIE", "")
+    if COOKIE not in header:
+        return None
+    member = read_value(parse_cookie(header).get(COOKIE))
     return member[1] if member else None
 
 

@@ -3,17 +3,18 @@ middleware stack, before anything reads the session, the user, the CSRF
 cookie or the organization. A mail client's pixel fetch then costs the token
 check and one Redis round trip (stream mode), and a session cookie that a
 browser happens to send costs nothing. Listed first in settings.MIDDLEWARE.
+In the web process the lane (tracking.pixel.lane, onepage.lanes) answers
+GET and HEAD of these paths before Django's handler: this middleware serves
+Django's own entries (the test Client, the ASGI process) and the methods
+the lane leaves to the view (405).
 """
 
-import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from .pixel import PIXEL_PATH
 from .views import pixel
-
-# The same paths as tracking.urls' "o/<str:token>.gif" (str: no slash).
-_PIXEL_PATH = re.compile(r"/o/([^/]+)\.gif")
 
 
 class PixelMiddleware:
@@ -21,7 +22,7 @@ class PixelMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        match = _PIXEL_PATH.fullmatch(request.path_info)
+        match = PIXEL_PATH.fullmatch(request.path_info)
         if match is None:
             return self.get_response(request)
         return pixel(request, match[1])

@@ -10,6 +10,23 @@ from tracking import stream as open_stream
 from tracking.models import OpenEvent
 
 
+@pytest.fixture(params=["view", "lane"])
+def mail_client(request):
+    """A recipient's mail client (nobody signed in, a mail client's user
+    agent), once through Django's handler (the test Client: the pixel view)
+    and once through the web process's WSGI application, whose lane answers
+    the pixel before Django (tracking.pixel.lane): the same tests, both ways."""
+    from django.test import Client
+
+    from conftest import MAIL_CLIENT_AGENT
+
+    from .wsgi_client import WsgiClient
+
+    if request.param == "view":
+        return Client(HTTP_USER_AGENT=MAIL_CLIENT_AGENT)
+    return WsgiClient(HTTP_USER_AGENT=MAIL_CLIENT_AGENT)
+
+
 @pytest.fixture
 def redis_stream(settings, _own_open_stream):
     """The Redis client and this test's stream name. Skipped in the SQLite

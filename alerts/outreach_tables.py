@@ -3,10 +3,14 @@ them and as their CSV files hold them: the same cells, from here only. In
 the CSV a share's cell ("41% (12)") is two columns, the count and the
 percentage."""
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from onepage.durations import duration_words
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from onepage.durations import band_words
 from onepage.models import User
 
 from .outreach import Outreach, Tally
@@ -29,9 +33,9 @@ def share(part: int, whole: int) -> str:
     return f"{percent(part, whole)} ({part})" if whole else NOTHING
 
 
-def duration(delay: dt.timedelta | None) -> str:
-    """The median's cell: onepage.durations' words, a dash for none."""
-    return NOTHING if delay is None else duration_words(delay)
+def duration(band: int | None) -> str:
+    """The median's cell: its band in onepage.durations' words, a dash for none."""
+    return NOTHING if band is None else band_words(band)
 
 
 def week_label(day: dt.date) -> str:
@@ -48,11 +52,27 @@ class Table:
     title: str
     head: list[str]
     rows: list[list[str]]
+    # Rows left out of the page (its CSV holds them): see shown().
+    hidden: int = 0
 
     @property
-    def labelled(self) -> list[list[tuple[str, str]]]:
-        """Each cell with its column's name (a phone shows them one under another)."""
-        return [list(zip(self.head, row, strict=True)) for row in self.rows]
+    def body_html(self) -> SafeString:
+        """The rows, each cell with its column's name (a phone shows them one
+        under another), every value escaped. Built here, not by the
+        template's loops: a big team's tables are hundreds of cells, and the
+        loops were most of the page's time (bench/outreach.py)."""
+        if not self.rows:
+            return format_html('<tr><td colspan="{}">No tracked email sent in these weeks.</td></tr>', len(self.head))
+        return mark_safe(  # noqa: S308 - every part is format_html's, escaped
+            "".join(
+                "<tr>" + format_html_join("", '<td data-label="{}">{}</td>', zip(self.head, row, strict=True)) + "</tr>"
+                for row in self.rows
+            )
+        )
+
+    def shown(self, most: int) -> "Table":
+        """The table as the page shows it: its first `most` rows."""
+        return dataclasses.replace(self, rows=self.rows[:most], hidden=max(0, len(self.rows) - most))
 
     def csv_rows(self) -> list[list[str]]:
         """The rows with each share split into its count and percentage."""

@@ -10,7 +10,6 @@ import csv
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
@@ -20,6 +19,9 @@ from onepage.permissions import admins_only, may_see_everyones_activity
 from .outreach import DEFAULT_WEEKS, PERIODS, Outreach, outreach
 from .outreach_chart import chart
 from .outreach_tables import TABLES, duration, percent, rep_name, tables
+
+# The rows of "Each rep, week by week" on the page (its CSV holds every one).
+REP_WEEKS_SHOWN = 50
 
 
 class _Refused(Exception):
@@ -61,7 +63,6 @@ def _numbers(request: HttpRequest) -> tuple[Outreach, User | None, int, dict[int
         members=members,
         sender=sender,
         weeks=weeks,
-        zone=timezone.get_current_timezone(),
     )
     return numbers, sender, weeks, members
 
@@ -83,6 +84,9 @@ def outreach_page(request: HttpRequest) -> HttpResponse:
     shown = tables(numbers)
     if sender is not None:
         del shown["rep-weeks"]  # one rep's weeks are the first table
+    else:
+        # A year of a big team is hundreds of rows: the latest on the page, all in the CSV.
+        shown["rep-weeks"] = shown["rep-weeks"].shown(REP_WEEKS_SHOWN)
     total = numbers.total
     return render(
         request,

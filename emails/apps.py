@@ -9,7 +9,9 @@ class EmailsConfig(AppConfig):
 
         from contacts import forms, timeline
         from onepage import health
+        from onepage.models import organization_time_zone_changed
 
+        from . import rollup
         from .preview import country_help
         from .selectors import contact_emails, sending_figures
         from .sync import in_process
@@ -19,3 +21,5 @@ class EmailsConfig(AppConfig):
         forms.provide_country_help(country_help)
         # Without beat, page loads start the sync of mailboxes due (MAILBOX_SYNC_ON_PAGE_LOADS).
         request_started.connect(in_process.on_page_load, dispatch_uid="emails.sync.on_page_load")
+        # Reports' weeks are the organization's: counted again in its new zone.
+        organization_time_zone_changed.connect(rollup.on_time_zone_changed, dispatch_uid="emails.rollup.time_zone")

@@ -1,7 +1,8 @@
 """The open counters of emails and recipients (OpenCounters), changed only
 here. Tracking works out what changes (tracking.counters: a person's opens
 and the automatic fetches apart) and calls these: the writer adds what it
-recorded, the recount after a deletion sets them again."""
+recorded, the recount after a deletion sets them again. The team's rollup
+(emails.rollup) gets the difference in the same transaction."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import Model
 
+from . import rollup
 from .models import Email, EmailRecipient
 
 
@@ -29,7 +31,8 @@ def add_opens(*, recipients: dict[int, Tally], emails: dict[int, Tally]) -> None
     least, last = greatest, kinds OR-ed). Call it in the writer's
     transaction, with the emails locked."""
     _add(EmailRecipient, recipients)
-    _add(Email, emails)
+    with rollup.changing(emails):
+        _add(Email, emails)
 
 
 def reset_opens(*, email_ids: Iterable[int]) -> None:
@@ -38,7 +41,8 @@ def reset_opens(*, email_ids: Iterable[int]) -> None:
     email_ids = list(email_ids)
     zero = {"open_count": 0, "first_opened_at": None, "last_opened_at": None, "automatic_count": 0}
     EmailRecipient.objects.filter(email_id__in=email_ids).update(**zero, automatic_kinds=0)
-    Email.objects.filter(pk__in=email_ids).update(**zero, automatic_kinds=0)
+    with rollup.changing(email_ids):
+        Email.objects.filter(pk__in=email_ids).update(**zero, automatic_kinds=0)
 
 
 def _add(model: type[Model], tallies: dict[int, Tally]) -> None:

@@ -381,3 +381,7 @@ class EmailRecipient(OpenCounters):
         if not self.track_opens:
             return TrackingMode.OFF
         return TrackingMode.AGGREGATE if self.aggregate_only else TrackingMode.IDENTIFIED
+
+
+# The outreach rollup (emails.rollup keeps it), in its own module for its many columns.
+from .outreach_week import OutreachWeek  # noqa: E402, F401

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from contacts.links import preference_url
 
-from . import crypto, policy, rendering
+from . import crypto, policy, rendering, rollup
 from .mailboxes import mailbox_connection, mailbox_of
 from .models import Email, EmailConfiguration, EmailRecipient, Mailbox
 from .pixels import pixel_url
@@ -241,4 +241,5 @@ def _failed(email: Email, failure: SMTPFailure, *, last_attempt: bool) -> None:
 
 def _finish(email: Email, status: str, **fields) -> None:
     # Conditional: only the task holding the claim moves the email on.
-    Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(status=status, **fields)
+    with rollup.changing([email.pk]):
+        Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(status=status, **fields)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from contacts.access import contacts_by_address
 from onepage.models import Organization, User
 
-from . import policy, rendering
+from . import policy, rendering, rollup
 from .models import Email, EmailConfiguration, EmailRecipient, retryable, uncertain_delivery
 from .tasks import publish_send
 
@@ -118,6 +118,7 @@ def recipient_resend(*, email: Email, recipient_id: int) -> bool:
         )
         if not cleared:
             return False
-        locked.update(status=Email.Status.QUEUED, error="", send_after=timezone.now())
+        with rollup.changing([email.pk]):  # a sent email leaves its week until sent again
+            locked.update(status=Email.Status.QUEUED, error="", send_after=timezone.now())
         email_enqueue(email=email)
     return True

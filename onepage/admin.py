@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import Membership, Organization, SettingChange, User
+from .models import Membership, Organization, SettingChange, User, organization_time_zone_changed
 
 
 @admin.register(User)
@@ -21,6 +21,11 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_filter = ("plan",)
     search_fields = ("name",)
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "time_zone" in form.changed_data:
+            organization_time_zone_changed.send(sender=Organization, organization=obj)
 
 
 @admin.register(Membership)

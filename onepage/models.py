@@ -4,8 +4,13 @@ from functools import cached_property
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.dispatch import Signal
 
 from .plans import Features, Plan, features_of
+
+# Sent with `organization` after its time zone changed (the admin site):
+# what is kept per day or week in that zone is counted again (emails.rollup).
+organization_time_zone_changed = Signal()
 
 
 def validate_time_zone(value: str) -> None:

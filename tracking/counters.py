@@ -19,6 +19,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Count, Max, Min
 
+from emails import rollup
 from emails.counters import Tally, add_opens, reset_opens
 from emails.models import Email, EmailRecipient
 
@@ -121,8 +122,11 @@ def recount(*, email_ids: Sequence[int]) -> None:
     add_opens(recipients=recipients, emails=emails)
 
 
-def disagreeing(*, email_ids: Sequence[int] | None = None) -> list[tuple[str, int]]:
-    """(table, id) of every counter that differs from its events."""
+def disagreeing(*, email_ids: Sequence[int] | None = None) -> list[tuple[str, object]]:
+    """(table, id) of every counter that differs from its events; over the
+    whole database (no email_ids), also ("outreach week", (organization,
+    sender, week)) of every row of the team's rollup that differs from the
+    emails (emails.rollup)."""
     emails = Email.objects.order_by("pk")
     if email_ids is not None:
         emails = emails.filter(pk__in=email_ids)
@@ -134,4 +138,6 @@ def disagreeing(*, email_ids: Sequence[int] | None = None) -> list[tuple[str, in
         for pk, *counters in rows.values_list("pk", *COUNTER_FIELDS):
             if Tally(*counters) != expected.get(pk, Tally()):
                 wrong.append((label, pk))
+    if email_ids is None:
+        wrong += [("outreach week", key) for key in rollup.disagreeing()]
     return wrong

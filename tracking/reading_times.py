@@ -18,7 +18,6 @@ Thursday alike was said to read Tuesday to Wednesday.)"""
 
 import datetime as dt
 import math
-import statistics
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from contacts.models import Contact
 from emails.models import EmailConfiguration, EmailRecipient
 from emails.policy import contact_decision
 from emails.tracking_words import TOTAL_ONLY
-from onepage.durations import duration_words
+from onepage import durations
 from onepage.models import Organization
 from onepage.svg import Scale, shade, ticks
 
@@ -75,7 +74,8 @@ class ReadingTimes:
     grid: list[list[int]] = field(default_factory=lambda: empty_grid())
     # The kinds of automatic fetches, in words (shown when nothing counted).
     automatic: list[str] = field(default_factory=list)
-    median_first_open: dt.timedelta | None = None
+    # Each opened email's wait from its send to its first counted open.
+    first_open_waits: list[dt.timedelta] = field(default_factory=list)
     # Why there is no grid (not tracked by name); "" when there is one.
     not_shown: str = ""
 
@@ -111,7 +111,7 @@ class ReadingTimes:
 
     @property
     def median_words(self) -> str:
-        return duration_words(self.median_first_open) if self.median_first_open is not None else ""
+        return durations.median_words(self.first_open_waits)
 
     @property
     def summary(self) -> str:
@@ -174,10 +174,8 @@ def smallest_window(counts: Sequence[int], total: int) -> tuple[int, int]:
     return first, first + length - 1
 
 
-def median_first_open(first_opens: dict[int, dt.datetime], sent: dict[int, dt.datetime | None]) -> dt.timedelta | None:
-    # An open a little before the recorded send (two servers' clocks) waited nothing.
-    waits = [max(at - sent[email], dt.timedelta(0)) for email, at in first_opens.items() if sent.get(email) is not None]
-    return statistics.median(sorted(waits)) if waits else None
+def first_open_waits(first_opens: dict[int, dt.datetime], sent: dict[int, dt.datetime | None]) -> list[dt.timedelta]:
+    return [at - sent[email] for email, at in first_opens.items() if sent.get(email) is not None]
 
 
 GRID, FIRSTS, MACHINES = 0, 1, 2
@@ -235,5 +233,5 @@ def reading_times(contact: Contact, *, zone: zoneinfo.ZoneInfo, organization: Or
         else:
             automatic.add(verdict)
     times.automatic = [words for verdict, words in AUTOMATIC_WORDS.items() if verdict in automatic]
-    times.median_first_open = median_first_open(first_opens, sent)
+    times.first_open_waits = first_open_waits(first_opens, sent)
     return times

@@ -30,6 +30,6 @@ def test_the_demo_contacts_show_a_pattern_automatic_fetches_and_a_reason(client,
     client.force_login(rex)
     org = rex.membership.organization
     dmitri = _card(client, org, 3)  # the spring order, opened 14 times over six days
-    assert "Usually reads" in dmitri and "Median time to first open: 1 hour." in dmitri
+    assert "Usually reads" in dmitri and "Median time to first open: 1\N{EN DASH}2 hours." in dmitri
     assert "Only automatic fetches so far: Apple Mail privacy protection" in _card(client, org, 9)  # Jonas
     assert "Not tracked: the contact refused open tracking." in _card(client, org, REFUSED_CONTACT)

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 
+from .. import rollup
 from ..models import Email, EmailRecipient, Mailbox, NotTrackedReason
 
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -150,6 +151,7 @@ def import_message(*, mailbox: Mailbox, headers: Headers, raw: bytes, matcher: M
             # Written when it was written (its Date), for the timeline's order.
             Email.objects.filter(pk=email.pk).update(created_at=when)
             EmailRecipient.objects.bulk_create(_recipients(email, headers, matcher, outgoing=outgoing))
+            rollup.created([email.pk])  # never tracked today: counted by the one rule all the same
     except IntegrityError:
         return None  # another sync stored it first
     if replied is not None:
@@ -196,5 +198,6 @@ def _answered(mailbox: Mailbox, headers: Headers) -> Email | None:
 def mark_replied(*, email: Email, address: str, at: datetime) -> None:
     """Replied: the email, and the recipient who wrote back (the time of the
     first reply synced is kept)."""
-    Email.objects.filter(pk=email.pk, replied_at__isnull=True).update(replied_at=at)
+    with rollup.changing([email.pk]):
+        Email.objects.filter(pk=email.pk, replied_at__isnull=True).update(replied_at=at)
     EmailRecipient.objects.filter(email=email, address__iexact=address, replied_at__isnull=True).update(replied_at=at)

@@ -2,7 +2,7 @@ import factory
 from django.utils import timezone
 
 from contacts.tests.factories import ContactFactory
-from emails import crypto
+from emails import crypto, rollup
 from emails.models import Email, EmailConfiguration, EmailRecipient, Mailbox
 from onepage.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
@@ -55,6 +55,13 @@ class EmailFactory(factory.django.DjangoModelFactory):
     status = Email.Status.SENT
     sent_at = factory.LazyFunction(timezone.now)
     track_opens = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Made sent: counted in the team's rollup as the send would have.
+        email = super()._create(model_class, *args, **kwargs)
+        rollup.created([email.pk])
+        return email
 
 
 class EmailRecipientFactory(factory.django.DjangoModelFactory):

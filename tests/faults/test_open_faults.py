@@ -107,6 +107,19 @@ WHERE e.id IN (SELECT email_id FROM emails_emailrecipient WHERE id = ANY(%s))
 """
 
 
+# The team's rollup (Reports: emails.rollup) agrees with the emails: per
+# sender, the tracked emails sent, those a person opened, every fetch.
+ROLLUP_DISAGREEING = """
+SELECT coalesce(e.sender_id, w.sender_id) FROM
+  (SELECT sender_id, count(*) AS sent, count(*) FILTER (WHERE open_count > 0) AS opened,
+          sum(open_count + automatic_count) AS fetches
+   FROM emails_email WHERE status = 'sent' AND direction = 'outgoing' AND track_opens GROUP BY sender_id) e
+  FULL JOIN (SELECT sender_id, sum(sent) AS sent, sum(opened) AS opened, sum(fetches) AS fetches
+             FROM emails_outreachweek GROUP BY sender_id) w ON w.sender_id = e.sender_id
+WHERE (e.sent, e.opened, e.fetches) IS DISTINCT FROM (w.sent, w.opened, w.fetches)
+"""
+
+
 def assert_counted_once(world: Services, scenario: str, recipients: list[int], answered: Counter) -> None:
     settle(world, recipients)
     conn = world.postgres.connect()
@@ -130,6 +143,8 @@ def assert_counted_once(world: Services, scenario: str, recipients: list[int], a
         # emails is what a recount from the events (recount_opens) would say.
         cursor.execute(COUNTERS_DISAGREEING, [recipients, recipients])
         disagreeing = cursor.fetchall()
+        cursor.execute(ROLLUP_DISAGREEING)
+        rollup_disagreeing = cursor.fetchall()
     conn.close()
     events = {rid: n for rid, _, n, _, _ in rows}
     lost = sum(max(0, answered[r] - events[r]) for r in recipients)
@@ -142,6 +157,7 @@ def assert_counted_once(world: Services, scenario: str, recipients: list[int], a
     assert all(count == n == distinct and unkeyed == 0 for _, count, n, distinct, unkeyed in rows)
     assert all(count == n for _, count, n in emails)
     assert disagreeing == []
+    assert rollup_disagreeing == []
 
 
 def at(seconds: float, action: Callable[[], None]) -> Callable[[], None]:

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from conftest import PIXEL_IN_COPY, read_in_mail_client, send_from_composer
 from contacts.tests.factories import ContactFactory
-from emails.models import Email, TrackingMode
+from emails import rollup
+from emails.models import Email, OutreachWeek, TrackingMode
 from tracking import counters, recent
 from tracking.models import OpenEvent, Verdict
 
@@ -118,10 +119,12 @@ def test_an_aggregate_recipient_read_in_a_mail_client_gets_the_same_verdicts(
     assert "Opens counted in the email&#x27;s total only" in row and "<time" not in row
 
     # Nothing in the database ties these opens to the recipient: the opens
-    # added OpenEvents of no recipient and changed the email's counters,
-    # nothing else.
+    # added OpenEvents of no recipient and changed the email's counters and
+    # the team's counts of its sender's week (Reports), nothing else.
     changes = _changes(before, _snapshot())
-    assert set(changes) == {OpenEvent._meta.db_table, Email._meta.db_table}
+    weeks = OutreachWeek._meta.db_table
+    assert set(changes) == {OpenEvent._meta.db_table, Email._meta.db_table, weeks}
+    assert all(set(row) <= {"id", *rollup.COLUMNS} for row in changes[weeks])
     assert [row["recipient_id"] for row in changes[OpenEvent._meta.db_table]] == [None] * 6
     (email_row,) = changes[Email._meta.db_table]
     assert set(email_row) <= {"id", *counters.COUNTER_FIELDS}

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from emails import rollup
 from emails.models import Email
 from tracking import counters
 
@@ -8,7 +9,8 @@ from tracking import counters
 class Command(BaseCommand):
     help = (
         "Recompute every email's and recipient's open counters from the recorded opens (OpenEvent). "
-        "The writer keeps them equal; this repairs them if a manual change ever made them differ."
+        "The writer keeps them equal; this repairs them if a manual change ever made them differ, "
+        "then the team's outreach weeks (Reports) from the emails."
     )
 
     def add_arguments(self, parser):
@@ -35,3 +37,6 @@ class Command(BaseCommand):
                     counters.recount(email_ids=locked)
         verb = "differ" if check else "were repaired"
         self.stdout.write(f"{differing} counters {verb} ({len(ids)} emails checked).")
+        # The team's rollup (Reports) from the emails, their counters now true.
+        weeks = len(rollup.disagreeing()) if check else rollup.rebuild()
+        self.stdout.write(f"{weeks} outreach weeks {verb}.")

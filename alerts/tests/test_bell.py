@@ -2,9 +2,10 @@
 notifications (in words), marking them read, muting an email; each user
 sees only their own; the count and the panel in a fixed number of queries."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +18,14 @@ from tracking.hits import Open
 from tracking.writer import write_opens
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _midday():
+    """Opens minutes and hours ago stay on today's date, whenever the suite
+    runs (run just after midnight, "today 23:33" was said "3 Dec, 23:33")."""
+    with time_machine.travel(datetime(2026, 12, 2, 12, 0, tzinfo=UTC), tick=True):
+        yield
 
 Kind = Notification.Kind
 _keys = iter(range(10**9))

@@ -6,10 +6,11 @@ them); the organization's own; paged; the same queries for 3 lines as for 30."""
 
 import html
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,6 +24,14 @@ from tracking.tests.open_helpers import add_opens
 from tracking.writer import write_opens
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _midday():
+    """Opens minutes and hours ago stay on today's date, whenever the suite
+    runs (run just after midnight, "today 23:33" was said "3 Dec, 23:33")."""
+    with time_machine.travel(datetime(2026, 12, 2, 12, 0, tzinfo=UTC), tick=True):
+        yield
 
 FEED = reverse("activity:feed")
 

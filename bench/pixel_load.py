@@ -18,6 +18,9 @@ recipient email), in rounds whose order rotates:
   C0   OnePage's pixel in direct mode (no Redis), an email with no opens
   C1M  the same, an email with 1,000,000 opens already
 
+then B again at half its median rate, at a fixed rate (wrk's delay() on a
+schedule, `paced_script`), for its p99 there (issue 23's goal: < 10 ms).
+
 Then the recorder's rate (a Recorder in a child process) at the OpenEvent
 table's start and after --events more rows, on a fresh email and on the email
 with 1,000,000 opens, with counters checked against the events each time.
@@ -39,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import LOCAL, ROOT, VENV_BIN, _drop_stream, drop_environment, free_port, own_environment, stop
 
 BIG_EMAIL_OPENS = 1_000_000
+HALF = "B at half its max rate (paced)"
 
 
 def granian(app: str, port: int, threads: int) -> list[str]:
@@ -89,6 +93,38 @@ def wrk_script(workdir: Path, name: str, paths: list[str], cookie: str = "") -> 
     script.write_text(
         f"{header}local paths = {{{items}}}\nmath.randomseed(os.time())\n"
         "request = function() return wrk.format('GET', paths[math.random(#paths)]) end\n"
+    )
+    return script
+
+
+def paced_script(workdir: Path, name: str, paths: list[str], rate: float) -> Path:
+    """wrk at a fixed rate (wrk2's fixed-rate mode is not in Debian): each of
+    wrk's 2 threads sends on a schedule of rate / 2 requests a second, its
+    delay() waiting for the next slot (LuaJIT's ffi reads the monotonic
+    clock). Latency is still timed from the send, as wrk does: a request
+    held back behind a slow one is not counted late (no correction for
+    coordinated omission), so at a rate the server keeps up with, this is
+    the latency a request meets, not a bound."""
+    script = wrk_script(workdir, name, paths)
+    interval_ms = 1000.0 / (rate / 2)
+    script.write_text(
+        script.read_text()
+        + f"""local ffi = require("ffi")
+ffi.cdef[[
+typedef struct {{ long tv_sec; long tv_nsec; }} onepage_timespec;
+int clock_gettime(int clk, onepage_timespec *ts);
+]]
+local ts = ffi.new("onepage_timespec")
+local function now_ms() ffi.C.clock_gettime(1, ts); return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6 end
+local next_at = nil
+delay = function()
+  local now = now_ms()
+  if next_at == nil or next_at < now - 100 then next_at = now end
+  local wait = next_at - now
+  next_at = next_at + {interval_ms}
+  return wait
+end
+"""
     )
     return script
 
@@ -179,6 +215,12 @@ def load(env: dict, data: dict, workdir: Path, processes: list, args) -> dict:
             results[name].append(wrk(ports[server], script, args.seconds))
             print(f"round {round_ + 1} {name}: {results[name][-1]}", flush=True)
         _drop_stream(env)  # the stream mode's backlog: the recorder is measured apart
+    # Issue 23: the stream pixel's p99 at half its max rate, at a fixed rate.
+    half = statistics.median(r["rps"] for r in results["B stream, valid"]) / 2
+    script = paced_script(workdir, "b-half", pixel, half)
+    results[HALF] = [wrk(ports["stream"], script, args.seconds * 2)]
+    print(f"{HALF} (asked {half:.0f}/s): {results[HALF][-1]}", flush=True)
+    _drop_stream(env)
     return results
 
 
@@ -213,7 +255,8 @@ def report(results: dict, drains: list[dict], args) -> None:
     fresh_before = next(d["rate"] for d in drains[:4] if d["batch"] == drains[5]["batch"])
     goals = [
         ("B / A nginx static", b / rate["A nginx static GIF"], ">= 0.15"),
-        ("B / P naive peer", b / p, ">= 10"),
+        ("B / P naive peer", b / p, ">= 10 (issue 23: >= 5)"),
+        ("B p99 at half its max rate, ms (paced)", med[HALF]["p99"], "< 10"),
         ("D forged / B valid (cost: lower is more)", rate["D stream, forged"] / b, ">= 1"),
         ("Dk cookie / D", rate["Dk forged + session cookie"] / rate["D stream, forged"], "~ 1"),
         ("C0 direct / P naive peer", c0 / p, ">= 0.5"),
@@ -225,7 +268,10 @@ def report(results: dict, drains: list[dict], args) -> None:
     print(f"\n{'goal':44} {'ratio':>7} target")
     for label, value, target in goals:
         print(f"{label:44} {value:7.2f} {target}")
-    print("\np99 is at each contender's max rate (wrk, 16 connections): wrk2's fixed-rate mode is not in Debian.")
+    print(
+        f"\np99 is at each contender's max rate (wrk, 16 connections), but for {HALF!r}: a fixed rate"
+        " (wrk's delay() on a schedule; latency from the send, not corrected for coordinated omission)."
+    )
 
 
 if __name__ == "__main__":

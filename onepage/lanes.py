@@ -13,7 +13,11 @@ does what Django's cycle would have done that matters to it (its database
 connections, for one), since neither the signals nor the middleware run.
 """
 
+import logging
 from collections.abc import Callable, Iterable
+
+# Where Django logs a request that failed, with the same message.
+logger = logging.getLogger("django.request")
 
 Answer = tuple[str, list[tuple[str, str]], bytes]
 Lane = Callable[[dict], Answer | None]
@@ -34,7 +38,13 @@ def in_front_of(application: Callable) -> Callable:
         path = environ.get("PATH_INFO", "")
         for prefix, answer in _lanes:
             if path.startswith(prefix):
-                answered = answer(environ)
+                try:
+                    answered = answer(environ)
+                except Exception:
+                    # As Django's handler would: logged (LOG_FORMAT, the
+                    # app's handlers, not the server's stderr), then a 500.
+                    logger.exception("Internal Server Error: %s", path)
+                    answered = ("500 Internal Server Error", [("Content-Type", "text/plain; charset=utf-8")], b"")
                 if answered is not None:
                     status, headers, body = answered
                     start_response(status, headers)
@@ -43,5 +53,4 @@ def in_front_of(application: Callable) -> Callable:
                     return [body]
         return application(environ, start_response)
 
-    lanes_then_django.django = application
     return lanes_then_django

@@ -14,6 +14,10 @@ from django.db import close_old_connections
 from django.test import RequestFactory
 from django.utils.datastructures import CaseInsensitiveMapping
 
+# Imported once, at collection: it sets Django up again (get_wsgi_application),
+# and so its logging, which would take pytest's log capture off a test.
+from onepage.wsgi import application
+
 
 class WsgiResponse:
     def __init__(self, status: str, headers: list[tuple[str, str]], content: bytes) -> None:
@@ -45,8 +49,6 @@ class WsgiClient:
         return self.factory.cookies
 
     def request(self, method: str, path: str, **extra) -> WsgiResponse:
-        from onepage.wsgi import application
-
         environ = self.factory.generic(method, path, **extra).environ
         started: list = []
 

@@ -15,14 +15,14 @@ with how many of them it touched.
 
 A week starts on Monday in the organization's time zone (the rollup's
 weeks), so everyone in the team sees the same weeks; an email belongs to
-the week it was sent in. One query, over at most a row per sender and week
-of the period, whatever the emails and opens (bench/outreach.py)."""
+the week it was sent in. Three queries, over at most a row per sender and
+week of the period, whatever the emails and opens (bench/outreach.py)."""
 
 import datetime as dt
 import zoneinfo
-from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from emails.models import OutreachWeek
@@ -78,7 +78,8 @@ class Gap:
 class Outreach:
     weeks: list[tuple[dt.date, Tally]]  # every week of the period, oldest first
     reps: list[tuple[User, Tally]]  # each sender over the period
-    rep_weeks: list[tuple[dt.date, User, Tally]]  # each sender's weeks with tracked emails
+    rep_weeks: list[tuple[dt.date, User, Tally]]  # each sender's weeks with tracked emails, latest first
+    rep_week_count: int  # all of them (rep_weeks may hold only the latest)
     total: Tally
     fetches: int  # every load of the pixel
     automatic: int  # the loads that were no person's open
@@ -102,32 +103,45 @@ def outreach(
     members: dict[int, User],
     sender: User | None,
     weeks: int,
+    rep_weeks: int | None = None,
     now: dt.datetime | None = None,
 ) -> Outreach:
     """The period's numbers; `members` by id name the senders (a sender no
-    longer a member is looked up, one query more)."""
+    longer a member is looked up, one query more). `rep_weeks`: only the
+    latest that many of each rep's weeks (the page); None for every one
+    (the CSV). Three queries over the period's rows, summed in the
+    database: the weeks, the reps (and how many weeks each has), the
+    latest rep-weeks."""
     first = period_start(weeks, zoneinfo.ZoneInfo(organization.time_zone), now=now)
     rows = OutreachWeek.objects.filter(organization=organization, week__gte=first, sent__gt=0).order_by()
     if sender is not None:
         rows = rows.filter(sender=sender)
-    by_week: dict[dt.date, list[tuple]] = defaultdict(list)
-    by_rep: dict[int, list[tuple]] = defaultdict(list)
-    rep_week_rows = []
-    for week, sender_id, *values in rows.values_list("week", "sender_id", *COLUMNS):
-        by_week[week].append(values)
-        by_rep[sender_id].append(values)
-        rep_week_rows.append((week, sender_id, values))
+    sums = {name: Sum(name) for name in COLUMNS}
+    # Sums of big integers come back as decimals from PostgreSQL: ints here.
+    by_week = {w: (*map(int, v),) for w, *v in rows.values("week").annotate(**sums).values_list("week", *COLUMNS)}
+    per_rep = rows.values("sender").annotate(weeks=Count("pk"), **sums).values_list("sender", "weeks", *COLUMNS)
+    by_rep = {pk: (n, (*map(int, values),)) for pk, n, *values in per_rep}
+    # Every week of a rep is a row: the rows of the latest weeks, enough to
+    # hold `rep_weeks` of them and their whole last week (a week has at
+    # most a row per rep).
+    latest = rows.order_by("-week")
+    if rep_weeks is not None:
+        latest = latest[: rep_weeks + len(by_rep)]
+    rep_week_rows = list(latest.values_list("week", "sender_id", *COLUMNS))
     if missing := by_rep.keys() - members.keys():
         members = {**members, **User.objects.in_bulk(missing)}
-    reps = sorted(((members[pk], _tally(_sums(r))) for pk, r in by_rep.items()), key=lambda rt: _name_key(rt[0]))
-    rep_weeks = [(week, members[pk], _tally(values)) for week, pk, values in rep_week_rows]
-    rep_weeks.sort(key=lambda r: (-r[0].toordinal(), _name_key(r[1])))
-    total = _sums([v for _, _, v in rep_week_rows])
+    reps = sorted(((members[pk], _tally(v)) for pk, (_, v) in by_rep.items()), key=lambda rt: _name_key(rt[0]))
+    each = sorted(
+        ((week, members[pk], values) for week, pk, *values in rep_week_rows),
+        key=lambda r: (-r[0].toordinal(), _name_key(r[1])),
+    )[:rep_weeks]
+    total = _sums([values for _, values in by_rep.values()])
     gap = [Gap(Verdict(v).label, total[AT[f"machines_only_{bit}"]]) for v, bit in AUTOMATIC_BITS.items()]
     return Outreach(
-        weeks=[(day, _tally(_sums(by_week[day])) if day in by_week else EMPTY) for day in _mondays(first, weeks)],
+        weeks=[(day, _tally(by_week[day]) if day in by_week else EMPTY) for day in _mondays(first, weeks)],
         reps=reps,
-        rep_weeks=rep_weeks,
+        rep_weeks=[(week, user, _tally(values)) for week, user, values in each],
+        rep_week_count=sum(n for n, _ in by_rep.values()),
         total=_tally(total),
         fetches=total[AT["fetches"]],
         automatic=total[AT["automatic"]],

@@ -3,11 +3,11 @@ them and as their CSV files hold them: the same cells, from here only. In
 the CSV a share's cell ("41% (12)") is two columns, the count and the
 percentage."""
 
-import dataclasses
 import datetime as dt
+import html
 from dataclasses import dataclass
 
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from onepage.durations import band_words
@@ -52,27 +52,23 @@ class Table:
     title: str
     head: list[str]
     rows: list[list[str]]
-    # Rows left out of the page (its CSV holds them): see shown().
+    # Rows left out (the page shows the latest rep-weeks; the CSV holds them all).
     hidden: int = 0
 
     @property
     def body_html(self) -> SafeString:
         """The rows, each cell with its column's name (a phone shows them one
         under another), every value escaped. Built here, not by the
-        template's loops: a big team's tables are hundreds of cells, and the
-        loops were most of the page's time (bench/outreach.py)."""
+        template's loops or format_html per cell: a big team's tables are
+        hundreds of cells, and those were most of the page's time
+        (bench/outreach.py)."""
         if not self.rows:
             return format_html('<tr><td colspan="{}">No tracked email sent in these weeks.</td></tr>', len(self.head))
-        return mark_safe(  # noqa: S308 - every part is format_html's, escaped
-            "".join(
-                "<tr>" + format_html_join("", '<td data-label="{}">{}</td>', zip(self.head, row, strict=True)) + "</tr>"
-                for row in self.rows
-            )
+        opens = [f'<td data-label="{html.escape(name)}">' for name in self.head]
+        rows = (
+            "".join(o + html.escape(cell) + "</td>" for o, cell in zip(opens, row, strict=True)) for row in self.rows
         )
-
-    def shown(self, most: int) -> "Table":
-        """The table as the page shows it: its first `most` rows."""
-        return dataclasses.replace(self, rows=self.rows[:most], hidden=max(0, len(self.rows) - most))
+        return mark_safe("<tr>" + "</tr><tr>".join(rows) + "</tr>")  # noqa: S308 - every value escaped above
 
     def csv_rows(self) -> list[list[str]]:
         """The rows with each share split into its count and percentage."""
@@ -116,5 +112,6 @@ def tables(numbers: Outreach) -> dict[str, Table]:
             TABLES["rep-weeks"],
             ["Week of", "Rep", *MEASURES],
             [[week_label(d), rep_name(u), *_cells(t)] for d, u, t in numbers.rep_weeks],
+            hidden=numbers.rep_week_count - len(numbers.rep_weeks),
         ),
     }

@@ -54,7 +54,8 @@ def _sender(request: HttpRequest, members: dict[int, User]) -> User | None:
     return members[int(raw)]
 
 
-def _numbers(request: HttpRequest) -> tuple[Outreach, User | None, int, dict[int, User]]:
+def _numbers(request: HttpRequest, *, page: bool) -> tuple[Outreach, User | None, int, dict[int, User]]:
+    """The page shows the latest REP_WEEKS_SHOWN rep-weeks; a CSV holds them all."""
     members = _members(request)
     sender = _sender(request, members)
     weeks = _weeks(request)
@@ -63,6 +64,7 @@ def _numbers(request: HttpRequest) -> tuple[Outreach, User | None, int, dict[int
         members=members,
         sender=sender,
         weeks=weeks,
+        rep_weeks=REP_WEEKS_SHOWN if page else None,
     )
     return numbers, sender, weeks, members
 
@@ -70,7 +72,7 @@ def _numbers(request: HttpRequest) -> tuple[Outreach, User | None, int, dict[int
 @require_GET
 def outreach_page(request: HttpRequest) -> HttpResponse:
     try:
-        numbers, sender, weeks, members = _numbers(request)
+        numbers, sender, weeks, members = _numbers(request, page=True)
     except _Refused as refused:
         return refused.response
     everyone = may_see_everyones_activity(request.membership)
@@ -84,9 +86,7 @@ def outreach_page(request: HttpRequest) -> HttpResponse:
     shown = tables(numbers)
     if sender is not None:
         del shown["rep-weeks"]  # one rep's weeks are the first table
-    else:
-        # A year of a big team is hundreds of rows: the latest on the page, all in the CSV.
-        shown["rep-weeks"] = shown["rep-weeks"].shown(REP_WEEKS_SHOWN)
+
     total = numbers.total
     return render(
         request,
@@ -121,7 +121,7 @@ def outreach_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in TABLES:
         raise Http404("No such table")
     try:
-        numbers, sender, weeks, _ = _numbers(request)
+        numbers, sender, weeks, _ = _numbers(request, page=False)
     except _Refused as refused:
         return refused.response
     who = "team" if sender is None else f"rep-{sender.pk}"

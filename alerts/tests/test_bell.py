@@ -27,6 +27,7 @@ def _midday():
     with time_machine.travel(datetime(2026, 12, 2, 12, 0, tzinfo=UTC), tick=True):
         yield
 
+
 Kind = Notification.Kind
 _keys = iter(range(10**9))
 

@@ -33,6 +33,7 @@ def _midday():
     with time_machine.travel(datetime(2026, 12, 2, 12, 0, tzinfo=UTC), tick=True):
         yield
 
+
 FEED = reverse("activity:feed")
 
 

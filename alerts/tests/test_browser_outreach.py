@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from conftest import screenshot, sign_in
 from emails.models import Email
+from emails.sync.importing import mark_replied
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory
 from tracking.models import COUNTED, Verdict
 from tracking.tests.open_helpers import add_opens
@@ -31,7 +32,7 @@ def this_week(org, rep_user):
         for n, verdict in enumerate(fetched):
             add_opens(recipient, [now - dt.timedelta(minutes=9 - 2 * n)], verdict=verdict)
         if not fetched:
-            Email.objects.filter(pk=email.pk).update(replied_at=now)
+            mark_replied(email=email, address=recipient.address, at=now)
 
 
 @pytest.mark.parametrize("width", [390, 1280])

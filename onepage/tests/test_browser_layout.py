@@ -334,6 +334,15 @@ def test_sign_in_page_fits_a_phone(page, db):
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
 
 
+def test_an_admins_top_bar_links_sit_on_one_line_on_a_phone(page, org, admin_user):
+    """All five (Contacts to Settings): "Settings" used to wrap alone onto a third line."""
+    page.set_viewport_size({"width": 390, "height": 800})
+    sign_in(page, admin_user.username)
+    tops = page.evaluate("[...document.querySelectorAll('nav.mainnav a')].map(a => a.getBoundingClientRect().top)")
+    assert len(tops) == 5 and len(set(tops)) == 1, tops
+    screenshot(page, "layout-390-topbar")
+
+
 AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});

@@ -1,0 +1,115 @@
+"""Several web nodes for the fault suite: each a granian process as
+deploy/systemd/onepage-web.service runs it, with its own recorder and its own
+spool directory (as a separate machine would have), behind an nginx on a free
+loopback port whose upstream holds them all. They share the suite's one Redis
+and one PostgreSQL. Kept apart from processes.py, whose Services they use:
+every process here is spawned through it and stopped by `Services.close`."""
+
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from urllib.request import urlopen
+
+from .processes import Process, Services, free_port, wait_for
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+GRANIAN = Path(sys.executable).with_name("granian")
+HEALTHZ_TOKEN = "faults-healthz-" + "t" * 32
+
+
+class Node:
+    """One web node: granian (WSGI, 2 workers of 4 threads, as deploy/env.example)
+    and its recorder, both on the node's spool."""
+
+    def __init__(self, services: Services, name: str) -> None:
+        self.name = name
+        self.port = free_port()
+        self.spool = services.folder / f"spool-{name}"
+        env = {"OPEN_SPOOL_DIR": str(self.spool), "HEALTHZ_TOKEN": HEALTHZ_TOKEN}
+        self.web: Process = services.spawn(f"web-{name}", [
+            str(GRANIAN), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(self.port),
+            "--workers", "2", "--blocking-threads", "4", "--respawn-failed-workers", "--log-level", "warning",
+            "onepage.wsgi:application",
+        ], **env)  # fmt: skip
+        self.recorder: Process = services.spawn(
+            f"recorder-{name}", [sys.executable, "manage.py", "record_opens", "--block-ms", "500"], **env
+        )
+        wait_for(lambda: urlopen(f"{self.url}/o/x.gif", timeout=2).status == 200, timeout=30, what=f"node {name}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def spooled_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.spool.glob("opens*")) if self.spool.exists() else 0
+
+    def kill(self) -> None:
+        """The machine gone: its web server and its recorder SIGKILLed at once."""
+        self.web.kill()
+        self.recorder.kill()
+
+
+def nginx_config(folder: Path, *, port: int, nodes: list[Node]) -> Path:
+    """deploy/nginx.conf.example's pixel and /healthz locations over plain HTTP
+    (TLS is not what is tested), with an upstream of every node and nginx's
+    defaults for a failed node (max_fails=1, fail_timeout=10s, a GET retried on
+    the next node on a connection error). The pixel keeps no access log line
+    of its address, as in production; this log holds only which node answered."""
+    folder.mkdir(parents=True, exist_ok=True)
+    servers = "".join(f"        server 127.0.0.1:{node.port};\n" for node in nodes)
+    temp_paths = "".join(f"    {kind}_temp_path {folder / kind};\n" for kind in ("client_body", "proxy", "fastcgi",
+                                                                              "uwsgi", "scgi"))  # fmt: skip
+    config = folder / "nginx.conf"
+    config.write_text(
+        f"pid {folder / 'nginx.pid'};\n"
+        f"error_log {folder / 'error.log'};\n"
+        "daemon off;\n"
+        "events { worker_connections 256; }\n"
+        "http {\n"
+        f"{temp_paths}"
+        "    log_format nodes '$upstream_addr $status';\n"
+        f"    access_log {folder / 'nodes.log'} nodes;\n"
+        f"    upstream onepage {{\n{servers}    }}\n"
+        "    server {\n"
+        f"        listen 127.0.0.1:{port};\n"
+        "        proxy_set_header Host $host;\n"
+        "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+        "        location /o/ { proxy_pass http://onepage; }\n"
+        "        location = /healthz { proxy_pass http://onepage; }\n"
+        "    }\n"
+        "}\n"
+    )
+    return config
+
+
+class Balancer:
+    """nginx in front of `nodes`, in a throwaway prefix (never /etc/nginx)."""
+
+    def __init__(self, services: Services, nodes: list[Node]) -> None:
+        self.port = free_port()
+        self.folder = services.folder / "nginx"
+        config = nginx_config(self.folder, port=self.port, nodes=nodes)
+        checked = subprocess.run([NGINX, "-p", str(self.folder), "-t", "-c", str(config)], capture_output=True,
+                                 text=True, timeout=30)  # fmt: skip
+        if checked.returncode:
+            raise RuntimeError(f"nginx -t: {checked.stderr}")
+        self.process = services.spawn("nginx", [NGINX, "-p", str(self.folder), "-c", str(config)])
+        wait_for(lambda: urlopen(f"{self.url}/o/x.gif", timeout=2).status == 200, timeout=15, what="nginx")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def answered_by(self) -> list[str]:
+        """Per request, the node(s) nginx tried: '127.0.0.1:P' or 'A, B' after a retry."""
+        return [line.rsplit(" ", 1)[0] for line in (self.folder / "nodes.log").read_text().splitlines()]
+
+    def upstream_errors(self) -> Counter:
+        """Why nginx gave up on a node, from its error log: refused (nothing
+        was sent: safe to retry) or cut off mid-request (the node may have
+        recorded the hit before it died)."""
+        text = (self.folder / "error.log").read_text() if (self.folder / "error.log").exists() else ""
+        kinds = {"refused": "Connection refused", "reset": "reset by peer", "closed": "prematurely closed"}
+        return Counter({kind: text.count(marker) for kind, marker in kinds.items()})

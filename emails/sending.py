@@ -3,7 +3,9 @@ recipient when tracked (each with its own pixel), one message when not.
 
 Safe under retries and duplicated tasks: the email is claimed with a
 conditional UPDATE, each delivered copy is recorded at once, and only the
-task holding the claim moves the email on."""
+task holding the claim moves the email on. Those writes are conditional, so
+they are made again on a new connection when the database dropped the one
+they were sent on (a switchover to the standby: onepage.reconnect)."""
 
 import logging
 import smtplib
@@ -16,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from contacts.links import preference_url
+from onepage.reconnect import connection_lost, retrying
 
 from . import crypto, policy, rendering, rollup
 from .mailboxes import mailbox_connection, mailbox_of
@@ -60,7 +63,11 @@ def email_send(*, email: Email, last_attempt: bool = True) -> None:
         _send_claimed(fresh, last_attempt=last_attempt)
     except TransientSendError:
         raise
-    except Exception:
+    except Exception as exc:
+        if connection_lost(exc):
+            # The database gone (longer than `retrying` waits): the claim
+            # stays, the sweep takes the send over (emails.recovery).
+            raise
         logger.exception("Sending email %s failed unexpectedly", fresh.pk)
         _finish(fresh, Email.Status.FAILED, error="Sending stopped on an unexpected error. Try again.")
         raise
@@ -123,22 +130,22 @@ def _send_batch(email: Email, connection: BaseEmailBackend, batch: _Batch, *, wh
     now = timezone.now()
     # Marked before the server sees it: a worker that dies from here until
     # the outcome is recorded leaves the copy "in flight" for the sweep.
-    copies.update(attempted_at=now)
+    retrying(lambda: copies.update(attempted_at=now))
     # The claim's heartbeat: a send that progresses is never taken for dead.
-    Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(claimed_at=now)
+    retrying(lambda: Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(claimed_at=now))
     try:
         connection.send_messages([batch.message])
     except (smtplib.SMTPException, OSError) as exc:
         if delivery_unconfirmed(connection):
-            copies.update(delivery_uncertain_at=timezone.now())
+            retrying(lambda: copies.update(delivery_uncertain_at=timezone.now()))
             raise _DeliveryUncertain(_uncertain(batch, where=where)) from exc
-        copies.update(attempted_at=None)
+        retrying(lambda: copies.update(attempted_at=None))
         batch.failure = describe_failure(exc, where=where)
         if not batch.failure.per_copy:
             raise
         return
     # Recorded at once: a retry after a later failure skips it.
-    copies.update(delivered_at=timezone.now())
+    retrying(lambda: copies.update(delivered_at=timezone.now()))
 
 
 def _uncertain(batch: _Batch, *, where: str) -> SMTPFailure:
@@ -240,6 +247,10 @@ def _failed(email: Email, failure: SMTPFailure, *, last_attempt: bool) -> None:
 
 
 def _finish(email: Email, status: str, **fields) -> None:
-    # Conditional: only the task holding the claim moves the email on.
-    with rollup.changing([email.pk]):
-        Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(status=status, **fields)
+    # Conditional: only the task holding the claim moves the email on (and
+    # made again, a transaction that committed moves nothing twice).
+    def move() -> None:
+        with rollup.changing([email.pk]):
+            Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(status=status, **fields)
+
+    retrying(move)

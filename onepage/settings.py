@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from onepage.database_url import database_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -204,13 +206,14 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = envurl("DATABASE_URL", f"sqlite:///{VAR_DIR / 'onepage.sqlite3'}", ("sqlite", "postgres", "postgresql"))
-DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+# One host, or libpq's list of a primary and its standbys (onepage.database_url).
+DATABASES = {"default": database_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several writers (web + eager tasks) share one file: wait rather than fail.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 else:
     # Persistent connections, checked before reuse so a restarted PostgreSQL
-    # costs one failed check, not a failed request.
+    # (or a switchover to the standby) costs one failed check, not a failed request.
     DATABASES["default"]["CONN_MAX_AGE"] = envint("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -286,3 +286,103 @@ class Services:
             self.redis.close()
         finally:
             self.postgres.close()
+
+
+# --- PostgreSQL primary and streaming standby (test_switchover_faults) -------
+# Two clusters on their own ports: the suite's Postgres as the primary, a
+# copy made with pg_basebackup -R streaming from it. The app's processes get
+# both in one multi-host DATABASE_URL (target_session_attrs=read-write), as
+# README: PostgreSQL standby says to run it.
+
+
+class Standby(Postgres):
+    """A cluster made by copying a running primary, not by initdb."""
+
+    def __init__(self, primary: Postgres, *, port: int) -> None:
+        self.port = port
+        self.folder = Path(tempfile.mkdtemp(prefix="onepage-faults-pg-standby-"))
+        self.data = self.folder / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self.started = False
+        clone(self, primary)
+
+
+def clone(node: Postgres, primary: Postgres) -> None:
+    """Make `node` (stopped) a streaming standby of `primary` (running)."""
+    shutil.rmtree(node.data, ignore_errors=True)
+    node._as_postgres([str(PG_BIN / "pg_basebackup"), "-D", str(node.data), "-h", "127.0.0.1",
+                       "-p", str(primary.port), "-U", "postgres", "-R", "-X", "stream", "-c", "fast"])  # fmt: skip
+
+
+class StandbyPair:
+    """What Services uses as its `postgres`: a primary and its standby, with
+    a planned switchover (stop the primary, promote the standby)."""
+
+    def __init__(self, primary: Postgres) -> None:
+        self.primary = primary
+        self.standby: Postgres | None = None
+        # Both ports from the start: the processes keep the URL they started with.
+        self.ports = [primary.port, free_port()]
+        # Replication explicitly, whatever this PostgreSQL's defaults.
+        with (primary.data / "postgresql.conf").open("a") as conf:
+            conf.write("\nwal_level = replica\nmax_wal_senders = 5\nhot_standby = on\n")
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{p}" for p in self.ports)
+        return f"postgres://postgres@{hosts}/onepage?target_session_attrs=read-write"
+
+    def start(self) -> None:
+        self.primary.start()
+
+    def create_database(self) -> None:
+        self.primary.create_database()
+        self.standby = Standby(self.primary, port=self.ports[1])
+        self.standby.start()
+        self.wait_streaming()
+
+    def wait_streaming(self) -> None:
+        def streaming():
+            conn = self.primary.connect()
+            try:
+                with conn.cursor() as cursor:
+                    cursor.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
+                    return cursor.fetchone()[0] == 1
+            finally:
+                conn.close()
+
+        wait_for(streaming, timeout=30, what="the standby streaming")
+
+    def switchover(self) -> float:
+        """Stop the primary (fast: it sends the standby all its WAL first),
+        promote the standby. Returns the seconds with no primary."""
+        started = time.monotonic()
+        old, new = self.primary, self.standby
+        old.stop()
+        old._as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(new.data), "-w", "-t", "60", "promote"])
+        self.primary, self.standby = new, old
+        return time.monotonic() - started
+
+    def rebuild_standby(self) -> None:
+        """The stopped old primary copied afresh from the new one, streaming."""
+        clone(self.standby, self.primary)
+        self.standby.start()
+        self.wait_streaming()
+
+    def connect(self):
+        ports = ",".join(str(p) for p in self.ports)
+        conn = psycopg2.connect(host="127.0.0.1,127.0.0.1", port=ports, user="postgres",
+                                dbname="onepage", target_session_attrs="read-write", connect_timeout=5)  # fmt: skip
+        conn.autocommit = True
+        return conn
+
+    def close(self) -> None:
+        try:
+            if self.standby:
+                self.standby.close()
+        finally:
+            self.primary.close()
+
+
+# --- end PostgreSQL primary and streaming standby -----------------------------

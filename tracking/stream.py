@@ -16,6 +16,7 @@ from datetime import datetime
 import redis
 from django.conf import settings
 
+from . import kept
 from .classify import Signals
 from .hits import Open
 
@@ -100,7 +101,8 @@ def append(url: str, hit: Open, *, limit_key: str | None = None) -> str:
     if limit_key is not None:
         keys.append(limit_key)
         args.append(settings.OPENS_PER_RECIPIENT_PER_MINUTE)
-    return _append_script(url)(keys=keys, args=args)
+    # On this thread's kept connection, not through the client's pool.
+    return kept.run_script(client(url), _append_script(url), keys, args)
 
 
 def opens_from_entries(entries: list[tuple[str, dict[str, str] | None]]) -> list[Open]:

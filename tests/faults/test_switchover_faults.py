@@ -72,7 +72,8 @@ def test_a_switchover_during_hits_loses_and_doubles_no_open(pair_world):
 def test_a_switchover_during_a_send_sends_each_copy_once(pair_world, sink):
     world = pair_world
     pair: StandbyPair = world.postgres
-    pair.rebuild_standby()  # the old primary, now following the new one
+    if not pair.standby.started:
+        pair.rebuild_standby()  # the old primary, now following the new one
     sink.delay = 0.25
     worker = world.worker(beat=True, **FAST_SWEEP)
     email_id = world.seed_email(sink.port, 20)
@@ -83,6 +84,8 @@ def test_a_switchover_during_a_send_sends_each_copy_once(pair_world, sink):
     recipients = wait_sent(world, email_id, timeout=60)
     # The copy in flight was delivered: recorded as such, not "uncertain".
     assert_once_each(f"send: PostgreSQL switchover (no primary {took:.1f} s)", sink, recipients, uncertain_max=0)
+    # The switch cut the task's connection mid-send; the write was made again.
+    assert "trying again on a new one" in worker.log()
     assert "failed unexpectedly" not in worker.log()
     # The worker carries on with the new primary: a later email goes out.
     later = world.seed_email(sink.port, 2)

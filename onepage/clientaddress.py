@@ -59,6 +59,18 @@ def client_address_of(meta: Mapping[str, str]) -> str:
     return str(peer)
 
 
+def from_trusted_proxy(meta: Mapping[str, str]) -> bool:
+    """Whether the peer is one of our proxies, whose own headers (not only
+    X-Forwarded-For) may be believed: the pixel's balancer request id."""
+    return _peer_trusted(meta.get("REMOTE_ADDR", ""), tuple(settings.TRUSTED_PROXIES))
+
+
+@functools.lru_cache(maxsize=256)
+def _peer_trusted(remote_addr: str, proxies: tuple[str, ...]) -> bool:
+    peer, networks = _parse(remote_addr), _trusted(proxies)
+    return peer is not None and bool(networks) and _is_trusted(peer, networks)
+
+
 def axes_client_address(request: HttpRequest) -> str | None:
     """For AXES_CLIENT_IP_CALLABLE: the sign-in lockout counts by the real client."""
     return client_address(request) or None

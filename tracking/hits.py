@@ -3,10 +3,14 @@ recipient, when, under which idempotency key, and what the pixel saw of the
 client (for the writer to classify; never stored)."""
 
 import os
+import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+
+from onepage.clientaddress import from_trusted_proxy
 
 from .classify import Signals
 
@@ -29,7 +33,33 @@ class Open:
 def new_hit_key() -> str:
     """A UUIDv7 (RFC 9562): milliseconds since the epoch, then 74 random
     bits. Unique per hit, and ordered by time, which keeps the index happy."""
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    return _uuid7(time.time_ns() // 1_000_000, int.from_bytes(os.urandom(10), "big"))
+
+
+def balancer_hit_key(meta: Mapping[str, str]) -> str | None:
+    """The key of a hit the load balancer numbered: its request id (nginx's
+    $request_id, 128 random bits) and the millisecond it took the request
+    (t=$msec), sent as X-Request-ID and X-Request-Start (deploy/nginx.conf.example).
+    nginx sends the same two when it retries the request on another node, so
+    a hit recorded by a node that died before answering and by the next one
+    counts once (docs/scaling.md). None, for a key of our own, unless both are
+    well formed and come from one of TRUSTED_PROXIES: a client must not
+    choose its key."""
+    request_id, start = meta.get("HTTP_X_REQUEST_ID"), meta.get("HTTP_X_REQUEST_START")
+    if not request_id or not start:
+        return None
+    started = _REQUEST_START.fullmatch(start)
+    if started is None or _REQUEST_ID.fullmatch(request_id) is None or not from_trusted_proxy(meta):
+        return None
+    return _uuid7(int(started[1]) * 1000 + int(started[2]), int(request_id, 16))
+
+
+# nginx's $request_id (32 hex digits) and "t=" $msec (seconds, 3 decimals).
+_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+_REQUEST_START = re.compile(r"t=(\d{1,12})\.(\d{3})")
+
+
+def _uuid7(millis: int, rand: int) -> str:
+    """`millis`, the version, then 74 of `rand`'s bits, the variant between."""
     value = (millis << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64 | (0b10 << 62) | (rand & ((1 << 62) - 1))
     return str(uuid.UUID(int=value))

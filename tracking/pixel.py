@@ -23,7 +23,7 @@ from onepage.clientaddress import client_address_of
 from onepage.membercookie import member_organization_of
 
 from .classify import Signals, prefetch_header
-from .hits import new_hit_key
+from .hits import balancer_hit_key, new_hit_key
 from .intake import record_open
 
 # A 1x1 transparent GIF89a.
@@ -78,10 +78,12 @@ def answer_pixel(*, method: str, token: str, meta: Mapping[str, str]) -> PixelAn
                 member_organization=member_organization_of(meta),
             )
         )
-        # One key per hit, made here: whichever paths write it, and however
+        # One key per hit, made here (or by the balancer, the same on its
+        # retry on another node): whichever paths write it, and however
         # often, it counts once. The limit and the append: one round trip.
+        key = balancer_hit_key(meta) or new_hit_key()
         outcome = record_open(
-            recipient_id=recipient_id, opened_at=timezone.now(), key=new_hit_key(), signals=signals, limited=True
+            recipient_id=recipient_id, opened_at=timezone.now(), key=key, signals=signals, limited=True
         )
     # A HEAD's answer has the GET's headers and no body.
     return PixelAnswer(200, HEADERS, PIXEL_GIF if method == "GET" else b"", outcome)

@@ -6,8 +6,11 @@ and one PostgreSQL. Kept apart from processes.py, whose Services they use:
 every process here is spawned through it and stopped by `Services.close`."""
 
 import shutil
+import socket
+import struct
 import subprocess
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from urllib.request import urlopen
@@ -27,7 +30,8 @@ class Node:
         self.name = name
         self.port = free_port()
         self.spool = services.folder / f"spool-{name}"
-        env = {"OPEN_SPOOL_DIR": str(self.spool), "HEALTHZ_TOKEN": HEALTHZ_TOKEN}
+        # nginx, on 127.0.0.1, is the nodes' trusted proxy: its request ids key the hits.
+        env = {"OPEN_SPOOL_DIR": str(self.spool), "HEALTHZ_TOKEN": HEALTHZ_TOKEN, "TRUSTED_PROXIES": "127.0.0.1/32"}
         self.web: Process = services.spawn(f"web-{name}", [
             str(GRANIAN), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(self.port),
             "--workers", "2", "--blocking-threads", "4", "--respawn-failed-workers", "--log-level", "warning",
@@ -51,14 +55,16 @@ class Node:
         self.recorder.kill()
 
 
-def nginx_config(folder: Path, *, port: int, nodes: list[Node]) -> Path:
-    """deploy/nginx.conf.example's pixel and /healthz locations over plain HTTP
-    (TLS is not what is tested), with an upstream of every node and nginx's
-    defaults for a failed node (max_fails=1, fail_timeout=10s, a GET retried on
-    the next node on a connection error). The pixel keeps no access log line
-    of its address, as in production; this log holds only which node answered."""
+def nginx_config(folder: Path, *, port: int, servers: list[str]) -> Path:
+    """deploy/nginx.conf.example's pixel and /healthz locations and its
+    request ids over plain HTTP (TLS is not what is tested), with an upstream
+    of every node and nginx's defaults for a failed node (max_fails=1,
+    fail_timeout=10s, a GET retried on the next node on a connection error).
+    The pixel keeps no access log line of its address, as in production; this
+    log holds only which node answered. `servers`: the upstream's lines
+    ("127.0.0.1:8000", "127.0.0.1:8001 backup")."""
     folder.mkdir(parents=True, exist_ok=True)
-    servers = "".join(f"        server 127.0.0.1:{node.port};\n" for node in nodes)
+    upstream = "".join(f"        server {server};\n" for server in servers)
     temp_paths = "".join(f"    {kind}_temp_path {folder / kind};\n" for kind in ("client_body", "proxy", "fastcgi",
                                                                               "uwsgi", "scgi"))  # fmt: skip
     config = folder / "nginx.conf"
@@ -71,11 +77,13 @@ def nginx_config(folder: Path, *, port: int, nodes: list[Node]) -> Path:
         f"{temp_paths}"
         "    log_format nodes '$upstream_addr $status';\n"
         f"    access_log {folder / 'nodes.log'} nodes;\n"
-        f"    upstream onepage {{\n{servers}    }}\n"
+        f"    upstream onepage {{\n{upstream}    }}\n"
         "    server {\n"
         f"        listen 127.0.0.1:{port};\n"
         "        proxy_set_header Host $host;\n"
         "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+        "        proxy_set_header X-Request-ID $request_id;\n"
+        '        proxy_set_header X-Request-Start "t=${msec}";\n'
         "        location /o/ { proxy_pass http://onepage; }\n"
         "        location = /healthz { proxy_pass http://onepage; }\n"
         "    }\n"
@@ -85,17 +93,21 @@ def nginx_config(folder: Path, *, port: int, nodes: list[Node]) -> Path:
 
 
 class Balancer:
-    """nginx in front of `nodes`, in a throwaway prefix (never /etc/nginx)."""
+    """nginx in front of `nodes` (or of the upstream lines `servers`), in a
+    throwaway prefix (never /etc/nginx)."""
 
-    def __init__(self, services: Services, nodes: list[Node]) -> None:
+    def __init__(
+        self, services: Services, nodes: list[Node], *, servers: tuple[str, ...] = (), name: str = "nginx"
+    ) -> None:
         self.port = free_port()
-        self.folder = services.folder / "nginx"
-        config = nginx_config(self.folder, port=self.port, nodes=nodes)
+        self.folder = services.folder / name
+        servers = list(servers) or [f"127.0.0.1:{node.port}" for node in nodes]
+        config = nginx_config(self.folder, port=self.port, servers=servers)
         checked = subprocess.run([NGINX, "-p", str(self.folder), "-t", "-c", str(config)], capture_output=True,
                                  text=True, timeout=30)  # fmt: skip
         if checked.returncode:
             raise RuntimeError(f"nginx -t: {checked.stderr}")
-        self.process = services.spawn("nginx", [NGINX, "-p", str(self.folder), "-c", str(config)])
+        self.process = services.spawn(name, [NGINX, "-p", str(self.folder), "-c", str(config)])
         wait_for(lambda: urlopen(f"{self.url}/o/x.gif", timeout=2).status == 200, timeout=15, what="nginx")
 
     @property
@@ -113,3 +125,49 @@ class Balancer:
         text = (self.folder / "error.log").read_text() if (self.folder / "error.log").exists() else ""
         kinds = {"refused": "Connection refused", "reset": "reset by peer", "closed": "prematurely closed"}
         return Counter({kind: text.count(marker) for kind, marker in kinds.items()})
+
+
+class RecordThenDie:
+    """A node that dies after recording a hit and before answering it: each
+    request goes to `node`, which records the hit and answers; the answer is
+    dropped and the connection reset, as when a node is killed between its
+    stream append and its write. nginx then retries the request on the next
+    node. Runs in the test's process; `close` stops it."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.recorded = 0
+        self.answers: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        with client:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = client.recv(65536)
+                if not chunk:
+                    return
+                request += chunk
+            # nginx asks its upstreams in HTTP/1.0: the node closes after its answer.
+            with socket.create_connection(("127.0.0.1", self.node.port), timeout=10) as upstream:
+                upstream.sendall(request)
+                answer = b""
+                while chunk := upstream.recv(65536):
+                    answer += chunk
+            self.answers.append(answer.split(b"\r\n", 1)[0].decode(errors="replace"))
+            if answer.split(b" ", 2)[1:2] == [b"200"]:
+                self.recorded += 1
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close: reset
+
+    def close(self) -> None:
+        self.listener.close()

@@ -1,8 +1,9 @@
 """Two web nodes behind nginx, each with its recorder and its own spool, one
-Redis stream and one database between them (docs/scaling.md): one node is
-SIGKILLed, web server and recorder, during 2,000 pixel hits through nginx.
-Every hit that got its GIF is recorded exactly once, the counters equal the
-events, and /healthz answers per node."""
+Redis stream and one database between them (docs/scaling.md). A node that
+records each hit and dies before answering, nginx retrying on the other; then
+one node SIGKILLed, web server and recorder, during 2,000 pixel hits through
+nginx. Every hit that got its GIF is recorded exactly once, the counters
+equal the events, and /healthz answers per node."""
 
 import json
 import threading
@@ -18,7 +19,7 @@ import redis
 from emails.pixels import make_token
 
 from .conftest import record_result
-from .nodes import HEALTHZ_TOKEN, NGINX, Balancer, Node
+from .nodes import HEALTHZ_TOKEN, NGINX, Balancer, Node, RecordThenDie
 from .processes import Services
 from .test_open_faults import COUNTERS_DISAGREEING, ROLLUP_DISAGREEING, STREAM
 
@@ -89,6 +90,49 @@ def settle(world: Services, nodes: list[Node], recipients: list[int], *, timeout
     finally:
         conn.close()
     raise TimeoutError("the opens did not settle")
+
+
+def events_of(world: Services, recipients: list[int]) -> dict[int, int]:
+    conn = world.postgres.connect()
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.id, count(o.id) FROM emails_emailrecipient r "
+            "LEFT JOIN tracking_openevent o ON o.recipient_id = r.id WHERE r.id = ANY(%s) GROUP BY r.id",
+            [recipients],
+        )
+        events = dict(cursor.fetchall())
+    conn.close()
+    return events
+
+
+def test_a_hit_recorded_by_a_node_that_died_before_answering_counts_once(nodes):
+    """The window a SIGKILL rarely hits, every time: node a records each hit
+    and its answer is lost (RecordThenDie); nginx retries on node b (its
+    backup here), which records the hit again under the key nginx gave the
+    request (X-Request-ID, X-Request-Start): one open each."""
+    world, a, b, _ = nodes
+    dying = RecordThenDie(a)
+    balancer = Balancer(world, [], servers=(f"127.0.0.1:{dying.port} max_fails=0", f"127.0.0.1:{b.port} backup"),
+                        name="nginx-retry")  # fmt: skip
+    try:
+        recipients = world.seed(2, 10)
+        recorded_before = dying.recorded
+        answered = Counter()
+        for recipient in recipients:
+            with urlopen(f"{balancer.url}/o/{make_token(recipient)}.gif", timeout=10) as response:
+                answered[recipient] += response.status == 200 and len(response.read()) == 43
+        settle(world, [a, b], recipients)
+    finally:
+        balancer.process.stop()
+        dying.close()
+    events = events_of(world, recipients)
+    lost = sum(max(0, answered[r] - events[r]) for r in recipients)
+    doubled = sum(max(0, events[r] - answered[r]) for r in recipients)
+    record_result("node records, dies before answering; nginx retries", sum(answered.values()),
+                  sum(events.values()), lost, doubled)  # fmt: skip
+    assert dying.recorded - recorded_before == len(recipients), (dying.answers, balancer.answered_by())
+    assert sum(answered.values()) == len(recipients), "node b answered every hit"
+    assert (lost, doubled) == (0, 0)
 
 
 def test_a_web_node_sigkilled_behind_nginx_loses_and_doubles_no_open(nodes):

@@ -15,12 +15,15 @@ from datetime import datetime
 
 from django.db import transaction
 
-from emails.models import EmailRecipient, TrackingMode
+from emails.models import Email, EmailRecipient, TrackingMode
 from emails.policy import open_mode
 
 from . import classify, counters, recent, recorded
 from .hits import Open
 from .models import COUNTED, Verdict
+
+# The recipient's email, set from the emails loaded once (_lock_recipients).
+_EMAIL = EmailRecipient._meta.get_field("email")
 
 
 def write_opens(*, opens: Sequence[Open]) -> int:
@@ -47,17 +50,31 @@ def write_opens(*, opens: Sequence[Open]) -> int:
 
 
 def _lock_recipients(recipient_ids: set[int]) -> dict[int, EmailRecipient]:
-    """The recipients with their emails and organizations. Locking the emails,
-    in id order, serializes writers of one email (and tracking.erasure), so
-    their counter updates and conflicting keys never wait on each other in a
-    cycle."""
-    return {
-        r.pk: r
-        for r in EmailRecipient.objects.select_related("email__organization__email_configuration", "contact")
-        .select_for_update(of=("email",))
-        .filter(pk__in=recipient_ids)
-        .order_by("email_id", "pk")
+    """The recipients with their contacts, emails and organizations. Locking
+    the emails, in id order, serializes writers of one email (and
+    tracking.erasure), so their counter updates and conflicting keys never
+    wait on each other in a cycle.
+
+    Two statements: the emails locked and loaded once each (with their
+    organization and its configuration), then the recipients with their
+    contacts, each given its email's one instance. Loaded in one statement,
+    every recipient row brought its own copy of the email, organization and
+    configuration: in a batch of 2,000 opens, the copies and the policy's
+    work on each were a quarter of the recorder's time (issue 23)."""
+    if not recipient_ids:
+        return {}
+    emails = {
+        e.pk: e
+        for e in Email.objects.select_related("organization__email_configuration")
+        .select_for_update(of=("self",))
+        .filter(pk__in=EmailRecipient.objects.filter(pk__in=recipient_ids).values("email_id"))
+        .order_by("pk")
     }
+    recipients = {}
+    for r in EmailRecipient.objects.select_related("contact").filter(pk__in=recipient_ids, email_id__in=emails):
+        _EMAIL.set_cached_value(r, emails[r.email_id])
+        recipients[r.pk] = r
+    return recipients
 
 
 def _mode(recipient: EmailRecipient) -> str | None:

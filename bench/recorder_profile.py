@@ -1,0 +1,165 @@
+"""Where the recorder's time goes (issue 23: the recorder >= 2x the pixel),
+on the same hits as bench/pixel_load.py's recorder measurement.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/recorder_profile.py \\
+    [--hits 30000] [--batch 2000] [--signals]
+
+In a throwaway database and stream (as pixel_load.py), HITS opens of a
+1,000-recipient email are put on the stream as pixel_child.py's drain does
+(with --signals, with the signals the pixel appends), then a Recorder in a
+child process records them: first timed alone (opens/s), then again on as
+many new hits under cProfile, with every SQL statement timed by its kind.
+It prints, per batch: the wall time of each part (reading the stream,
+parsing, the writer's statements, the commit, the listeners after it, the
+acknowledgement) and the statements' count and time, the team's rollup
+(emails.rollup.changing) apart.
+"""
+
+import argparse
+import collections
+import cProfile
+import json
+import os
+import pstats
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Functions whose cumulative time is shown, in the order a batch runs them.
+PARTS = [
+    ("stream read (XREADGROUP, XAUTOCLAIM)", "tracking/stream.py", "next_batch"),
+    ("entries to opens", "tracking/stream.py", "opens_from_entries"),
+    ("write_opens (in the transaction)", "tracking/writer.py", "write_opens"),
+    ("  recipients locked and loaded (ORM)", "tracking/writer.py", "_lock_recipients"),
+    ("  policy (open_mode)", "tracking/writer.py", "_mode"),
+    ("  aggregate markers (Redis)", "tracking/recent.py", "markers"),
+    ("  events and verdicts", "tracking/writer.py", "_events"),
+    ("  INSERT ... RETURNING", "tracking/counters.py", "insert_events"),
+    ("  counters (add_opens)", "emails/counters.py", "add_opens"),
+    ("    the team's rollup: its 2 reads", "emails/rollup.py", "_facts"),
+    ("    the team's rollup: its write", "emails/rollup.py", "add_to_rows"),
+    ("  announce", "tracking/recorded.py", "announce"),
+    ("commit", "django/db/backends/base/base.py", "commit"),
+    ("listeners after the commit (alerts.notify)", "alerts/creation.py", "notify"),
+    ("acknowledge (XACK + XDEL)", "tracking/stream.py", "acknowledge"),
+    ("spool check", "tracking/spool.py", "size"),
+]
+
+
+def parent(args) -> None:
+    from pixel_load import child
+    from servers import ROOT, drop_environment, own_environment
+
+    workdir = Path(tempfile.mkdtemp(prefix="onepage-recorder-profile-"))
+    env = own_environment(workdir, "recorder")
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        ids = child(env, "seed")["fresh"]["ids"]
+        options = [args.hits, args.batch, int(args.signals), *ids]
+        argv = [sys.executable, __file__, "--child", *map(str, options)]
+        subprocess.run(argv, cwd=ROOT, env=env, check=True)
+    finally:
+        drop_environment(env, workdir)
+
+
+def run_child(hits: int, batch: int, signals: bool, ids: list[int]) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onepage.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from tracking import stream
+    from tracking.classify import Signals
+    from tracking.hits import Open, new_hit_key
+    from tracking.recorder import Recorder
+
+    client = stream.client(settings.REDIS_URL)
+    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
+
+    def put() -> None:
+        now = datetime.now(UTC)
+        seen = Signals(address="203.0.113.7", user_agent=agent, prefetch=False, member_organization=None)
+        for start in range(0, hits, 5000):
+            with client.pipeline(transaction=False) as pipe:
+                for _ in range(min(5000, hits - start)):
+                    if signals:
+                        hit = Open(recipient_id=random.choice(ids), opened_at=now, key=new_hit_key(), signals=seen)
+                        keys = ("recipient", "at", "key", "ip", "ua", "pf", "m")
+                        pipe.xadd(settings.OPEN_STREAM, dict(zip(keys, stream.entry_fields(hit), strict=True)))
+                    else:
+                        fields = {"recipient": random.choice(ids), "at": now.isoformat(), "key": new_hit_key()}
+                        pipe.xadd(settings.OPEN_STREAM, fields)
+                pipe.execute()
+
+    def record(recorder: Recorder) -> tuple[float, int]:
+        started, batches = time.monotonic(), 0
+        goal = recorder.recorded + hits
+        while recorder.recorded < goal:
+            batches += 1
+            if not recorder.step() and client.xlen(settings.OPEN_STREAM) == 0:
+                break
+        return time.monotonic() - started, batches
+
+    recorder = Recorder(batch_size=batch, block_ms=100)
+    stream.ensure_group(recorder.client)
+    put()
+    seconds, batches = record(recorder)
+    print(f"recorder alone: {hits:,} opens in {seconds:.2f} s, {hits / seconds:,.0f} opens/s, batch {batch}")
+
+    statements: dict[str, list[float]] = collections.defaultdict(list)
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements[_kind(sql)].append(time.perf_counter() - started)
+
+    put()
+    profiler = cProfile.Profile()
+    with connection.execute_wrapper(timed):
+        profiler.enable()
+        seconds, batches = record(recorder)
+        profiler.disable()
+    print(f"under cProfile: {seconds:.2f} s, {batches} batches; per batch (ms, cumulative, of the profiled run):")
+    stats = pstats.Stats(profiler).stats
+    for label, path, name in PARTS:
+        total = sum(v[3] for (file, _, func), v in stats.items() if func == name and file.endswith(path))
+        print(f"  {label:46} {total * 1000 / batches:8.1f}  {total / seconds:6.1%}")
+    print("SQL statements per batch (count, ms):")
+    for kind, times in sorted(statements.items(), key=lambda kv: -sum(kv[1])):
+        print(f"  {kind:46} {len(times) / batches:5.1f} {sum(times) * 1000 / batches:8.1f}")
+    print(json.dumps({"hits": hits, "batch": batch, "signals": signals}))
+
+
+def _kind(sql: str) -> str:
+    """A statement's kind: its verb and the table it reads or writes first
+    (add_opens's and the rollup's `WITH v AS (VALUES ...)` by their UPDATE or
+    INSERT)."""
+    verb = sql.split(None, 1)[0].upper()
+    if verb == "WITH":
+        verb = next((v for v in ("UPDATE", "INSERT") if f" {v} " in sql), verb)
+    table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql)
+    return f"{verb} {table[1] if table else '?'}"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        run_child(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", [int(a) for a in sys.argv[5:]])
+    else:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--hits", type=int, default=30_000)
+        parser.add_argument("--batch", type=int, default=2000)
+        parser.add_argument("--signals", action="store_true", help="entries with the signals the pixel appends")
+        parent(parser.parse_args())

@@ -91,6 +91,16 @@ def a_busy_day(org, admin_user, rep_user, settings):
     for contact, opened in [(aoife, [3, 2, 1]), (long, [1])]:
         to = EmailRecipientFactory(email=ordinary, contact=contact, address=contact.email)
         add_opens(to, [now - dt.timedelta(days=d) for d in opened])
+    # Sent from Aoife's rep's own email client (found by the mailbox sync):
+    # not tracked, its reason beside the eye on her timeline.
+    client = EmailFactory(
+        organization=org,
+        sender=rep_user,
+        subject="Re: pricing for the spring order",
+        source=Email.Source.CLIENT,
+        sent_at=now - dt.timedelta(days=3),
+    )
+    EmailRecipientFactory(email=client, contact=aoife, address=aoife.email, track_opens=False)
     return {"contact": long, "email": email, "failed": failed, "aoife": aoife, "ordinary": ordinary}
 
 

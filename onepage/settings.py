@@ -16,6 +16,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from onepage.database_url import database_config
+from onepage.redis_url import SENTINEL_SCHEME, celery_broker, sentinel_address
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -243,14 +244,24 @@ STORAGES = {
 }
 
 # Redis: cache, Celery broker and the open-recording stream. Empty = embedded.
-REDIS_URL = envurl("REDIS_URL", "", ("redis", "rediss", "unix"))
+# One Redis, or the Sentinels that watch a master and its replicas
+# (redis+sentinel://host:26379,.../<master>/<db>, onepage.redis_url).
+REDIS_URL = envurl("REDIS_URL", "", ("redis", "rediss", "unix", SENTINEL_SCHEME))
+REDIS_SENTINEL = sentinel_address(REDIS_URL) is not None
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # A list: Django splits a string at its commas, the Sentinels' separator.
+            "LOCATION": [REDIS_URL],
+            "OPTIONS": {"pool_class": "onepage.redis_url.CachePool"},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL, _broker_sentinel_options = celery_broker(REDIS_URL) if REDIS_URL else ("memory://", {})
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
@@ -275,6 +286,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than the longest send (SMTP_DATA_TIMEOUT per copy): a task not
     # acknowledged by then is delivered to another worker.
     "visibility_timeout": 2 * 3600,
+    **_broker_sentinel_options,
 }
 # Publishing (queueing a send) gives up after a few seconds when Redis is
 # down; the email stays queued and the sweep queues it again.
@@ -298,6 +310,14 @@ OPEN_RECLAIM_IDLE_MS = envint("OPEN_RECLAIM_IDLE_MS", 60_000)
 # here, replayed by the recorder, up to this many bytes.
 OPEN_SPOOL_DIR = Path(env.str("OPEN_SPOOL_DIR", default=str(VAR_DIR / "spool")))
 OPEN_SPOOL_MAX_BYTES = envint("OPEN_SPOOL_MAX_BYTES", 64 * 1024 * 1024)
+# Under Sentinel, the pixel answers once a replica has its append (WAIT 1
+# <ms>): a master that dies before replicating would take the open with it
+# to the failover. No replica within this many ms: the open is written
+# directly (README: Redis under Sentinel). 0: never wait; one Redis never does.
+OPEN_REPLICA_WAIT_MS = envint("OPEN_REPLICA_WAIT_MS", 100 if REDIS_SENTINEL else 0)
+if not 0 <= OPEN_REPLICA_WAIT_MS <= 400:
+    # The pixel's Redis socket gives up after 500 ms (tracking.stream.REDIS_TIMEOUT).
+    raise ImproperlyConfigured(f"OPEN_REPLICA_WAIT_MS={OPEN_REPLICA_WAIT_MS} must be between 0 and 400.")
 OPEN_DRAIN_INTERVAL = envint("OPEN_DRAIN_INTERVAL", 5)
 CELERY_BEAT_SCHEDULE = {
     # Proves beat and a worker alive: see onepage.health (same interval).

@@ -23,6 +23,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from onepage import redis_url
 from onepage.models import User
 
 from .browser import fresh_for_the_browser
@@ -34,7 +35,7 @@ REDIS_TIMEOUT = 0.5
 
 @functools.cache
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT)
+    return redis_url.client(url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT)
 
 
 def channel(user_id: int, url: str | None = None) -> str:

@@ -30,6 +30,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from onepage import redis_url
+
 from . import live
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ async def stream(request: HttpRequest) -> HttpResponse:
     if not user.is_authenticated or request.membership is None:
         return HttpResponse("Sign in to get the bell's count.", status=403, content_type="text/plain")
     # Subscribed before the count is read: a change in between is not lost.
-    client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=REDIS_TIMEOUT)
+    client = redis_url.async_client(settings.REDIS_URL, socket_connect_timeout=REDIS_TIMEOUT)
     pubsub = client.pubsub()
     try:
         await asyncio.wait_for(_subscribe(pubsub, live.channel(user.pk)), REDIS_TIMEOUT)

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from onepage import redis_url
+
 # Beat sends the heartbeat task this often; a heartbeat older than
 # HEARTBEAT_STALE means the process (or, for the worker, the queue) is stuck.
 HEARTBEAT_INTERVAL = 30
@@ -55,7 +57,7 @@ def redis_server() -> dict[str, Any]:
     if not settings.REDIS_URL:
         return {"ok": None, "detail": "not configured: tasks run in the web process"}
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+        client = redis_url.client(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
         client.ping()
     except redis.RedisError as exc:
         return {"ok": False, "error": _short(exc)}

@@ -25,6 +25,8 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 
+from onepage import redis_url
+
 from . import spool, stream
 from .writer import write_opens
 
@@ -106,7 +108,7 @@ class Recorder:
         # Its own client: a blocking read needs a longer timeout than the
         # pixel's half second (longer than the read, so a quiet stream is no
         # timeout).
-        client = redis.Redis.from_url(
+        client = redis_url.client(
             settings.REDIS_URL,
             socket_connect_timeout=2,
             socket_timeout=block_ms / 1000 + 5,

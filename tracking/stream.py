@@ -16,6 +16,8 @@ from datetime import datetime
 import redis
 from django.conf import settings
 
+from onepage import redis_url
+
 from . import kept
 from .classify import Signals
 from .hits import Open
@@ -35,10 +37,14 @@ _down_until: dict[str, float] = {}
 @functools.cache
 def client(url: str) -> redis.Redis:
     """The pixel's Redis client (the stream and the rate limit): one, and so
-    one connection pool, per process and URL."""
-    return redis.Redis.from_url(
+    one connection pool, per process and URL; the master's under Sentinel."""
+    return redis_url.client(
         url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT, decode_responses=True
     )
+
+
+class NotReplicated(redis.RedisError):
+    """No replica acknowledged an append in time: a failover could lose it."""
 
 
 def usable(url: str) -> bool:
@@ -95,14 +101,21 @@ def entry_fields(hit: Open) -> list:
 def append(url: str, hit: Open, *, limit_key: str | None = None) -> str:
     """Append one hit in one round trip ('limited', 'full' or 'stream');
     with `limit_key`, the per-recipient limit is counted in the same script.
-    Raises redis.RedisError."""
+    With OPEN_REPLICA_WAIT_MS (under Sentinel), an appended hit is 'stream'
+    once a replica has it too: a second round trip, WAIT. Raises
+    redis.RedisError; NotReplicated when no replica acknowledged it in time
+    (the entry stays: its key makes it and a direct write one open)."""
     args = [settings.OPEN_STREAM_LIMIT, *entry_fields(hit)]
     keys = [settings.OPEN_STREAM]
     if limit_key is not None:
         keys.append(limit_key)
         args.append(settings.OPENS_PER_RECIPIENT_PER_MINUTE)
     # On this thread's kept connection, not through the client's pool.
-    return kept.run_script(client(url), _append_script(url), keys, args)
+    outcome = kept.run_script(client(url), _append_script(url), keys, args)
+    wait_ms = settings.OPEN_REPLICA_WAIT_MS
+    if outcome == "stream" and wait_ms and kept.wait_for_replicas(client(url), 1, wait_ms) < 1:
+        raise NotReplicated(f"no replica acknowledged the open within {wait_ms} ms")
+    return outcome
 
 
 def opens_from_entries(entries: list[tuple[str, dict[str, str] | None]]) -> list[Open]:

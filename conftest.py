@@ -61,6 +61,14 @@ def _own_open_spool(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _notify_in_process(settings):
+    """No Celery worker runs beside the tests: the recorder's batches are
+    told of in its own process, as when tasks run in process (the worker's
+    hand-off: alerts/tests/test_hand_off.py)."""
+    settings.NOTIFY_IN_WORKER = False
+
+
+@pytest.fixture(autouse=True)
 def _own_open_stream(settings):
     """Every test records opens into a Redis stream of its own (deleted
     afterwards), so no test drains another's opens or an earlier run's."""

@@ -8,8 +8,8 @@ class AlertsConfig(AppConfig):
         from contacts import last_opened
         from tracking import recorded
 
-        from .creation import notify
         from .feed import with_last_opened
+        from .tasks import hand_off
 
-        recorded.register(notify)
+        recorded.register(hand_off)
         last_opened.provide(with_last_opened)

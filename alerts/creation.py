@@ -45,7 +45,7 @@ def notify(recorded: Sequence[Recorded]) -> int:
     """Make the notifications of these newly recorded opens, then push the
     new counts of the users told to their open pages (alerts.live). Returns
     how many opens were told of (rows made or digest lines added to)."""
-    opens = [r for r in recorded if r.verdict in COUNTED and r.recipient_id is not None and r.key is not None]
+    opens = tellable(recorded)
     if not opens:
         return 0
     singles, digests = _lines(opens, audience_of(opens))
@@ -54,6 +54,12 @@ def notify(recorded: Sequence[Recorded]) -> int:
         _upsert_digests(digests)
     live.publish_counts({row["u"] for row in singles} | {row["u"] for row in digests})
     return len(singles) + sum(d["n"] for d in digests)
+
+
+def tellable(recorded: Sequence[Recorded]) -> list[Recorded]:
+    """The opens notify may tell of: a person's, naming a recipient, with a
+    key (the others are dropped before anything is loaded or handed on)."""
+    return [r for r in recorded if r.verdict in COUNTED and r.recipient_id is not None and r.key is not None]
 
 
 def _settings_of(user: User) -> AlertSettings:

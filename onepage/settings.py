@@ -388,6 +388,12 @@ CELERY_BEAT_SCHEDULE["repair-notifications"] = {
     "schedule": NOTIFICATION_REPAIR_INTERVAL,
     "options": {"expires": NOTIFICATION_REPAIR_INTERVAL},
 }
+# The recorder's batches are told of (alerts.creation.notify) by the Celery
+# worker, not in the recorder's own time (alerts.tasks.notify_opens; a third
+# of a batch, issue 23); on by default with a worker (Redis), off when tasks
+# run in process. NOTIFY_QUEUE: the queue they go to (empty: Celery's default).
+NOTIFY_IN_WORKER = envbool("NOTIFY_IN_WORKER", not CELERY_TASK_ALWAYS_EAGER)
+NOTIFY_QUEUE = env.str("NOTIFY_QUEUE", default="") or None
 
 # Mail that Django itself sends (password resets); emails that reps send go
 # through their own mailbox, see emails.mailboxes.

@@ -6,6 +6,7 @@ recorded, the recount after a deletion sets them again. The team's rollup
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 from typing import NamedTuple
 
 from django.db import connection
@@ -51,20 +52,26 @@ def _add(model: type[Model], tallies: dict[int, Tally]) -> None:
     if not tallies:
         return
     quote, table = connection.ops.quote_name, model._meta.db_table
-    field = model._meta.get_field("first_opened_at")
-    params: list = []
-    for pk, t in tallies.items():
-        first, last = (field.get_db_prep_value(at, connection) for at in (t.first, t.last))
-        params += [pk, t.opens, first, last, t.automatic, t.kinds]
     if connection.vendor == "postgresql":
-        row, least, greatest = "(%s, %s, %s::timestamptz, %s::timestamptz, %s, %s::int)", "LEAST", "GREATEST"
+        # One array per column: six parameters whatever the batch's size, no
+        # VALUES list to parse (issue 23).
+        rows, least, greatest = (
+            "SELECT * FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[])",
+            "LEAST",
+            "GREATEST",
+        )
+        params = [list(tallies), *map(list, zip(*tallies.values(), strict=True))]
     else:
         # SQLite's two-argument min/max are NULL when either side is NULL
         # (never opened, or no person's open in this batch), hence the
         # coalesce below on both databases.
-        row, least, greatest = "(%s, %s, %s, %s, %s, %s)", "min", "max"
+        rows, least, greatest = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(tallies)), "min", "max"
+        prep = partial(model._meta.get_field("first_opened_at").get_db_prep_value, connection=connection)
+        params = [
+            v for pk, t in tallies.items() for v in (pk, t.opens, prep(t.first), prep(t.last), t.automatic, t.kinds)
+        ]
     sql = (
-        f"WITH v(id, n, f, l, a, k) AS (VALUES {', '.join([row] * len(tallies))}) "  # noqa: S608
+        f"WITH v(id, n, f, l, a, k) AS ({rows}) "  # noqa: S608
         f"UPDATE {quote(table)} SET open_count = open_count + v.n, "
         f"first_opened_at = coalesce({least}(first_opened_at, v.f), first_opened_at, v.f), "
         f"last_opened_at = coalesce({greatest}(last_opened_at, v.l), last_opened_at, v.l), "

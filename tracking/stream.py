@@ -110,10 +110,13 @@ def append(url: str, hit: Open, *, limit_key: str | None = None) -> str:
     if limit_key is not None:
         keys.append(limit_key)
         args.append(settings.OPENS_PER_RECIPIENT_PER_MINUTE)
-    # On this thread's kept connection, not through the client's pool.
-    outcome = kept.run_script(client(url), _append_script(url), keys, args)
+    # On this thread's kept connection, not through the client's pool. One
+    # client for both calls: threads that start at once may each make one
+    # before the cache keeps one, and WAIT must go to the script's connection.
+    redis_client = client(url)
+    outcome = kept.run_script(redis_client, _append_script(url), keys, args)
     wait_ms = settings.OPEN_REPLICA_WAIT_MS
-    if outcome == "stream" and wait_ms and kept.wait_for_replicas(client(url), 1, wait_ms) < 1:
+    if outcome == "stream" and wait_ms and kept.wait_for_replicas(redis_client, 1, wait_ms) < 1:
         raise NotReplicated(f"no replica acknowledged the open within {wait_ms} ms")
     return outcome
 

@@ -13,7 +13,16 @@ connections, as bench/pixel_load.py's B), in rounds whose order rotates:
 requests a second, p50 and p99. DATABASE_URL must be on 127.0.0.1 (the
 stream pixel does not query it; an open written directly would).
 
+With --lag, what each way loses when the master dies with its replica
+behind: a fresh set, the master's link to its replica cut (CLIENT KILL TYPE
+replica: the replica reconnects within a second), 20 appends at once, the
+master SIGKILLed, Sentinel's failover; then, of the appends the pixel would
+have answered as recorded in the stream, those missing on the new master
+(lost), and those that went the direct way (NotReplicated: written to the
+database by tracking.intake), with OPEN_REPLICA_WAIT_MS 0 and 100.
+
     .venv/bin/python bench/pixel_wait.py [-n 20000] [--rounds 3]
+    .venv/bin/python bench/pixel_wait.py --lag [--rounds 3]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_h5 .venv/bin/python bench/pixel_wait.py --wrk 6
 """
 
@@ -34,6 +43,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--wrk", type=int, default=0, metavar="SECONDS", help="granian under wrk instead")
+    parser.add_argument("--lag", action="store_true", help="what a failover loses, replica behind")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     database_url = os.environ.get("DATABASE_URL", "")
@@ -56,6 +66,15 @@ def main() -> None:
     settings.OPEN_STREAM = f"bench:wait:{os.getpid()}"
     settings.OPENS_PER_RECIPIENT_PER_MINUTE = 10**9
     seen = Signals(address="203.0.113.7", user_agent="Mozilla/5.0 (Windows NT 10.0) Chrome/120", prefetch=False)
+
+    def append_one(url: str, i: int) -> tuple[str, str]:
+        now = timezone.now()
+        hit = Open(recipient_id=1000 + i % 1000, opened_at=now, key=new_hit_key(), signals=seen)
+        return stream.append(url, hit, limit_key=ratelimit.limit_key(1000 + i % 1000, now.timestamp())), hit.key
+
+    if args.lag:
+        behind(args, SentinelSet, append_one)
+        return
     nodes = SentinelSet(Path(tempfile.mkdtemp(prefix="onepage-bench-wait-")))
     nodes.start()
     try:
@@ -70,9 +89,7 @@ def main() -> None:
         results: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in ways}
 
         def append(url: str, i: int) -> str:
-            now = timezone.now()
-            hit = Open(recipient_id=1000 + i % 1000, opened_at=now, key=new_hit_key(), signals=seen)
-            return stream.append(url, hit, limit_key=ratelimit.limit_key(1000 + i % 1000, now.timestamp()))
+            return append_one(url, i)[0]
 
         for _ in range(args.rounds):
             for name, (url, wait_ms) in ways.items():
@@ -101,6 +118,40 @@ def main() -> None:
             print(f"{name:22} " + " ".join(f"{c:>16}" for c in cells))
     finally:
         nodes.close()
+
+
+def behind(args, SentinelSet, append_one) -> None:
+    from django.conf import settings
+
+    from tracking import stream
+
+    print("20 appends right after the master's link to its replica was cut, then the master SIGKILLed")
+    print(f"{'OPEN_REPLICA_WAIT_MS':>20} {'answered, in the stream':>24} {'lost of those':>14} {'direct':>7}")
+    for _ in range(args.rounds):
+        for wait_ms in (0, 100):
+            settings.OPEN_REPLICA_WAIT_MS = wait_ms
+            nodes = SentinelSet(Path(tempfile.mkdtemp(prefix="onepage-bench-lag-")))
+            nodes.start()
+            try:
+                append_one(nodes.sentinel_url, 0)  # connected, the script loaded
+                nodes.wait_replicated()
+                master = nodes.master()
+                master.client().client_kill_filter(_type="replica")
+                answered, direct = [], 0
+                for i in range(20):
+                    try:
+                        answered.append(append_one(nodes.sentinel_url, i)[1])
+                    except stream.NotReplicated:
+                        direct += 1
+                nodes.kill_master()
+                nodes.wait_failover(master.port)
+                kept = {fields["key"] for _, fields in nodes.master().client(decode_responses=True).xrange(
+                    settings.OPEN_STREAM)}  # fmt: skip
+                lost = sum(key not in kept for key in answered)
+                print(f"{wait_ms:>20} {len(answered):>24} {lost:>14} {direct:>7}")
+            finally:
+                nodes.close()
+                shutil.rmtree(nodes.folder, ignore_errors=True)
 
 
 def under_load(ways: dict, nodes, args, database_url: str) -> None:

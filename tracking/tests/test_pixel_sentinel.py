@@ -96,3 +96,19 @@ def test_one_redis_never_waits_for_a_replica(mail_client, settings, nodes, tmp_p
         assert waits(client) == 0
     finally:
         alone.close()
+
+
+def test_the_wait_follows_the_append_when_each_call_gets_a_new_client(under_sentinel, monkeypatch):
+    """Threads that start at once each make a client before the cache keeps
+    one (a web process's first pixels): the WAIT must still go to the
+    connection that appended, or it is answered for no write."""
+    from django.utils import timezone
+
+    from tracking import intake, stream
+
+    make = stream.client.__wrapped__
+    monkeypatch.setattr(stream, "client", lambda url: make(url))
+    recipient = EmailRecipientFactory()
+
+    assert intake.record_open(recipient_id=recipient.pk, opened_at=timezone.now(), limited=True) == "stream"
+    assert not OpenEvent.objects.filter(recipient=recipient).exists()

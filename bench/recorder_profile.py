@@ -13,7 +13,10 @@ many new hits under cProfile, with every SQL statement timed by its kind.
 It prints, per batch: the wall time of each part (reading the stream,
 parsing, the writer's statements, the commit, the listeners after it, the
 acknowledgement) and the statements' count and time, the team's rollup
-(emails.rollup.changing) apart.
+(emails.rollup.changing) apart. With Redis, the notifications are made by
+the Celery worker (NOTIFY_IN_WORKER, alerts.tasks.notify_opens): the hand-off
+is the recorder's part, and the tasks stay in the queue (deleted at the end);
+NOTIFY_IN_WORKER=false in the environment measures them in the recorder.
 """
 
 import argparse
@@ -48,7 +51,8 @@ PARTS = [
     ("    the team's rollup: its write", "emails/rollup.py", "add_to_rows"),
     ("  announce", "tracking/recorded.py", "announce"),
     ("commit", "django/db/backends/base/base.py", "commit"),
-    ("listeners after the commit (alerts.notify)", "alerts/creation.py", "notify"),
+    ("listeners after the commit (alerts' hand-off)", "alerts/tasks.py", "hand_off"),
+    ("  alerts.notify (in the worker since issue 23)", "alerts/creation.py", "notify"),
     ("acknowledge (XACK + XDEL)", "tracking/stream.py", "acknowledge"),
     ("spool check", "tracking/spool.py", "size"),
 ]
@@ -140,7 +144,31 @@ def run_child(hits: int, batch: int, signals: bool, ids: list[int]) -> None:
     print("SQL statements per batch (count, ms):")
     for kind, times in sorted(statements.items(), key=lambda kv: -sum(kv[1])):
         print(f"  {kind:46} {len(times) / batches:5.1f} {sum(times) * 1000 / batches:8.1f}")
+    worker_time(client, batches)
     print(json.dumps({"hits": hits, "batch": batch, "signals": signals}))
+
+
+def worker_time(client, batches: int) -> None:
+    """The notification tasks the recorder handed off (NOTIFY_QUEUE), run
+    here one after another as the worker would: the work the recorder no
+    longer does, per batch."""
+    import base64
+
+    from django.conf import settings
+
+    from alerts.tasks import notify_opens
+
+    if not settings.NOTIFY_IN_WORKER or not settings.NOTIFY_QUEUE:
+        return
+    messages = client.lrange(settings.NOTIFY_QUEUE, 0, -1)
+    client.delete(settings.NOTIFY_QUEUE)
+    started = time.monotonic()
+    for message in messages:
+        (rows,), _, _ = json.loads(base64.b64decode(json.loads(message)["body"]))
+        notify_opens(rows)
+    seconds = time.monotonic() - started
+    print(f"the worker's part: {len(messages)} tasks of both runs in {seconds:.2f} s, "
+          f"{seconds * 1000 / (2 * batches):.1f} ms per batch (run in this process)")  # fmt: skip
 
 
 def _kind(sql: str) -> str:
@@ -150,6 +178,7 @@ def _kind(sql: str) -> str:
     verb = sql.split(None, 1)[0].upper()
     if verb == "WITH":
         verb = next((v for v in ("UPDATE", "INSERT") if f" {v} " in sql), verb)
+        sql = sql[sql.find(f" {verb} ") :]  # not the table of its WITH (unnest, VALUES)
     table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql)
     return f"{verb} {table[1] if table else '?'}"
 

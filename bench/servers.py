@@ -192,7 +192,10 @@ def admin(url: str, sql: str) -> None:
 def _drop_stream(env: dict) -> None:
     import redis
 
-    redis.Redis.from_url(env["REDIS_URL"]).delete(env["OPEN_STREAM"])
+    queue = env.get("NOTIFY_QUEUE")
+    # The queue and kombu's binding of it, when the run handed notifications off.
+    queues = [queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"] if queue else []
+    redis.Redis.from_url(env["REDIS_URL"]).delete(env["OPEN_STREAM"], *queues)
 
 
 def own_environment(workdir: Path, kind: str) -> dict:
@@ -202,7 +205,10 @@ def own_environment(workdir: Path, kind: str) -> dict:
     if urlparse(url).hostname != LOCAL:
         sys.exit("DATABASE_URL must be on 127.0.0.1")
     admin(url, f"CREATE DATABASE {url.rsplit('/', 1)[1]}")
+    # The recorder's notification tasks (NOTIFY_IN_WORKER) wait in a queue of
+    # the run's own, which no worker reads, deleted with the stream.
     return {**base, "DATABASE_URL": url, "OPEN_STREAM": f"bench:{kind}:{os.getpid()}",
+            "NOTIFY_QUEUE": f"bench:notify:{kind}:{os.getpid()}",
             "OPENS_PER_RECIPIENT_PER_MINUTE": "1000000000"}  # fmt: skip
 
 

@@ -45,13 +45,14 @@ reachable() {
   $PY - "$PG_URL" "$RD_URL" <<'PYEOF'
 import sys
 import psycopg2, redis
+from onepage import redis_url
 from onepage.database_url import database_config
 # The project's own reading of the URL: libpq's multi-host form included.
 pg = database_config(sys.argv[1])
 try:
     psycopg2.connect(host=pg["HOST"], port=pg["PORT"] or 5432, user=pg["USER"], password=pg["PASSWORD"] or None,
                      dbname="postgres", connect_timeout=3, target_session_attrs="any").close()
-    redis.Redis.from_url(sys.argv[2], socket_connect_timeout=3).ping()
+    redis_url.client(sys.argv[2], socket_connect_timeout=3).ping()  # a Sentinel address too
 except Exception as exc:
     print(f"not reachable: {exc}")
     sys.exit(1)

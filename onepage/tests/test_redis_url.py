@@ -92,6 +92,9 @@ def test_a_malformed_sentinel_url_stops_the_start_naming_the_variable():
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory):
+    # Once, in the PostgreSQL + Redis run: a Redis set of its own, started per module.
+    if not settings.REDIS_URL:
+        pytest.skip("runs in the PostgreSQL + Redis run (REDIS_URL)")
     yield from sentinel.started(tmp_path_factory.mktemp("sentinel"))
 
 

@@ -9,6 +9,7 @@ process started here is stopped by `close`."""
 
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import redis
@@ -151,9 +152,25 @@ class SentinelSet:
         master.kill()
         return master
 
+    def named(self) -> set[int]:
+        """The master's port as each Sentinel that answers names it."""
+        ports = set()
+        for sentinel in self.sentinels:
+            if sentinel.alive():
+                with sentinel.client() as client:
+                    ports.add(int(client.sentinel_get_master_addr_by_name(MASTER_NAME)[1]))
+        return ports
+
     def wait_failover(self, old_port: int, *, timeout: float = 30) -> None:
         """Until the Sentinels name another master, and it takes writes."""
         wait_for(lambda: self.master_port() != old_port, timeout=timeout, what="the failover", every=0.05)
+
+    def wait_agreed(self, *, timeout: float = 10) -> None:
+        """Until every Sentinel names the same master: the others learn of a
+        failover from the leader's hello messages (every 2 s), and until then
+        a client that asks one of them (redis-py asks the first that answers)
+        goes to the old master."""
+        wait_for(lambda: len(self.named()) == 1, timeout=timeout, what="the Sentinels agreeing", every=0.1)
         wait_for(lambda: self.master().client().info("replication")["role"] == "master", timeout=timeout,
                  what="the promoted master")  # fmt: skip
 
@@ -162,9 +179,28 @@ class SentinelSet:
         replica promoted, the master demoted to its replica, its clients
         disconnected; returns once the old master follows the new one."""
         old = self.master()
-        with self.sentinels[0].client() as client:
-            client.execute_command("SENTINEL", "FAILOVER", MASTER_NAME)
-        self.wait_failover(old.port)
+        for attempt in range(3):
+            # Right after another failover a Sentinel may not have a fresh
+            # view of the replica yet (NOGOODSLAVE, or a failover it aborts).
+            with self.sentinels[attempt].client() as client:
+                try:
+                    client.execute_command("SENTINEL", "FAILOVER", MASTER_NAME)
+                except redis.ResponseError:
+                    time.sleep(1)
+                    continue
+            try:
+                self.wait_failover(old.port, timeout=10)
+                break
+            except TimeoutError:
+                continue
+        else:
+            raise TimeoutError("Sentinel did not fail over")
+        # Sentinel would make the old master a replica at its next INFO of it
+        # (every 10 s): done now, as Sentinel does it (its clients disconnected).
+        self.wait_agreed()
+        with old.client() as client:
+            client.replicaof("127.0.0.1", self.master_port())
+            client.client_kill_filter(_type="normal", skipme=True)
         wait_for(lambda: old.client().info("replication")["role"] == "slave", timeout=30, what="the old master demoted")
         self.wait_replicated()
 

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory):
+    # Once, in the PostgreSQL + Redis run: a Redis set of its own, started per module.
+    if not settings.REDIS_URL:
+        pytest.skip("runs in the PostgreSQL + Redis run (REDIS_URL)")
     yield from sentinel.started(tmp_path_factory.mktemp("sentinel"))
 
 

@@ -7,6 +7,7 @@ uncompressed (page weights are computed gzipped apart); every body sent is
 kept by path for that."""
 
 import http.client
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,7 +62,7 @@ class Front:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((LOCAL, 0), Handler)
+        self.server = _QuietServer((LOCAL, 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -83,3 +84,12 @@ class Front:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """The browser closes kept-alive connections while the handler waits
+    for their next request: nothing went wrong, so no traceback is printed."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)

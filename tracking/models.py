@@ -40,8 +40,13 @@ class OpenEvent(models.Model):
 
     # Null for an open tracked in aggregate (TrackingMode.AGGREGATE): it
     # counts in the email's total, and no recipient row shows it.
-    recipient = models.ForeignKey(EmailRecipient, on_delete=models.CASCADE, related_name="opens", null=True, blank=True)
-    email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="opens")
+    # No single-column indexes on the two keys: open_recipient_idx and
+    # open_email_idx lead with them, and every index costs each insert
+    # (the recorder's batch, issue 23).
+    recipient = models.ForeignKey(
+        EmailRecipient, on_delete=models.CASCADE, related_name="opens", null=True, blank=True, db_index=False
+    )
+    email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="opens", db_index=False)
     opened_at = models.DateTimeField()
     # The idempotency key the pixel view gave the hit (tracking.recording.new_hit_key),
     # carried by every path (stream, direct write, spool): unique, so that a

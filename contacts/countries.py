@@ -8,3 +8,9 @@ EU_EEA_UK = frozenset(
         "GB",
     }
 )  # fmt: skip
+
+
+def gdpr_protects(country) -> bool:
+    """Whether GDPR (or the UK GDPR) protects residents of `country` (a
+    django_countries Country, as a CountryField reads)."""
+    return country.code in EU_EEA_UK

@@ -6,7 +6,7 @@ from django_countries.fields import CountryField
 
 from onepage.models import Organization
 
-from .countries import EU_EEA_UK
+from .countries import gdpr_protects
 
 # Sent by contacts.consent when a contact withdraws consent to open tracking
 # (switched to Refused), with `contact`. tracking connects to it to delete the
@@ -54,7 +54,7 @@ class Contact(models.Model):
     @property
     def in_eu_eea_uk(self) -> bool:
         """Whether GDPR (or the UK GDPR) protects the contact, by country."""
-        return self.country.code in EU_EEA_UK
+        return gdpr_protects(self.country)
 
     @property
     def full_name(self) -> str:

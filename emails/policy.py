@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from contacts.countries import gdpr_protects
 from contacts.models import Contact
 from onepage.models import Organization, User
 
@@ -92,9 +93,14 @@ def contact_decision(*, contact: Contact | None, config: EmailConfiguration) -> 
     if not config.track_eu_only_with_consent:
         return TRACK
     allowed = contact is not None and contact.open_tracking == Contact.OpenTracking.ALLOWED
-    if contact is None or (not contact.country and not allowed):
+    if contact is None:
         return _unknown_recipient(config)
-    if contact.in_eu_eea_uk and not allowed:
+    # Read once: the field builds a new Country at every read (5 us, on each
+    # recipient of the recorder's batches).
+    country = contact.country
+    if not country and not allowed:
+        return _unknown_recipient(config)
+    if gdpr_protects(country) and not allowed:
         return Decision(False, NotTrackedReason.EU_CONSENT)
     return TRACK
 

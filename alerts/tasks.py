@@ -1,5 +1,5 @@
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -10,6 +10,9 @@ from redis import RedisError
 from tracking.recorded import Recorded
 
 from . import creation, daily, repair
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 @shared_task(ignore_result=True)
@@ -25,8 +28,17 @@ def repair_notifications() -> int:
 
 
 @shared_task(ignore_result=True)
+def notify_open_batch(groups: list[list]) -> int:
+    """A recorded batch's people's opens, told of in the worker (hand_off):
+    by email, in the compact form `_message` makes."""
+    return creation.notify(_from_message(groups))
+
+
+@shared_task(ignore_result=True)
 def notify_opens(rows: list[list]) -> int:
-    """A recorded batch's people's opens, told of in the worker (hand_off)."""
+    """The form of the hand-off before notify_open_batch (one row per open,
+    times as text): kept so that tasks queued by a recorder of the earlier
+    release are still told of after an upgrade."""
     return creation.notify([_recorded(row) for row in rows])
 
 
@@ -39,17 +51,41 @@ def hand_off(recorded: Sequence[Recorded]) -> None:
     opens = creation.tellable(recorded)
     if len(opens) > 1 and settings.NOTIFY_IN_WORKER:
         try:
-            notify_opens.apply_async([[_row(r) for r in opens]], queue=settings.NOTIFY_QUEUE, retry=False)
+            notify_open_batch.apply_async([_message(opens)], queue=settings.NOTIFY_QUEUE, retry=False)
             return
         except (KombuError, RedisError, OSError):
             pass
     creation.notify(opens)
 
 
-def _row(r: Recorded) -> list:
-    previous = r.previous_counted_at.isoformat() if r.previous_counted_at else None
-    return [r.key, r.recipient_id, r.email_id, r.organization_id, r.sender_id, r.opened_at.isoformat(), r.verdict,
-            previous]  # fmt: skip
+def _message(opens: Sequence[Recorded]) -> list[list]:
+    """The opens grouped by email, each as [key, recipient, opened_at,
+    verdict, previous counted open], times in microseconds since the epoch:
+    for a batch of 2,000 opens 190 KB of JSON, against 290 KB as one row per
+    open with its email's ids and ISO times, and the recorder's hand-off
+    12.5 -> 7.6 ms (issue 23)."""
+    groups: dict[tuple[int, int, int], list[list]] = {}
+    for r in opens:
+        previous = _micros(r.previous_counted_at) if r.previous_counted_at else None
+        row = [r.key, r.recipient_id, _micros(r.opened_at), r.verdict, previous]
+        groups.setdefault((r.email_id, r.organization_id, r.sender_id), []).append(row)
+    return [[*ids, rows] for ids, rows in groups.items()]
+
+
+def _from_message(groups: list[list]) -> list[Recorded]:
+    return [
+        Recorded(key, recipient_id, email_id, organization_id, sender_id, _time(opened_at), verdict, _time(previous))
+        for email_id, organization_id, sender_id, rows in groups
+        for key, recipient_id, opened_at, verdict, previous in rows
+    ]
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // MICROSECOND
+
+
+def _time(micros: int | None) -> datetime | None:
+    return None if micros is None else EPOCH + timedelta(microseconds=micros)
 
 
 def _recorded(row: list) -> Recorded:

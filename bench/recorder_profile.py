@@ -14,7 +14,7 @@ It prints, per batch: the wall time of each part (reading the stream,
 parsing, the writer's statements, the commit, the listeners after it, the
 acknowledgement) and the statements' count and time, the team's rollup
 (emails.rollup.changing) apart. With Redis, the notifications are made by
-the Celery worker (NOTIFY_IN_WORKER, alerts.tasks.notify_opens): the hand-off
+the Celery worker (NOTIFY_IN_WORKER, alerts.tasks.notify_open_batch): the hand-off
 is the recorder's part, and the tasks stay in the queue (deleted at the end);
 NOTIFY_IN_WORKER=false in the environment measures them in the recorder.
 """
@@ -156,7 +156,7 @@ def worker_time(client, batches: int) -> None:
 
     from django.conf import settings
 
-    from alerts.tasks import notify_opens
+    from alerts.tasks import notify_open_batch
 
     if not settings.NOTIFY_IN_WORKER or not settings.NOTIFY_QUEUE:
         return
@@ -164,8 +164,8 @@ def worker_time(client, batches: int) -> None:
     client.delete(settings.NOTIFY_QUEUE)
     started = time.monotonic()
     for message in messages:
-        (rows,), _, _ = json.loads(base64.b64decode(json.loads(message)["body"]))
-        notify_opens(rows)
+        (groups,), _, _ = json.loads(base64.b64decode(json.loads(message)["body"]))
+        notify_open_batch(groups)
     seconds = time.monotonic() - started
     print(f"the worker's part: {len(messages)} tasks of both runs in {seconds:.2f} s, "
           f"{seconds * 1000 / (2 * batches):.1f} ms per batch (run in this process)")  # fmt: skip

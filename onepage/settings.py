@@ -389,7 +389,7 @@ CELERY_BEAT_SCHEDULE["repair-notifications"] = {
     "options": {"expires": NOTIFICATION_REPAIR_INTERVAL},
 }
 # The recorder's batches are told of (alerts.creation.notify) by the Celery
-# worker, not in the recorder's own time (alerts.tasks.notify_opens; a third
+# worker, not in the recorder's own time (alerts.tasks.notify_open_batch; a third
 # of a batch, issue 23); on by default with a worker (Redis), off when tasks
 # run in process. NOTIFY_QUEUE: the queue they go to (empty: Celery's default).
 NOTIFY_IN_WORKER = envbool("NOTIFY_IN_WORKER", not CELERY_TASK_ALWAYS_EAGER)

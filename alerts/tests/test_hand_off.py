@@ -1,6 +1,6 @@
 """The recorder's batches are told of by the Celery worker (issue 23: the
 notifications were a third of the recorder's batch): after the commit the
-recorder hands the batch's people's opens to alerts.tasks.notify_opens and
+recorder hands the batch's people's opens to alerts.tasks.notify_open_batch and
 goes on to its next batch; the worker makes the notifications and the bell
 hears of them within about a second. A single open (the direct write: the
 pixel when Redis failed) is told of at once, as before. A hand-off that is
@@ -26,7 +26,7 @@ from alerts import live
 from alerts.models import Notification
 from contacts.tests.factories import ContactFactory
 from emails.tests.factories import EmailFactory, EmailRecipientFactory
-from tracking.hits import Open
+from tracking.hits import Open, new_hit_key
 from tracking.writer import write_opens
 
 
@@ -113,3 +113,50 @@ def test_a_single_open_is_told_at_once_without_the_worker(transactional_db, sett
         write_opens(opens=[Open(recipient_id=bea.pk, opened_at=timezone.now(), key="single-open")])
 
     assert list(Notification.objects.values_list("kind", flat=True)) == [Notification.Kind.FIRST_OPEN]
+
+
+def test_the_hand_off_carries_every_open_as_recorded_in_two_thirds_of_the_old_size():
+    """What the worker gets is what the writer recorded, field for field:
+    aggregate opens (nobody named), a first open (no earlier counted open),
+    microseconds and the zone of every time; grouped by email, the message
+    is two thirds of one row per open with its email's ids and ISO times."""
+    from alerts.tasks import _from_message, _message
+    from tracking.recorded import Recorded
+
+    now = timezone.now().replace(microsecond=123456)
+    opens = [
+        Recorded(new_hit_key(), 100 + n % 50 if n % 7 else None, 10 + n % 3, 1, 5, now + timedelta(seconds=n),
+                 "human" if n % 2 else "proxy", None if n % 5 == 0 else now - timedelta(days=n, microseconds=n))
+        for n in range(2000)
+    ]  # fmt: skip
+    message = _message(opens)
+
+    assert sorted(_from_message(json.loads(json.dumps(message))), key=lambda r: r.key) == sorted(
+        opens, key=lambda r: r.key
+    )
+    assert len(json.dumps(message)) * 1.4 < len(json.dumps([_earlier_row(r) for r in opens]))
+
+
+def test_a_hand_off_queued_by_the_earlier_release_is_still_told(db, org, rep_user):
+    """Tasks a recorder of the release before queued (one row per open)
+    are told of by an upgraded worker."""
+    from alerts.tasks import notify_opens
+    from tracking.recorded import Recorded
+
+    bea = _bea(org, rep_user)
+    with transaction.atomic(durable=True):
+        write_opens(opens=[Open(recipient_id=bea.pk, opened_at=timezone.now(), key="queued-before")])
+    Notification.objects.all().delete()
+    email = bea.email
+    row = _earlier_row(Recorded("queued-before", bea.pk, email.pk, org.pk, rep_user.pk, timezone.now(), "human", None))
+
+    notify_opens(json.loads(json.dumps([row])))
+
+    assert list(Notification.objects.values_list("kind", flat=True)) == [Notification.Kind.FIRST_OPEN]
+
+
+def _earlier_row(r) -> list:
+    """An open as the earlier release's recorder handed it off."""
+    previous = r.previous_counted_at.isoformat() if r.previous_counted_at else None
+    return [r.key, r.recipient_id, r.email_id, r.organization_id, r.sender_id, r.opened_at.isoformat(), r.verdict,
+            previous]  # fmt: skip

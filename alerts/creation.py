@@ -16,8 +16,10 @@ once:
 
 A batch costs a fixed number of queries whatever its size: the senders
 and their followers (with their settings and organizations), their mutes,
-one insert of the first opens and comebacks, one upsert of the digest
-lines. Each notification holds the hit key of its open (unique per user),
+on PostgreSQL the lock of its emails (two workers telling of one email
+take turns), one insert of the first opens and comebacks, one recount of
+the digest lines those may have been counted in (another worker told the
+later opens first), one upsert of the digest lines. Each notification holds the hit key of its open (unique per user),
 so one open never makes two for one user; a notification whose open was
 deleted meanwhile is not made."""
 
@@ -48,9 +50,11 @@ def notify(recorded: Sequence[Recorded]) -> int:
     opens = tellable(recorded)
     if not opens:
         return 0
-    singles, digests = _lines(opens, audience_of(opens))
+    singles, digests, counted_apart = _lines(opens, audience_of(opens))
     with transaction.atomic():
+        _one_at_a_time({r.email_id for r in opens})
         _insert(singles)
+        _recount_digests(counted_apart)
         _upsert_digests(digests)
     live.publish_counts({row["u"] for row in singles} | {row["u"] for row in digests})
     return len(singles) + sum(d["n"] for d in digests)
@@ -69,18 +73,20 @@ def _settings_of(user: User) -> AlertSettings:
         return DEFAULTS
 
 
-def _lines(opens: list[Recorded], audience: Audience) -> tuple[list[dict], list[dict]]:
-    """The rows to insert (first opens, comebacks) and the digest lines to
-    add to, one per user, email, recipient and day. Each recipient's opens
-    are taken in time order from its last counted open before the batch,
-    for each user told of them (the sender, a follower: each by their own
-    settings)."""
+def _lines(opens: list[Recorded], audience: Audience) -> tuple[list[dict], list[dict], list[dict]]:
+    """The rows to insert (first opens, comebacks), the digest lines to
+    add to, one per user, email, recipient and day, and the digest lines
+    that a row inserted may have been counted in (each row as its line).
+    Each recipient's opens are taken in time order from its last counted
+    open before the batch, for each user told of them (the sender, a
+    follower: each by their own settings)."""
     by_recipient: dict[tuple[int, int], list[Recorded]] = {}
     for r in opens:
         for user in audience.of(r):
             by_recipient.setdefault((user.pk, r.recipient_id), []).append(r)
     singles: list[dict] = []
     digests: dict[tuple, dict] = {}
+    counted_apart: dict[tuple, dict] = {}
     for (user_id, _), group in by_recipient.items():
         user = audience.users[user_id]
         wanted = _settings_of(user)
@@ -113,17 +119,21 @@ def _lines(opens: list[Recorded], audience: Audience) -> tuple[list[dict], list[
                 "p": before if kind == Kind.CAME_BACK else None,
                 "d": None,
             }
+            zone = user.zone
+            day = r.opened_at.astimezone(zone).date()
+            key = (user_id, r.email_id, r.recipient_id, day)
             if kind != Kind.DIGEST:
                 singles.append(row)
+                counted_apart[key] = {**row, "k": Kind.DIGEST, "d": day, "s": None, "t": None}
+                counted_apart[key]["s"], counted_apart[key]["t"] = _day_bounds(day, zone)
                 continue
-            zone = user.zone
-            row["d"] = r.opened_at.astimezone(zone).date()
-            row["s"], row["t"] = _day_bounds(row["d"], zone)
-            line = digests.setdefault((user_id, r.email_id, r.recipient_id, row["d"]), row)
+            row["d"] = day
+            row["s"], row["t"] = _day_bounds(day, zone)
+            line = digests.setdefault(key, row)
             if line is not row:
                 line["n"] += 1
                 line["l"] = max(line["l"], r.opened_at)
-    return singles, list(digests.values())
+    return singles, list(digests.values()), list(counted_apart.values())
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -199,6 +209,40 @@ def _insert(rows: list[dict]) -> None:
     with connection.cursor() as cursor:
         # A key already told of (a replay) stays as it is.
         cursor.execute(f"INSERT INTO {table} ({COLUMNS}) {select} ON CONFLICT DO NOTHING", params)
+
+
+def _one_at_a_time(email_ids: set[int]) -> None:
+    """On PostgreSQL, notify for one email waits until another's transaction
+    for it has committed (a worker of concurrency 2 tells two batches at
+    once): a digest line's count is counted again from the notifications
+    already made, so the two must not count at the same time. Locks of the
+    transaction, taken in id order."""
+    if connection.vendor != "postgresql" or not email_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('alerts.notify:' || e, 0)) "
+            "FROM (SELECT DISTINCT unnest(%s::bigint[]) AS e ORDER BY 1) AS emails",
+            [sorted(email_ids)],
+        )
+
+
+def _recount_digests(rows: list[dict]) -> None:
+    """Count again the digest lines that already exist for the first opens
+    and comebacks just inserted (each row as its line, _lines):
+    a line counted before such a row was made (another worker told the
+    later opens first) counted its open too."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    select, params = _select(rows, recount=True)
+    sql = (
+        f"WITH x(u, o, e, r, k, h, n, a, l, p, d, c) AS ({select}) "  # noqa: S608
+        f"UPDATE {table} SET count = x.n FROM x WHERE {table}.kind = '{Kind.DIGEST}' AND {table}.user_id = x.u "
+        f"AND {table}.email_id = x.e AND {table}.recipient_id = x.r AND {table}.day = x.d"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _upsert_digests(rows: list[dict]) -> None:

@@ -8,6 +8,7 @@ open; the same queries for 20 opens as for 2,000."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from alerts.models import AlertSettings, EmailMute, Notification
 from contacts.models import Contact
@@ -221,7 +222,11 @@ def test_a_batchs_notifications_cost_the_same_queries_whatever_its_size(
     # upsert, the release; with Redis, the live channel's counts of the users
     # told (alerts.live: one grouped query, none of them opted in to browser
     # notifications).
-    with django_assert_num_queries(8 if settings.REDIS_URL else 7):
+    # The digest lines a first open may have been counted in, counted again
+    # (one statement); on PostgreSQL, the emails' lock against another
+    # worker telling at the same moment (one statement).
+    locked = connection.vendor == "postgresql"
+    with django_assert_num_queries(8 + locked + bool(settings.REDIS_URL)):
         for callback in callbacks:
             callback()
     assert told(rep_user).count((Kind.FIRST_OPEN, 1)) == 10

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -167,7 +168,11 @@ def test_followers_cost_the_same_queries_whatever_the_batchs_size(
     # with Redis, the live channel's counts of the users told (alerts.live:
     # one grouped query whatever their number, none of them opted in to
     # browser notifications).
-    with django_assert_num_queries(8 if settings.REDIS_URL else 7):
+    # The digest lines a first open may have been counted in, counted again
+    # (one statement); on PostgreSQL, the emails' lock against another
+    # worker telling at the same moment (one statement).
+    locked = connection.vendor == "postgresql"
+    with django_assert_num_queries(8 + locked + bool(settings.REDIS_URL)):
         for callback in callbacks:
             callback()
     came_back = min(size, 10)

@@ -160,3 +160,72 @@ def _earlier_row(r) -> list:
     previous = r.previous_counted_at.isoformat() if r.previous_counted_at else None
     return [r.key, r.recipient_id, r.email_id, r.organization_id, r.sender_id, r.opened_at.isoformat(), r.verdict,
             previous]  # fmt: skip
+
+
+@pytest.mark.parametrize("told_first", ["the first open", "the later open"])
+def test_two_workers_telling_one_recipients_opens_at_once_count_the_digest_exactly(
+    transactional_db, settings, org, rep_user, told_first
+):
+    """With a worker of concurrency 2, a batch's first open and the next
+    batch's open of the same recipient can be told at the same moment, in
+    either order. The digest line counts the day's opens that no first open
+    tells of: counted while the other worker's notifications were not
+    committed, it took the first open in too (one too many) and kept it."""
+    import threading
+
+    from alerts import creation
+    from tracking.recorded import Recorded
+
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.skip("two workers at once: the PostgreSQL + Redis run")
+    settings.NOTIFY_IN_WORKER, settings.NOTIFY_QUEUE = True, "no-worker-reads-this"
+    bea = _bea(org, rep_user)
+    first_at = timezone.now() - timedelta(minutes=30)
+    first, later = (
+        Open(recipient_id=bea.pk, opened_at=first_at + timedelta(minutes=m), key=f"race-{m}") for m in (0, 10)
+    )
+    with transaction.atomic(durable=True):
+        assert write_opens(opens=[first, later]) == 2  # handed to a queue nobody reads
+    redis.Redis.from_url(settings.REDIS_URL).delete("no-worker-reads-this")
+    email = bea.email
+    batches = {
+        "the first open": Recorded(first.key, bea.pk, email.pk, org.pk, rep_user.pk, first.opened_at, "human", None),
+        "the later open": Recorded(
+            later.key, bea.pk, email.pk, org.pk, rep_user.pk, later.opened_at, "human", first.opened_at
+        ),
+    }
+    held, release = threading.Event(), threading.Event()
+    upsert = creation._upsert_digests
+
+    def upsert_then_hold(rows):
+        # The last statement of notify's transaction: the worker told first
+        # stops before its commit.
+        upsert(rows)
+        if threading.current_thread().name == "told first":
+            held.set()
+            assert release.wait(20)
+
+    def tell(recorded):
+        try:
+            creation.notify([recorded])
+        finally:
+            connection.close()
+
+    told_second = next(name for name in batches if name != told_first)
+    creation._upsert_digests = upsert_then_hold
+    try:
+        a = threading.Thread(target=tell, args=(batches[told_first],), name="told first")
+        a.start()
+        assert held.wait(20)
+        b = threading.Thread(target=tell, args=(batches[told_second],), name="told second")
+        b.start()
+        b.join(2)  # done at once, or waiting for the first to commit
+        release.set()
+        a.join(20)
+        b.join(20)
+    finally:
+        creation._upsert_digests = upsert
+        release.set()
+
+    rows = sorted(Notification.objects.filter(user=rep_user).values_list("kind", "count"))
+    assert rows == [(Notification.Kind.DIGEST, 1), (Notification.Kind.FIRST_OPEN, 1)]

@@ -19,9 +19,10 @@ and their followers (with their settings and organizations), their mutes,
 on PostgreSQL the lock of its emails (two workers telling of one email
 take turns), one insert of the first opens and comebacks, one recount of
 the digest lines those may have been counted in (another worker told the
-later opens first), one upsert of the digest lines. Each notification holds the hit key of its open (unique per user),
-so one open never makes two for one user; a notification whose open was
-deleted meanwhile is not made."""
+later opens first), one upsert of the digest lines. Each notification
+holds the hit key of its open (unique per user), so one open never makes
+two for one user; a notification whose open was deleted meanwhile is not
+made."""
 
 import json
 import zoneinfo
@@ -121,14 +122,13 @@ def _lines(opens: list[Recorded], audience: Audience) -> tuple[list[dict], list[
             }
             zone = user.zone
             day = r.opened_at.astimezone(zone).date()
+            start, end = _day_bounds(day, zone)
             key = (user_id, r.email_id, r.recipient_id, day)
             if kind != Kind.DIGEST:
                 singles.append(row)
-                counted_apart[key] = {**row, "k": Kind.DIGEST, "d": day, "s": None, "t": None}
-                counted_apart[key]["s"], counted_apart[key]["t"] = _day_bounds(day, zone)
+                counted_apart[key] = {**row, "k": Kind.DIGEST, "d": day, "s": start, "t": end}
                 continue
-            row["d"] = day
-            row["s"], row["t"] = _day_bounds(day, zone)
+            row.update(d=day, s=start, t=end)
             line = digests.setdefault(key, row)
             if line is not row:
                 line["n"] += 1
@@ -229,9 +229,9 @@ def _one_at_a_time(email_ids: set[int]) -> None:
 
 def _recount_digests(rows: list[dict]) -> None:
     """Count again the digest lines that already exist for the first opens
-    and comebacks just inserted (each row as its line, _lines):
-    a line counted before such a row was made (another worker told the
-    later opens first) counted its open too."""
+    and comebacks just inserted (each row as its line, from _lines): a line
+    counted before such a row was made (another worker told the later opens
+    first) counted its open too."""
     if not rows:
         return
     table = connection.ops.quote_name(Notification._meta.db_table)

@@ -11,6 +11,7 @@ EU_EEA_UK = frozenset(
 
 
 def gdpr_protects(country) -> bool:
-    """Whether GDPR (or the UK GDPR) protects residents of `country` (a
-    django_countries Country, as a CountryField reads)."""
-    return country.code in EU_EEA_UK
+    """Whether GDPR (or the UK GDPR) protects residents of `country`: a
+    django_countries Country, as a CountryField reads, or its code, as the
+    column holds it ("" when unknown; tracking.writer reads values)."""
+    return (country if isinstance(country, str) else country.code) in EU_EEA_UK

@@ -88,6 +88,7 @@ def drain(batch_size: int, hits: int, ids: list[int]) -> dict:
         if not recorder.step() and client.xlen(settings.OPEN_STREAM) == 0:
             break
     seconds = time.monotonic() - started
+    recorder.close()  # its helper thread: the last acknowledgement
     emails = list({e for e in _emails_of(ids)})
     return {
         "batch": batch_size,

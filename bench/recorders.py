@@ -127,7 +127,9 @@ def run_child(command: str, argv: list[str]) -> None:
         while True:
             if recorder.step() == 0 and client.xlen(settings.OPEN_STREAM) == 0:
                 break
-        print(json.dumps({"started": started, "ended": time.time(), "recorded": recorder.recorded}))
+        ended = time.time()
+        recorder.close()
+        print(json.dumps({"started": started, "ended": ended, "recorded": recorder.recorded}))
     elif command == "check":
         ids = [int(a) for a in argv]
         with connection.cursor() as cursor:

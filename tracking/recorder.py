@@ -2,9 +2,11 @@
 consumer run as `manage.py record_opens` under a supervisor
 (deploy/systemd/onepage-recorder.service), and `drain_opens`, beat's
 fallback beside it. Both read through tracking.stream.Reader and record a
-batch the same way (`record_batch`): written through tracking.writer,
-acknowledged only after the commit, so a batch that failed stays pending and
-is read again (its keys keep it from counting twice).
+batch the same way: written through tracking.writer, acknowledged only
+after the commit, so a batch that failed stays pending and is read again
+(its keys keep it from counting twice). `drain_opens` does it in turn
+(`record_batch`); the recorder pipelines it: a helper thread reads the next
+batch and acknowledges the last while it writes (Recorder.step).
 
 The recorder blocks on the group, takes over the entries of readers that
 died (idle for OPEN_RECLAIM_IDLE_MS), and replays the local spool once the
@@ -20,6 +22,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from django.conf import settings
@@ -122,6 +126,11 @@ class Recorder:
             reclaim_every=RECLAIM_EVERY,
         )
         self.recorded = 0
+        # The helper thread (step): the next batch being read, the last
+        # one being acknowledged.
+        self._helper: ThreadPoolExecutor | None = None
+        self._ahead: futures.Future | None = None
+        self._behind: futures.Future | None = None
 
     @property
     def consumer(self) -> str:
@@ -154,11 +163,80 @@ class Recorder:
 
     def step(self) -> int:
         """Replay the spool if it holds anything, then record one batch from
-        the stream (waiting up to block_ms for one). Raises on a store failure."""
+        the stream (waiting up to block_ms for one). Raises on a store failure.
+
+        Pipelined (issue 23): while this thread writes a batch, a helper
+        thread reads the next one and acknowledges the last, so their Redis
+        round trips and parsing (a sixth of a batch) take place during the
+        database's work. A batch is still acknowledged only after its
+        commit, and a failure settles the helper first: what it read stays
+        pending for this reader to read again, as after any failure."""
         recorded = spool.replay(batch_size=self.reader.batch_size) if spool.size() else 0
-        recorded += record_batch(self.reader, self.reader.next_batch(block_ms=self.block_ms))
+        entries = self._next_entries()
+        if entries:
+            recorded += self._write(entries)
         self.recorded += recorded
         return recorded
+
+    def close(self) -> None:
+        """Finish what the helper holds: the last batch's acknowledgement,
+        and a batch it read ahead, recorded now (left pending, it would wait
+        OPEN_RECLAIM_IDLE_MS for another reader). Raises on a store failure;
+        what is unacknowledged then stays pending, read again later."""
+        try:
+            ahead, self._ahead = self._ahead, None
+            entries = ahead.result() if ahead is not None else []
+            if entries:
+                self.recorded += self._write(entries)
+            self._acknowledged()
+        finally:
+            self._settle()
+            if self._helper is not None:
+                self._helper.shutdown(wait=True)
+                self._helper = None
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder-helper")
+        return self._helper
+
+    def _next_entries(self) -> list:
+        """The batch read ahead, or one read now; and the next one asked for.
+        Not while the reader reads its own pending entries again (after a
+        failure): until they are acknowledged, it would get the same ones."""
+        ahead, self._ahead = self._ahead, None
+        entries = ahead.result() if ahead is not None else self.reader.next_batch(block_ms=self.block_ms)
+        if entries and not self.reader.own_history:
+            self._ahead = self._pool().submit(self.reader.next_batch, block_ms=self.block_ms)
+        return entries
+
+    def _write(self, entries: list) -> int:
+        """Write a batch; once it committed, have it acknowledged (and
+        deleted) by the helper, after the batch before it."""
+        try:
+            with transaction.atomic(durable=True):
+                recorded = write_opens(opens=stream.opens_from_entries(entries))
+            self._acknowledged()
+        except BaseException:
+            self._settle()
+            self.reader.failed()
+            raise
+        self._behind = self._pool().submit(self.reader.acknowledge, entries)
+        return recorded
+
+    def _acknowledged(self) -> None:
+        """Wait for the last acknowledgement; raises if it failed."""
+        behind, self._behind = self._behind, None
+        if behind is not None:
+            behind.result()
+
+    def _settle(self) -> None:
+        """Let the helper finish and forget what it did: entries it read
+        stay pending, an acknowledgement it could not make too."""
+        for future in (self._ahead, self._behind):
+            if future is not None:
+                futures.wait([future])
+        self._ahead = self._behind = None
 
     def run(self, *, should_stop: Callable[[], bool], wait: Callable[[float], object]) -> int:
         """Record until should_stop(); `wait(seconds)` pauses after a failure
@@ -181,6 +259,10 @@ class Recorder:
                 wait(outage.failed("the database", exc))
                 continue
             outage.over()
+        try:
+            self.close()
+        except (redis.RedisError, DatabaseError) as exc:
+            logger.warning("Recorder: could not finish its last batch (%s); it stays pending", exc)
         logger.info("Recorder %s stopped: %d opens recorded", self.consumer, self.recorded)
         return self.recorded
 

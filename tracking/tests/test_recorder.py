@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis as redis_lib
 from django.core.management import CommandError, call_command
 
 from emails.tests.factories import EmailRecipientFactory
@@ -69,8 +70,60 @@ def test_a_batch_whose_write_failed_is_read_again_by_the_same_recorder(redis_str
 
     monkeypatch.setattr("tracking.recorder.write_opens", real_write)
     assert recorder.step() == 1
+    recorder.close()  # the helper thread acknowledges after the commit
     assert redis.xpending(stream, GROUP)["pending"] == 0
     assert OpenEvent.objects.count() == 1
+
+
+def test_a_recorder_that_stops_records_the_batch_it_read_ahead(redis_stream):
+    # While it writes a batch, the recorder reads the next one: when it
+    # stops, that one is recorded too, not left pending for a minute
+    # (OPEN_RECLAIM_IDLE_MS) until another reader takes it over.
+    redis, stream = redis_stream
+    recipient = EmailRecipientFactory()
+    for second in range(5):
+        record_open(recipient_id=recipient.pk, opened_at=T0 + timedelta(seconds=second))
+    open_stream.ensure_group(redis)
+    recorder = Recorder(block_ms=50, batch_size=2)
+
+    assert recorder.step() == 2
+    recorder.close()
+
+    assert (recorder.recorded, OpenEvent.objects.count()) == (4, 4)
+    # Both batches acknowledged and deleted; the fifth open never read.
+    assert (redis.xpending(stream, GROUP)["pending"], redis.xlen(stream)) == (0, 1)
+
+
+def test_an_acknowledgement_that_failed_has_its_batch_read_again_and_counted_once(redis_stream, monkeypatch):
+    redis, stream = redis_stream
+    recipient = EmailRecipientFactory()
+    for second in range(6):
+        record_open(recipient_id=recipient.pk, opened_at=T0 + timedelta(seconds=second))
+    open_stream.ensure_group(redis)
+    recorder = Recorder(block_ms=50, batch_size=2)
+    real_acknowledge = recorder.reader.acknowledge
+    calls = []
+
+    def acknowledge_once_refused(entries):
+        calls.append(len(entries))
+        if len(calls) == 1:
+            raise redis_lib.ConnectionError("Redis went away")
+        real_acknowledge(entries)
+
+    monkeypatch.setattr(recorder.reader, "acknowledge", acknowledge_once_refused)
+    assert recorder.step() == 2  # written; its acknowledgement fails in the helper
+    with pytest.raises(redis_lib.ConnectionError, match="went away"):
+        recorder.step()  # the second batch is written, then the failure is told
+    # Everything read is pending again, for this reader to read first.
+    assert redis.xpending(stream, GROUP)["pending"] == 6
+
+    for _ in range(8):  # the pending batches (counted already: 0), then the rest
+        recorder.step()
+    recorder.close()
+
+    recipient.refresh_from_db()
+    assert recipient.open_count == OpenEvent.objects.count() == 6
+    assert (redis.xpending(stream, GROUP)["pending"], redis.xlen(stream)) == (0, 0)
 
 
 def test_the_recorder_recreates_a_group_redis_lost(redis_stream):

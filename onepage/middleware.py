@@ -14,8 +14,9 @@ from .models import Membership
 _OPEN_PREFIXES = ("/admin/", "/accounts/logout/", "/static/")
 # The tracking pixel is fetched by recipients' mail clients and /healthz by
 # load balancers: neither needs an organization, and neither may look up a
-# session (the pixel's hot path; a health probe must not depend on it).
-_NO_ORGANIZATION_PREFIXES = ("/o/", "/healthz")
+# session (the pixel's hot path; a health probe must not depend on it). Nor
+# does the icon a browser asks for.
+_NO_ORGANIZATION_PREFIXES = ("/o/", "/healthz", "/favicon.ico")
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("settings/plan/change/", views.plan_change, name="plan_change"),
     path("settings/system/", views.system, name="system"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("settings/", include("emails.settings_urls")),
     path("dev/outbox/", include("emails.outbox_urls")),
     path("contacts/", include("contacts.urls")),

@@ -3,8 +3,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
@@ -75,6 +76,15 @@ def plan_change(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, "You are on the Professional plan. Emails sent from now on are not tracked.")
     return redirect("plan")
+
+
+@login_not_required
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers, bookmarks and feed readers ask for
+    whatever a page links: the icon every page links (base.html's SVG),
+    not a 404 in the logs."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 @login_not_required

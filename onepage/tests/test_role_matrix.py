@@ -208,6 +208,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "plan_change": Expect(get={"rep": 403, "admin": 405}, post={"rep": 403, "admin": 400}),
     "system": Expect(get={"rep": 403, "admin": 200}, post={"rep": 403, "admin": 405}),
     "healthz": Expect(get=EITHER({200, 503}), post=405),
+    "favicon": Expect(get=301, post=405),
     "email_configuration": Expect(get=200, post=405),
     "email_configuration_change": Expect(get={"rep": 403, "admin": 405}, post={"rep": 403, "admin": 200}),
     "mailbox": Expect(get=200, post=EITHER({200, 400})),

@@ -90,3 +90,16 @@ def test_csrf_is_enforced_on_forms(rep_user):
     client.force_login(rep_user)
     response = client.post(reverse("contacts:create"), {"first_name": "Eve"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_the_icon_browsers_ask_for_at_the_root_is_the_one_every_page_links(client, rep_user, signed_in):
+    # Asked for by browsers and feed readers whatever the page links: never
+    # a sign-in page nor a 404, for a visitor or a member.
+    if signed_in:
+        client.force_login(rep_user)
+    response = client.get("/favicon.ico")
+    page = client.get(reverse("login")).content.decode()
+
+    assert response.status_code == 301
+    assert response.url.endswith(".svg") and f'href="{response.url}"' in page

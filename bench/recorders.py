@@ -3,8 +3,8 @@ lever is a second recorder"). The same opens, on one stream, recorded by one
 Recorder and then by two side by side (child processes, one consumer group,
 started together once each has set Django up), alternately, for two shapes
 of the opens: all on one email of 1,000 recipients (pixel_load.py's fresh
-email), and spread over many emails of a few recipients each (a team's
-everyday sending).
+email), and spread over many emails of a few recipients each, sent by 10
+reps of one organization (a team's everyday sending).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
     REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/recorders.py \\
@@ -12,7 +12,8 @@ everyday sending).
 
 In a throwaway database and stream (as pixel_load.py). Prints each run's
 opens/s (the hits over the time from the first recorder's start to the last
-one's end), the ratio two / one per shape, and whether every open was
+one's end), the CPU the recorders and their PostgreSQL backends spent per
+1,000 opens, the ratio two / one per shape, and whether every open was
 recorded once (the events equal to the hits, the counters to the events).
 """
 
@@ -55,7 +56,8 @@ def parent(args) -> None:
             p.stdin.flush()
         done = [json.loads(p.communicate(timeout=600)[0].strip().splitlines()[-1]) for p in procs]
         seconds = max(d["ended"] for d in done) - min(d["started"] for d in done)
-        return {"seconds": seconds, "recorded": sum(d["recorded"] for d in done)}
+        return {"seconds": seconds, "recorded": sum(d["recorded"] for d in done),
+                "cpu": sum(d["cpu"] for d in done), "database_cpu": sum(d["database_cpu"] for d in done)}  # fmt: skip
 
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -75,13 +77,22 @@ def parent(args) -> None:
                     rates[recorders].append(rate)
                     print(f"{shape:32} recorders {recorders}: {rate:8,.0f} opens/s, recorded {run['recorded']:,} "
                           f"of {args.hits:,}; new events {check['events'] - before:,}; "
-                          f"counters==events {check['agree']}", flush=True)  # fmt: skip
+                          f"counters==events {check['agree']}; CPU ms per 1,000 opens: recorders "
+                          f"{run['cpu'] * 1e6 / args.hits:.0f}, their PostgreSQL backends "
+                          f"{run['database_cpu'] * 1e6 / args.hits:.0f}", flush=True)  # fmt: skip
             rows.append((shape, statistics.median(rates[1]), statistics.median(rates[2])))
         print(f"\n{'shape':32} {'one':>8} {'two':>8} two/one   (opens/s, medians of {args.rounds})")
         for shape, one, two in rows:
             print(f"{shape:32} {one:8,.0f} {two:8,.0f} {two / one:7.2f}")
     finally:
         drop_environment(env, workdir)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """A process's CPU seconds so far (user + system), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_child(command: str, argv: list[str]) -> None:
@@ -94,6 +105,7 @@ def run_child(command: str, argv: list[str]) -> None:
     from django.db import connection
 
     from emails.tests.factories import EmailFactory, EmailRecipientFactory
+    from onepage.tests.factories import MembershipFactory, OrganizationFactory
     from tracking import counters, stream
     from tracking.hits import new_hit_key
     from tracking.recorder import Recorder
@@ -102,9 +114,12 @@ def run_child(command: str, argv: list[str]) -> None:
     if command == "seed":
         shapes = []
         for emails, recipients in zip(argv[::2], argv[1::2], strict=True):
+            # One team's emails: one organization, 10 reps sending them.
+            organization = OrganizationFactory()
+            senders = [MembershipFactory(organization=organization).user for _ in range(min(10, int(emails)))]
             ids = []
-            for _ in range(int(emails)):
-                email = EmailFactory(subject="bench recorders")
+            for i in range(int(emails)):
+                email = EmailFactory(subject="bench recorders", organization=organization, sender=senders[i % 10])
                 ids += [r.pk for r in EmailRecipientFactory.create_batch(int(recipients), email=email)]
             shapes.append(ids)
         print(json.dumps({"ids": shapes}))
@@ -121,15 +136,20 @@ def run_child(command: str, argv: list[str]) -> None:
         recorder = Recorder(batch_size=int(argv[0]), block_ms=100)
         stream.ensure_group(recorder.client)
         connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (backend,) = cursor.fetchone()
         print("ready", flush=True)
         sys.stdin.readline()
-        started = time.time()
+        started, cpu = time.time(), (time.process_time(), _cpu_seconds(backend))
         while True:
             if recorder.step() == 0 and client.xlen(settings.OPEN_STREAM) == 0:
                 break
         ended = time.time()
         recorder.close()
-        print(json.dumps({"started": started, "ended": ended, "recorded": recorder.recorded}))
+        own, database = time.process_time() - cpu[0], _cpu_seconds(backend) - cpu[1]
+        print(json.dumps({"started": started, "ended": ended, "recorded": recorder.recorded,
+                          "cpu": own, "database_cpu": database}))  # fmt: skip
     elif command == "check":
         ids = [int(a) for a in argv]
         with connection.cursor() as cursor:

@@ -63,7 +63,10 @@ def parent(args) -> None:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         # One child: the factories' sequences (users, organizations) are per process.
         seeded = child("seed", 1, 1000, args.emails, args.recipients)["ids"]
-        shapes = {"one email x 1,000 recipients": seeded[0], f"{args.emails} emails x {args.recipients} recipients": seeded[1]}
+        shapes = {
+            "one email x 1,000 recipients": seeded[0],
+            f"{args.emails} emails x {args.recipients} recipients": seeded[1],
+        }
         rows = []
         for shape, ids in shapes.items():
             rates: dict[int, list[float]] = {1: [], 2: []}

@@ -47,7 +47,7 @@ class ContactFacts:
     its choice, and its country's code ("" when unknown), which
     contacts.countries.gdpr_protects takes as a django_countries Country does."""
 
-    __slots__ = ("open_tracking", "country")
+    __slots__ = ("country", "open_tracking")
 
     def __init__(self, open_tracking: str, country: str) -> None:
         self.open_tracking, self.country = open_tracking, country
@@ -62,15 +62,15 @@ class RecipientFacts:
     costing a query per recipient."""
 
     __slots__ = (
-        "pk",
-        "email_id",
-        "email",
-        "track_opens",
         "aggregate_only",
         "attempted_at",
-        "delivered_at",
-        "last_opened_at",
         "contact",
+        "delivered_at",
+        "email",
+        "email_id",
+        "last_opened_at",
+        "pk",
+        "track_opens",
     )
 
     def __init__(self, row: tuple, email: Email) -> None:

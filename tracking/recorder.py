@@ -45,14 +45,21 @@ RECLAIM_EVERY = 1.0
 FORGET_CONSUMERS_IDLE_MS = 24 * 3600 * 1000
 
 
+def write_batch(entries: list) -> int:
+    """Write a batch of entries in a transaction of its own; returns how
+    many opens were newly recorded. Acknowledging them, once this returned,
+    is the caller's."""
+    with transaction.atomic(durable=True):
+        return write_opens(opens=stream.opens_from_entries(entries))
+
+
 def record_batch(reader: stream.Reader, entries: list) -> int:
     """Write a batch of entries, then acknowledge and delete them. Returns
     how many opens were newly recorded."""
     if not entries:
         return 0
     try:
-        with transaction.atomic(durable=True):
-            recorded = write_opens(opens=stream.opens_from_entries(entries))
+        recorded = write_batch(entries)
         reader.acknowledge(entries)
     except BaseException:
         reader.failed()
@@ -214,8 +221,7 @@ class Recorder:
         """Write a batch; once it committed, have it acknowledged (and
         deleted) by the helper, after the batch before it."""
         try:
-            with transaction.atomic(durable=True):
-                recorded = write_opens(opens=stream.opens_from_entries(entries))
+            recorded = write_batch(entries)
             self._acknowledged()
         except BaseException:
             self._settle()

@@ -13,7 +13,10 @@ many new hits under cProfile, with every SQL statement timed by its kind.
 It prints, per batch: the wall time of each part (reading the stream,
 parsing, the writer's statements, the commit, the listeners after it, the
 acknowledgement) and the statements' count and time, the team's rollup
-(emails.rollup.changing) apart. With Redis, the notifications are made by
+(emails.rollup.changing) apart; then, on as many new hits again, each part
+timed by a wall clock wrapped around it, without the profiler (the reading
+and the acknowledgement run in the recorder's helper thread, beside the
+writing: they are not on its path). With Redis, the notifications are made by
 the Celery worker (NOTIFY_IN_WORKER, alerts.tasks.notify_open_batch): the hand-off
 is the recorder's part, and the tasks stay in the queue (deleted at the end);
 NOTIFY_IN_WORKER=false in the environment measures them in the recorder.
@@ -190,10 +193,10 @@ def clocked_parts() -> dict[str, list[float]]:
 
 
 def worker_time(client, batches: int) -> None:
-    # `batches`: of every run whose tasks are in the queue.
     """The notification tasks the recorder handed off (NOTIFY_QUEUE), run
     here one after another as the worker would: the work the recorder no
-    longer does, per batch."""
+    longer does, per batch (`batches`: of all the runs whose tasks are in
+    the queue)."""
     import base64
 
     from django.conf import settings

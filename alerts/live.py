@@ -1,7 +1,8 @@
 """The bell's live channel, publishing half: when a user's unread count
-changes (notify made notifications, they read one or all), each user
-concerned gets one small JSON message on a Redis pub/sub channel of their
-own, which their open streams (alerts.stream_views) forward to the page:
+changes (notify made notifications, they read one or all, opens were
+deleted and their notifications with them), each user concerned gets one
+small JSON message on a Redis pub/sub channel of their own, which their
+open streams (alerts.stream_views) forward to the page:
 
     {"unread": 3, "fresh": [{"id": 7, "title": "...", "body": "...", "url": "/alerts/7/open/"}]}
 
@@ -19,7 +20,8 @@ from collections.abc import Iterable
 
 import redis
 from django.conf import settings
-from django.db.models import Count, OuterRef, Subquery
+from django.db import transaction
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
@@ -76,6 +78,21 @@ def messages_for(user_ids: Iterable[int]) -> dict[int, dict]:
                 for item in fresh.get(pk, [])
             ]  # fmt: skip
     return messages
+
+
+def publish_after_deletion(opens: QuerySet) -> None:
+    """tracking.erasure's listener, before opens are deleted (a contact
+    erased, a withdrawal, the retention purge): the users whose unread
+    notifications go with them hear their new count once the deletion
+    commits, so an open page's bell does not keep counting what is gone.
+    One query per batch of opens, and none without Redis."""
+    if not settings.REDIS_URL:
+        return
+    users = set(
+        Notification.objects.filter(open__in=opens, read_at__isnull=True).values_list("user_id", flat=True).distinct()
+    )
+    if users:
+        transaction.on_commit(functools.partial(publish_counts, users), robust=True)
 
 
 def publish_counts(user_ids: Iterable[int]) -> int:

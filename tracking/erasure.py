@@ -6,9 +6,10 @@ does (tracking.writer.write_opens), so a concurrent writer cannot count an
 open against counters recomputed without it. The counters of what was
 touched are then recomputed from the OpenEvents left."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from emails.models import Email
 
@@ -17,6 +18,21 @@ from .models import OpenEvent
 
 # A contact's opens are few (a person's mail); bounded all the same.
 BATCH = 5000
+
+# What a higher app does about its rows that go with the opens (alerts:
+# the bell's count of the users whose unread notifications cascade), plugged
+# in from its AppConfig.ready (`register`), so tracking never imports it.
+# Called in the deleting transaction, before the delete, with a query of
+# the opens about to go: a listener reads what hangs on them, and leaves
+# any side effect to after the commit (transaction.on_commit).
+Listener = Callable[[QuerySet], None]
+_listeners: list[Listener] = []
+
+
+def register(listener: Listener) -> None:
+    """Called once per listener at start-up (an AppConfig.ready)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def delete_opens(event_ids: Iterable[int]) -> int:
@@ -34,7 +50,10 @@ def delete_opens(event_ids: Iterable[int]) -> int:
         )
         # Rows that hang on an open (a higher app's, e.g. alerts' notifications)
         # cascade with it; the count is of the opens alone.
-        _, by_model = OpenEvent.objects.filter(pk__in=event_ids).delete()
+        going = OpenEvent.objects.filter(pk__in=event_ids)
+        for listener in _listeners:
+            listener(going)
+        _, by_model = going.delete()
         deleted = by_model.get(OpenEvent._meta.label, 0)
         counters.recount(email_ids=locked)
     return deleted

@@ -16,6 +16,7 @@ from alerts import live
 from alerts.models import AlertSettings, Notification
 from alerts.tests import test_bell
 from onepage.tests.factories import MembershipFactory
+from tracking import erasure
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +85,30 @@ def test_a_user_who_opted_in_also_gets_what_the_browser_shows(listen, bea, write
         "fresh": [{"id": n.pk, "title": "Bea Buyer opened", "body": "Spring order",
                    "url": reverse("alerts:open", args=[n.pk])}],
     }  # fmt: skip
+
+
+def test_erasing_a_contact_publishes_the_count_without_their_notifications(
+    listen, bea, write, rep_user, admin_client, django_capture_on_commit_callbacks
+):
+    # The rep's page is open (their stream listens) while an admin erases
+    # the contact: the bell drops the notification that went with the opens.
+    write(bea, timezone.now())
+    listen.subscribe(rep_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("privacy:erase", args=[bea.contact_id]))
+    assert not Notification.objects.filter(user=rep_user).exists()
+    assert listen() == (live.channel(rep_user.pk), {"unread": 0})
+
+
+def test_opens_deleted_whose_notification_was_read_publish_nothing(
+    listen, bea, write, rep_user, django_capture_on_commit_callbacks
+):
+    write(bea, timezone.now())
+    Notification.objects.filter(user=rep_user).update(read_at=timezone.now())
+    listen.subscribe(rep_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        erasure.delete_opens_of_recipients([bea.pk])
+    assert listen() is None  # the count was 0 and is 0
 
 
 def test_a_user_hears_only_their_own_count(listen, bea, write, org, rep_user):

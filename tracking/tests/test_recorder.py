@@ -75,16 +75,22 @@ def test_a_batch_whose_write_failed_is_read_again_by_the_same_recorder(redis_str
     assert OpenEvent.objects.count() == 1
 
 
+def opens_on_the_stream(redis, n: int):
+    """`n` opens of one recipient on the stream, a second apart, and a
+    recorder reading them two at a time."""
+    recipient = EmailRecipientFactory()
+    for second in range(n):
+        record_open(recipient_id=recipient.pk, opened_at=T0 + timedelta(seconds=second))
+    open_stream.ensure_group(redis)
+    return recipient, Recorder(block_ms=50, batch_size=2)
+
+
 def test_a_recorder_that_stops_records_the_batch_it_read_ahead(redis_stream):
     # While it writes a batch, the recorder reads the next one: when it
     # stops, that one is recorded too, not left pending for a minute
     # (OPEN_RECLAIM_IDLE_MS) until another reader takes it over.
     redis, stream = redis_stream
-    recipient = EmailRecipientFactory()
-    for second in range(5):
-        record_open(recipient_id=recipient.pk, opened_at=T0 + timedelta(seconds=second))
-    open_stream.ensure_group(redis)
-    recorder = Recorder(block_ms=50, batch_size=2)
+    _, recorder = opens_on_the_stream(redis, 5)
 
     assert recorder.step() == 2
     recorder.close()
@@ -96,11 +102,7 @@ def test_a_recorder_that_stops_records_the_batch_it_read_ahead(redis_stream):
 
 def test_an_acknowledgement_that_failed_has_its_batch_read_again_and_counted_once(redis_stream, monkeypatch):
     redis, stream = redis_stream
-    recipient = EmailRecipientFactory()
-    for second in range(6):
-        record_open(recipient_id=recipient.pk, opened_at=T0 + timedelta(seconds=second))
-    open_stream.ensure_group(redis)
-    recorder = Recorder(block_ms=50, batch_size=2)
+    recipient, recorder = opens_on_the_stream(redis, 6)
     real_acknowledge = recorder.reader.acknowledge
     calls = []
 

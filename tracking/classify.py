@@ -54,6 +54,7 @@ a reload; the proxy verdict stays when neither rule applies):
 
 import functools
 import ipaddress
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -97,17 +98,39 @@ class Ranges:
     networks: dict
 
     def kind_of(self, address: str) -> str | None:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
+        found = _address_value(address)
+        if found is None:
             return None
-        value, bits = int(ip), ip.max_prefixlen
-        for length in self.lengths.get(ip.version, ()):
-            mask = ((1 << length) - 1) << (bits - length)
-            kind = self.networks[ip.version].get((value & mask, length))
+        version, value = found
+        networks, bits = self.networks[version], _BITS[version]
+        for length in self.lengths.get(version, ()):
+            kind = networks.get((value >> (bits - length) << (bits - length), length))
             if kind is not None:
                 return kind
         return None
+
+
+_BITS = {4: 32, 6: 128}
+
+
+def _address_value(address: str) -> tuple[int, int] | None:
+    """(IP version, the address as an integer), or None for what is not an
+    address. The C parser first (inet_pton: a tenth of ipaddress's cost,
+    which the pixel pays on every hit, issue 23; it refuses what ipaddress
+    refuses), ipaddress for the forms it alone reads (an IPv6 zone)."""
+    try:
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, address), "big")
+    except (OSError, TypeError):
+        pass
+    try:
+        return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, address), "big")
+    except (OSError, TypeError):
+        pass
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return ip.version, int(ip)
 
 
 def parse_ranges(text: str) -> Ranges:

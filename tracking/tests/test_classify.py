@@ -120,6 +120,26 @@ def test_the_narrowest_range_decides():
 
 
 @pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("2a01:111:f400::25", Verdict.SCANNER),
+        ("2a01:111:f400::25%eth0", Verdict.SCANNER),  # a zone: read by ipaddress
+        ("2a01:112::1", None),
+        ("::ffff:10.1.2.3", None),  # an IPv4-mapped IPv6 address is IPv6
+        ("10.1.2.3 ", None),
+        ("010.1.2.3", None),  # leading zeros: refused, as ipaddress does
+        ("10.1.2", None),
+        ("0x0a.1.2.3", None),
+        ("not an address", None),
+        ("", None),
+    ],
+)
+def test_addresses_are_read_strictly_in_both_versions(address, kind):
+    ranges = classify.parse_ranges("10.0.0.0/8 scanner\n2a01:111:f400::/48 scanner\n")
+    assert ranges.kind_of(address) == kind
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ("", "no address range"),

@@ -28,10 +28,12 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from feed_data import insert_select  # noqa: E402
+from servers import MAIL_CLIENT  # noqa: E402
 
 from emails.pixels import make_token  # noqa: E402
 from emails.tests.factories import EmailFactory, EmailRecipientFactory  # noqa: E402
 from tracking import counters, stream, writer  # noqa: E402
+from tracking.classify import Signals  # noqa: E402
 from tracking.hits import Open, new_hit_key  # noqa: E402
 from tracking.models import OpenEvent  # noqa: E402
 from tracking.recorder import Recorder  # noqa: E402
@@ -74,12 +76,12 @@ def drain(batch_size: int, hits: int, ids: list[int]) -> dict:
     """HITS opens of IDS put on the stream as the pixel does, then recorded
     by a Recorder in this process; opens/s of the recording alone."""
     client = stream.client(settings.REDIS_URL)
-    now = datetime.now(UTC).isoformat()
+    now, seen = datetime.now(UTC), Signals(**MAIL_CLIENT)
     for start in range(0, hits, 5000):
         with client.pipeline(transaction=False) as pipe:
             for _ in range(min(5000, hits - start)):
-                fields = {"recipient": random.choice(ids), "at": now, "key": new_hit_key()}
-                pipe.xadd(settings.OPEN_STREAM, fields)
+                hit = Open(recipient_id=random.choice(ids), opened_at=now, key=new_hit_key(), signals=seen)
+                pipe.xadd(settings.OPEN_STREAM, stream.entry(hit))
             pipe.execute()
     recorder = Recorder(batch_size=batch_size, block_ms=100)
     stream.ensure_group(recorder.client)

@@ -7,7 +7,7 @@ on the same hits as bench/pixel_load.py's recorder measurement.
 
 In a throwaway database and stream (as pixel_load.py), HITS opens of a
 1,000-recipient email are put on the stream as pixel_child.py's drain does
-(with --signals, with the signals the pixel appends), then a Recorder in a
+(with --signals, as the pixel appends them: their verdict, hits.kept_signals), then a Recorder in a
 child process records them: first timed alone (opens/s), then again on as
 many new hits under cProfile, with every SQL statement timed by its kind.
 It prints, per batch: the wall time of each part (reading the stream,
@@ -86,6 +86,7 @@ def run_child(hits: int, batch: int, signals: bool, ids: list[int]) -> None:
     django.setup()
     from django.conf import settings
     from django.db import connection
+    from servers import MAIL_CLIENT
 
     from tracking import stream
     from tracking.classify import Signals
@@ -93,21 +94,15 @@ def run_child(hits: int, batch: int, signals: bool, ids: list[int]) -> None:
     from tracking.recorder import Recorder
 
     client = stream.client(settings.REDIS_URL)
-    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
 
     def put() -> None:
         now = datetime.now(UTC)
-        seen = Signals(address="203.0.113.7", user_agent=agent, prefetch=False, member_organization=None)
+        seen = Signals(**MAIL_CLIENT) if signals else None
         for start in range(0, hits, 5000):
             with client.pipeline(transaction=False) as pipe:
                 for _ in range(min(5000, hits - start)):
-                    if signals:
-                        hit = Open(recipient_id=random.choice(ids), opened_at=now, key=new_hit_key(), signals=seen)
-                        keys = ("recipient", "at", "key", "ip", "ua", "pf", "m")
-                        pipe.xadd(settings.OPEN_STREAM, dict(zip(keys, stream.entry_fields(hit), strict=True)))
-                    else:
-                        fields = {"recipient": random.choice(ids), "at": now.isoformat(), "key": new_hit_key()}
-                        pipe.xadd(settings.OPEN_STREAM, fields)
+                    hit = Open(recipient_id=random.choice(ids), opened_at=now, key=new_hit_key(), signals=seen)
+                    pipe.xadd(settings.OPEN_STREAM, stream.entry(hit))
                 pipe.execute()
 
     def record(recorder: Recorder) -> tuple[float, int]:

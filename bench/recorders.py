@@ -106,11 +106,13 @@ def run_child(command: str, argv: list[str]) -> None:
     django.setup()
     from django.conf import settings
     from django.db import connection
+    from servers import MAIL_CLIENT
 
     from emails.tests.factories import EmailFactory, EmailRecipientFactory
     from onepage.tests.factories import MembershipFactory, OrganizationFactory
     from tracking import counters, stream
-    from tracking.hits import new_hit_key
+    from tracking.classify import Signals
+    from tracking.hits import Open, new_hit_key
     from tracking.recorder import Recorder
 
     client = stream.client(settings.REDIS_URL)
@@ -128,11 +130,12 @@ def run_child(command: str, argv: list[str]) -> None:
         print(json.dumps({"ids": shapes}))
     elif command == "put":
         hits, ids = int(argv[0]), [int(a) for a in argv[1:]]
-        now = datetime.now(UTC).isoformat()
+        now, seen = datetime.now(UTC), Signals(**MAIL_CLIENT)
         for start in range(0, hits, 5000):
             with client.pipeline(transaction=False) as pipe:
                 for _ in range(min(5000, hits - start)):
-                    pipe.xadd(settings.OPEN_STREAM, {"recipient": random.choice(ids), "at": now, "key": new_hit_key()})
+                    hit = Open(recipient_id=random.choice(ids), opened_at=now, key=new_hit_key(), signals=seen)
+                    pipe.xadd(settings.OPEN_STREAM, stream.entry(hit))
                 pipe.execute()
         print(json.dumps({"put": hits}))
     elif command == "record":

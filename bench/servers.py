@@ -32,6 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VENV_BIN = Path(sys.executable).parent
 LOCAL = "127.0.0.1"
+# What the pixel sees of a desktop mail client (tracking.classify.Signals'
+# fields): the hits the benchmarks put on the stream carry it, as the
+# pixel's entries do (their signals' verdict, a person's open).
+MAIL_CLIENT = {"address": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Thunderbird/128.5.0"}
 SERVERS = {
     "gunicorn sync, 2 workers": ["gunicorn", "--workers", "2", "onepage.wsgi"],
     "gunicorn gthread, 2x4 threads": ["gunicorn", "--workers", "2", "--threads", "4", "onepage.wsgi"],

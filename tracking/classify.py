@@ -68,6 +68,8 @@ REPEAT_SECONDS = 10.0
 EARLY = timedelta(seconds=EARLY_SECONDS)
 REPEAT = timedelta(seconds=REPEAT_SECONDS)
 
+# What signal_verdict may return.
+SIGNAL_VERDICTS = frozenset({Verdict.HUMAN, Verdict.PROXY, Verdict.PRIVACY_PREFETCH, Verdict.SCANNER})
 # The kinds a ranges file may name.
 RANGE_KINDS = (Verdict.PRIVACY_PREFETCH, Verdict.SCANNER)
 PROXY_AGENTS = ("GoogleImageProxy", "YahooMailProxy")

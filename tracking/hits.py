@@ -12,6 +12,7 @@ from datetime import datetime
 
 from onepage.clientaddress import from_trusted_proxy
 
+from . import classify
 from .classify import Signals
 
 
@@ -28,6 +29,36 @@ class Open:
     # The signals' verdict when classified before (the spool keeps this, not
     # the signals); the member cookie's organization then rides in signals.
     pre_verdict: str | None = None
+
+
+def kept_signals(hit: Open) -> tuple[str, int | None] | None:
+    """What a hit keeps of its signals once it leaves the request, in the
+    stream entry and the spool line alike: their verdict
+    (classify.signal_verdict) and the member cookie's organization; never
+    the client's address or user agent, which Redis's append-only file and
+    the spool would put on disk. None for a hit without signals."""
+    if hit.signals is None:
+        return None
+    return hit.pre_verdict or classify.signal_verdict(hit.signals), hit.signals.member_organization
+
+
+def with_kept_signals(
+    *, recipient_id: int, opened_at: datetime, key: str | None, verdict: str | None, member: int | None
+) -> Open:
+    """A hit read back from the stream or the spool: `verdict` and `member`
+    as kept_signals gave them, `verdict` empty for a hit without signals.
+    Raises ValueError for a verdict the signals cannot give."""
+    if not verdict:
+        return Open(recipient_id=recipient_id, opened_at=opened_at, key=key)
+    if verdict not in classify.SIGNAL_VERDICTS:
+        raise ValueError(f"not a signals' verdict: {verdict[:20]!r}")
+    return Open(
+        recipient_id=recipient_id,
+        opened_at=opened_at,
+        key=key,
+        pre_verdict=verdict,
+        signals=Signals(member_organization=member),
+    )
 
 
 def new_hit_key() -> str:

@@ -13,9 +13,9 @@ from datetime import datetime
 import redis
 from django.conf import settings
 
-from . import classify, ratelimit, recent, spool, stream
+from . import ratelimit, recent, spool, stream
 from .classify import Signals
-from .hits import Open, new_hit_key
+from .hits import Open, kept_signals, new_hit_key
 from .writer import write_opens
 
 logger = logging.getLogger(__name__)
@@ -99,10 +99,10 @@ def _warn_over_limit() -> None:
 
 def _spool(hit: Open, exc: Exception) -> str:
     record = {"key": hit.key, "recipient": hit.recipient_id, "at": hit.opened_at.isoformat()}
-    if hit.signals is not None:
+    kept = kept_signals(hit)
+    if kept is not None:
         # A file on local disk keeps the signals' verdict, never the signals.
-        record["v"] = hit.pre_verdict or classify.signal_verdict(hit.signals)
-        record["m"] = hit.signals.member_organization
+        record["v"], record["m"] = kept
     saved = spool.append(record=record)
     with _spooling_lock:
         # Threads of one process (runserver, granian's blocking threads)

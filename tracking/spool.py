@@ -25,8 +25,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from .classify import Signals
-from .hits import Open
+from .hits import with_kept_signals
 from .writer import write_opens
 
 logger = logging.getLogger(__name__)
@@ -140,16 +139,20 @@ def replay(*, batch_size: int | None = None) -> int:
     database still fails."""
     recorded = 0
     for records in batches(batch_size=batch_size or settings.OPEN_BATCH_SIZE, on_unreadable=_log_unreadable):
-        opens = [
-            Open(
-                recipient_id=int(r["recipient"]),
-                opened_at=datetime.fromisoformat(r["at"]),
-                key=r["key"],
-                pre_verdict=r.get("v") or None,
-                signals=Signals(member_organization=r.get("m")) if r.get("v") else None,
-            )
-            for r in records
-        ]
+        opens = []
+        for r in records:
+            try:
+                opens.append(
+                    with_kept_signals(
+                        recipient_id=int(r["recipient"]),
+                        opened_at=datetime.fromisoformat(r["at"]),
+                        key=r["key"],
+                        verdict=r.get("v"),
+                        member=r.get("m"),
+                    )
+                )
+            except (TypeError, ValueError):
+                _log_unreadable(json.dumps(r))
         with transaction.atomic(durable=True):
             recorded += write_opens(opens=opens)
     return recorded

@@ -20,7 +20,7 @@ from onepage import redis_url
 
 from . import kept
 from .classify import Signals
-from .hits import Open
+from .hits import Open, kept_signals, with_kept_signals
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +72,10 @@ _APPEND = """
 if KEYS[2] then
   local n = redis.call('INCR', KEYS[2])
   if n == 1 then redis.call('EXPIRE', KEYS[2], 120) end
-  if n > tonumber(ARGV[9]) then return 'limited' end
+  if n > tonumber(ARGV[7]) then return 'limited' end
 end
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 'full' end
-redis.call('XADD', KEYS[1], '*', 'recipient', ARGV[2], 'at', ARGV[3], 'key', ARGV[4],
-    'ip', ARGV[5], 'ua', ARGV[6], 'pf', ARGV[7], 'm', ARGV[8])
+redis.call('XADD', KEYS[1], '*', 'recipient', ARGV[2], 'at', ARGV[3], 'key', ARGV[4], 'v', ARGV[5], 'm', ARGV[6])
 return 'stream'
 """
 
@@ -86,16 +85,27 @@ def _append_script(url: str):
     return client(url).register_script(_APPEND)
 
 
+# The names of an entry's fields, in _APPEND's order.
+ENTRY_FIELDS = ("recipient", "at", "key", "v", "m")
+
+
+def entry(hit: Open) -> dict:
+    """The entry the pixel appends for `hit`, as a mapping (XADD's)."""
+    return dict(zip(ENTRY_FIELDS, entry_fields(hit), strict=True))
+
+
 def entry_fields(hit: Open) -> list:
     """What an entry carries, in _APPEND's order: recipient, time, key, then
-    the signals (ip, ua, pf, m); pf is "1" or "0" with signals, "" without
-    (verdicts off)."""
+    what the hit keeps of its signals (hits.kept_signals): v, their verdict,
+    and m, the member cookie's organization; both "" without signals
+    (verdicts off). Never the client's address or user agent: Redis writes
+    its entries to disk (AOF)."""
     fields = [hit.recipient_id, hit.opened_at.isoformat(), hit.key]
-    signals = hit.signals
-    if signals is None:
-        return [*fields, "", "", "", ""]
-    member = "" if signals.member_organization is None else signals.member_organization
-    return [*fields, signals.address, signals.user_agent, "1" if signals.prefetch else "0", member]
+    kept = kept_signals(hit)
+    if kept is None:
+        return [*fields, "", ""]
+    verdict, member = kept
+    return [*fields, verdict, "" if member is None else member]
 
 
 def append(url: str, hit: Open, *, limit_key: str | None = None) -> str:
@@ -128,31 +138,32 @@ def opens_from_entries(entries: list[tuple[str, dict[str, str] | None]]) -> list
     opens = []
     for entry_id, fields in entries:
         try:
-            opens.append(
-                Open(
-                    recipient_id=int(fields["recipient"]),
-                    opened_at=datetime.fromisoformat(fields["at"]),
-                    key=fields.get("key") or entry_id,
-                    signals=_signals_of(fields),
-                )
-            )
+            opens.append(_open_of(entry_id, fields))
         except (TypeError, KeyError, ValueError, AttributeError):
             # Its field names only: the values may hold a client's address
-            # or user agent, never logged.
+            # or user agent (an entry of an earlier version), never logged.
             names = sorted(str(name)[:20] for name in fields) if isinstance(fields, dict) else type(fields).__name__
             logger.warning("Dropping unreadable open stream entry %s (fields: %s)", entry_id, names)
     return opens
 
 
-def _signals_of(fields: dict) -> Signals | None:
-    if not fields.get("pf"):
-        return None  # from before verdicts, or written with OPEN_VERDICTS off
+def _open_of(entry_id: str, fields: dict[str, str]) -> Open:
+    recipient_id, opened_at = int(fields["recipient"]), datetime.fromisoformat(fields["at"])
+    key = fields.get("key") or entry_id
     member = fields.get("m") or ""
-    return Signals(
-        address=fields.get("ip") or "",
-        user_agent=fields.get("ua") or "",
-        prefetch=fields.get("pf") == "1",
-        member_organization=int(member) if member else None,
+    member = int(member) if member else None
+    if fields.get("pf"):
+        # Appended by a pixel of an earlier version, which carried the
+        # signals themselves: classified here, by the writer.
+        signals = Signals(
+            address=fields.get("ip") or "",
+            user_agent=fields.get("ua") or "",
+            prefetch=fields["pf"] == "1",
+            member_organization=member,
+        )
+        return Open(recipient_id=recipient_id, opened_at=opened_at, key=key, signals=signals)
+    return with_kept_signals(
+        recipient_id=recipient_id, opened_at=opened_at, key=key, verdict=fields.get("v"), member=member
     )
 
 

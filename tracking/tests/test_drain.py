@@ -131,6 +131,30 @@ def test_entries_that_cannot_count_are_dropped_not_retried(redis_stream, caplog)
     assert (redis.xlen(stream), pending(redis, stream)) == (0, 0)
 
 
+def test_entries_of_the_earlier_pixel_with_the_signals_themselves_are_classified(redis_stream, caplog):
+    # Until 2026-12 the pixel appended the client's address and user agent
+    # and the writer classified them; such entries still waiting in the
+    # stream after an upgrade are read and classified as before.
+    redis, stream = redis_stream
+    apple, gmail, forged = EmailRecipientFactory.create_batch(3)
+    redis.xadd(stream, {"recipient": apple.pk, "at": T0.isoformat(), "key": hits.new_hit_key(),
+                        "ip": "17.0.0.7", "ua": "Mozilla/5.0", "pf": "0", "m": ""})  # fmt: skip
+    redis.xadd(stream, {"recipient": gmail.pk, "at": T0.isoformat(), "key": hits.new_hit_key(),
+                        "ip": "66.249.84.1", "ua": "Mozilla/5.0 (via ggpht.com GoogleImageProxy)", "pf": "0", "m": ""})  # fmt: skip
+    # A verdict the signals cannot give (written by no pixel): dropped, said.
+    redis.xadd(stream, {"recipient": forged.pk, "at": T0.isoformat(), "key": hits.new_hit_key(), "v": "bogus"})
+
+    with caplog.at_level(logging.WARNING, logger="tracking"):
+        assert drain_opens() == 2
+
+    assert dict(OpenEvent.objects.values_list("recipient", "verdict")) == {
+        apple.pk: "privacy_prefetch",
+        gmail.pk: "proxy",
+    }
+    assert caplog.text.count("Dropping unreadable open stream entry") == 1
+    assert (redis.xlen(stream), pending(redis, stream)) == (0, 0)
+
+
 def test_a_drain_inside_a_transaction_is_refused_and_loses_nothing(redis_stream):
     # It acknowledges after its batch commits, which an enclosing
     # transaction would postpone: so it refuses to run in one.

@@ -64,7 +64,7 @@ def _cases(recipient_id: int, member_cookie: str) -> dict[str, tuple[str, str, d
         "HEAD": ("HEAD", url, {}),
         "forged": ("GET", "/o/forged:token.gif", {}),
         "altered": ("GET", url.replace(".gif", "x.gif"), {}),
-        "behind our proxy": ("GET", url, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "198.51.100.7, 10.0.0.9"}),
+        "behind our proxy": ("GET", url, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "17.0.0.7, 10.0.0.9"}),
         "prefetch": ("GET", url, {"HTTP_SEC_PURPOSE": "prefetch;anonymous-client-ip"}),
         "member cookie": ("GET", url, {"HTTP_COOKIE": f"sessionid=abc; {COOKIE}={member_cookie}"}),
         "past the limit": ("GET", url, {}),
@@ -102,10 +102,13 @@ def test_the_lane_answers_and_records_what_the_view_does(redis_stream, settings,
     # HEAD and the forged tokens record nothing; the fifth valid GET is past
     # the limit of 4: served, not recorded.
     assert len(entries) == 4
+    # What each entry keeps of the signals: their verdict (the client behind
+    # our proxy is in Apple's range), the member cookie's organization.
     if verdicts:
-        assert entries[1]["ip"] == "198.51.100.7"
-        assert entries[2]["pf"] == "1"
-        assert entries[3]["m"] == str(org.pk)
+        assert [e["v"] for e in entries] == ["human", "privacy_prefetch", "scanner", "human"]
+        assert [e["m"] for e in entries] == ["", "", "", str(org.pk)]
+    else:
+        assert entries == [{"v": "", "m": ""}] * 4
 
 
 def test_past_the_limit_the_lane_serves_the_gif_and_records_nothing(redis_stream, settings):

@@ -101,7 +101,7 @@ def test_with_redis_an_open_only_appends_to_the_stream(redis_stream):
 
     [(_, fields)] = redis.xrange(stream)
     # No signals given (verdicts off): their fields are empty.
-    empty = {"ip": "", "ua": "", "pf": "", "m": ""}
+    empty = {"v": "", "m": ""}
     assert fields == {"recipient": str(recipient.pk), "at": T0.isoformat(), "key": fields["key"], **empty}
     assert not OpenEvent.objects.exists()
 

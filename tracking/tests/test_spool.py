@@ -80,12 +80,15 @@ def test_unreadable_spool_lines_are_dropped_and_said(settings, caplog):
     folder = settings.OPEN_SPOOL_DIR
     folder.mkdir(parents=True)
     good = f'{{"key":"{new_hit_key()}","recipient":{recipient.pk},"at":"{T0.isoformat()}"}}'
-    (folder / "opens.jsonl").write_text(f'{good}\nnot json\n{{"key": 1}}\n')
+    # A verdict the signals cannot give, and a recipient that is no number.
+    bogus = f'{{"key":"{new_hit_key()}","recipient":{recipient.pk},"at":"{T0.isoformat()}","v":"bogus"}}'
+    no_number = f'{{"key":"{new_hit_key()}","recipient":"x","at":"{T0.isoformat()}"}}'
+    (folder / "opens.jsonl").write_text(f'{good}\nnot json\n{{"key": 1}}\n{bogus}\n{no_number}\n')
 
     with caplog.at_level(logging.WARNING, logger="tracking"):
         assert replay_spool() == 1
 
-    assert caplog.text.count("Dropping unreadable open spool line") == 2
+    assert caplog.text.count("Dropping unreadable open spool line") == 4
     assert spool.count() == 0
 
 

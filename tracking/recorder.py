@@ -32,6 +32,7 @@ from django.db import DatabaseError, connections, transaction
 from onepage import redis_url
 
 from . import spool, stream
+from .hits import Open
 from .writer import write_opens
 
 logger = logging.getLogger(__name__)
@@ -45,12 +46,15 @@ RECLAIM_EVERY = 1.0
 FORGET_CONSUMERS_IDLE_MS = 24 * 3600 * 1000
 
 
-def write_batch(entries: list) -> int:
+def write_batch(entries: list, opens: list[Open] | None = None) -> int:
     """Write a batch of entries in a transaction of its own; returns how
-    many opens were newly recorded. Acknowledging them, once this returned,
-    is the caller's."""
+    many opens were newly recorded. `opens`: the entries' opens, when already
+    read from them (the recorder's helper thread does). Acknowledging the
+    entries, once this returned, is the caller's."""
+    if opens is None:
+        opens = stream.opens_from_entries(entries)
     with transaction.atomic(durable=True):
-        return write_opens(opens=stream.opens_from_entries(entries))
+        return write_opens(opens=opens)
 
 
 def record_batch(reader: stream.Reader, entries: list) -> int:
@@ -173,15 +177,16 @@ class Recorder:
         the stream (waiting up to block_ms for one). Raises on a store failure.
 
         Pipelined (issue 23): while this thread writes a batch, a helper
-        thread reads the next one and acknowledges the last, so their Redis
-        round trips and parsing (a sixth of a batch) take place during the
-        database's work. A batch is still acknowledged only after its
-        commit, and a failure settles the helper first: what it read stays
-        pending for this reader to read again, as after any failure."""
+        thread reads the next one (and the opens its entries carry) and
+        acknowledges the last, so their Redis round trips and parsing take
+        place during the database's work. A batch is still acknowledged only
+        after its commit, and a failure settles the helper first: what it
+        read stays pending for this reader to read again, as after any
+        failure."""
         recorded = spool.replay(batch_size=self.reader.batch_size) if spool.size() else 0
-        entries = self._next_entries()
+        entries, opens = self._next_batch()
         if entries:
-            recorded += self._write(entries)
+            recorded += self._write(entries, opens)
         self.recorded += recorded
         return recorded
 
@@ -192,9 +197,9 @@ class Recorder:
         what is unacknowledged then stays pending, read again later."""
         try:
             ahead, self._ahead = self._ahead, None
-            entries = ahead.result() if ahead is not None else []
+            entries, opens = ahead.result() if ahead is not None else ([], [])
             if entries:
-                self.recorded += self._write(entries)
+                self.recorded += self._write(entries, opens)
             self._acknowledged()
         finally:
             self._settle()
@@ -207,21 +212,26 @@ class Recorder:
             self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder-helper")
         return self._helper
 
-    def _next_entries(self) -> list:
+    def _read(self) -> tuple[list, list[Open]]:
+        """The next entries, and the opens they carry."""
+        entries = self.reader.next_batch(block_ms=self.block_ms)
+        return entries, stream.opens_from_entries(entries)
+
+    def _next_batch(self) -> tuple[list, list[Open]]:
         """The batch read ahead, or one read now; and the next one asked for.
         Not while the reader reads its own pending entries again (after a
         failure): until they are acknowledged, it would get the same ones."""
         ahead, self._ahead = self._ahead, None
-        entries = ahead.result() if ahead is not None else self.reader.next_batch(block_ms=self.block_ms)
+        entries, opens = ahead.result() if ahead is not None else self._read()
         if entries and not self.reader.own_history:
-            self._ahead = self._pool().submit(self.reader.next_batch, block_ms=self.block_ms)
-        return entries
+            self._ahead = self._pool().submit(self._read)
+        return entries, opens
 
-    def _write(self, entries: list) -> int:
+    def _write(self, entries: list, opens: list[Open]) -> int:
         """Write a batch; once it committed, have it acknowledged (and
         deleted) by the helper, after the batch before it."""
         try:
-            recorded = write_batch(entries)
+            recorded = write_batch(entries, opens)
             self._acknowledged()
         except BaseException:
             self._settle()

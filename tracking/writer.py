@@ -13,7 +13,8 @@ for the repeat window by tracking.recent."""
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 
 from emails.models import Email, EmailRecipient, TrackingMode
 from emails.policy import open_mode
@@ -109,17 +110,27 @@ def _lock_recipients(recipient_ids: set[int]) -> dict[int, RecipientFacts]:
     recipients are read as values (RecipientFacts), not model instances."""
     if not recipient_ids:
         return {}
+    among = _ids(recipient_ids)
     emails = {
         e.pk: e
         for e in Email.objects.select_related("organization__email_configuration")
         .select_for_update(of=("self",))
-        .filter(pk__in=EmailRecipient.objects.filter(pk__in=recipient_ids).values("email_id"))
+        .filter(pk__in=EmailRecipient.objects.filter(pk__in=among).values("email_id"))
         .order_by("pk")
     }
-    rows = EmailRecipient.objects.filter(pk__in=recipient_ids, email_id__in=emails).values_list(
+    rows = EmailRecipient.objects.filter(pk__in=among, email_id__in=emails).values_list(
         *RECIPIENT_COLUMNS, *CONTACT_COLUMNS
     )
     return {f.pk: f for f in (RecipientFacts(row, emails) for row in rows)}
+
+
+def _ids(ids: set[int]) -> list[int] | RawSQL:
+    """`ids` as the right side of an `__in`: on PostgreSQL one array
+    parameter, not a list of a batch's 1,000 recipients that Django prepares
+    one by one and PostgreSQL parses as 1,000 literals (issue 23)."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+    return list(ids)
 
 
 def _mode(recipient: RecipientFacts) -> str | None:

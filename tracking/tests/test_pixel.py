@@ -148,12 +148,12 @@ def test_without_redis_a_valid_open_is_written_in_a_fixed_number_of_queries(
     recipient = EmailRecipientFactory()
     url = pixel(recipient.pk)
 
-    # Savepoint, the email locked with its organization, the recipient, the insert
-    # (skipping the hit key if the stream, Redis having taken it after all,
-    # wrote it first), the recipient's and the email's counters, with the
-    # email read before and after and the difference added to its sender's
-    # week (emails.rollup: Reports), release.
-    with django_assert_num_queries(10):
+    # Savepoint, the email locked, its organization with its configuration,
+    # the recipient, the insert (skipping the hit key if the stream, Redis
+    # having taken it after all, wrote it first), the recipient's and the
+    # email's counters, with the email read before and after and the
+    # difference added to its sender's week (emails.rollup: Reports), release.
+    with django_assert_num_queries(11):
         assert_is_the_gif(mail_client.get(url, HTTP_USER_AGENT="Mozilla/5.0 (X11) Thunderbird/115.6.0"))
 
     recipient.refresh_from_db()

@@ -24,6 +24,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 
 from onepage.durations import band_of
+from onepage.ids import among
 
 from .models import Email
 from .outreach_week import COLUMNS, FIRST_OPEN, KIND_BITS, MACHINES_ONLY, OutreachWeek
@@ -88,7 +89,7 @@ def contribution(facts: Facts) -> Counter:
 
 
 def _facts(email_ids: list[int], *, lock: bool) -> dict[int, Facts]:
-    emails = Email.objects.filter(pk__in=email_ids).order_by("pk")
+    emails = Email.objects.filter(pk__in=among(email_ids)).order_by("pk")
     if lock:
         emails = emails.select_for_update(of=("self",))
     return {row[0]: Facts(*row) for row in emails.values_list(*FIELDS)}

@@ -13,11 +13,11 @@ for the repeat window by tracking.recent."""
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import connection, transaction
-from django.db.models.expressions import RawSQL
+from django.db import transaction
 
 from emails.models import Email, EmailRecipient, TrackingMode
 from emails.policy import open_mode
+from onepage.ids import among
 from onepage.models import Organization
 
 from . import classify, counters, recent, recorded
@@ -120,12 +120,12 @@ def _lock_recipients(recipient_ids: set[int]) -> dict[int, RecipientFacts]:
     model instances (issue 23)."""
     if not recipient_ids:
         return {}
-    among = _ids(recipient_ids)
+    recipients = among(recipient_ids)
     emails = {
         e.pk: e
         for e in Email.objects.only(*EMAIL_FIELDS)
         .select_for_update()
-        .filter(pk__in=EmailRecipient.objects.filter(pk__in=among).values("email_id"))
+        .filter(pk__in=EmailRecipient.objects.filter(pk__in=recipients).values("email_id"))
         .order_by("pk")
     }
     if not emails:
@@ -133,19 +133,10 @@ def _lock_recipients(recipient_ids: set[int]) -> dict[int, RecipientFacts]:
     organizations = Organization.objects.select_related("email_configuration").in_bulk(
         {e.organization_id for e in emails.values()}
     )
-    rows = EmailRecipient.objects.filter(pk__in=among, email_id__in=_ids(set(emails))).values_list(
+    rows = EmailRecipient.objects.filter(pk__in=recipients, email_id__in=among(emails)).values_list(
         *RECIPIENT_COLUMNS, *CONTACT_COLUMNS
     )
     return {f.pk: f for f in (RecipientFacts(row, emails, organizations) for row in rows)}
-
-
-def _ids(ids: set[int]) -> list[int] | RawSQL:
-    """`ids` as the right side of an `__in`: on PostgreSQL one array
-    parameter, not a list of a batch's 1,000 recipients that Django prepares
-    one by one and PostgreSQL parses as 1,000 literals (issue 23)."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
-    return list(ids)
 
 
 def _mode(recipient: RecipientFacts) -> str | None:

@@ -14,9 +14,11 @@ It prints, per batch: the wall time of each part (reading the stream,
 parsing, the writer's statements, the commit, the listeners after it, the
 acknowledgement) and the statements' count and time, the team's rollup
 (emails.rollup.changing) apart; then, on as many new hits again, each part
-timed by a wall clock wrapped around it, without the profiler (the reading
-and the acknowledgement run in the recorder's helper thread, beside the
-writing: they are not on its path). With Redis, the notifications are made by
+timed by a wall clock wrapped around it, without the profiler (the reading,
+the entries' parsing and the acknowledgement run in the recorder's helper
+thread, beside the writing: they are not on its path, but hold the GIL
+while they parse, which the writing thread's Python parts then wait for).
+With Redis, the notifications are made by
 the Celery worker (NOTIFY_IN_WORKER, alerts.tasks.notify_open_batch): the hand-off
 is the recorder's part, and the tasks stay in the queue (deleted at the end);
 NOTIFY_IN_WORKER=false in the environment measures them in the recorder.

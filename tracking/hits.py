@@ -36,10 +36,14 @@ def kept_signals(hit: Open) -> tuple[str, int | None] | None:
     stream entry and the spool line alike: their verdict
     (classify.signal_verdict) and the member cookie's organization; never
     the client's address or user agent, which Redis's append-only file and
-    the spool would put on disk. None for a hit without signals."""
+    the spool would put on disk. The writer reads its verdicts through it
+    too. None for a hit without signals (nor a verdict made before)."""
+    member = hit.signals.member_organization if hit.signals is not None else None
+    if hit.pre_verdict is not None:
+        return hit.pre_verdict, member
     if hit.signals is None:
         return None
-    return hit.pre_verdict or classify.signal_verdict(hit.signals), hit.signals.member_organization
+    return classify.signal_verdict(hit.signals), member
 
 
 def with_kept_signals(

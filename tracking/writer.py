@@ -21,7 +21,7 @@ from onepage.ids import among
 from onepage.models import Organization
 
 from . import classify, counters, recent, recorded
-from .hits import Open
+from .hits import Open, kept_signals
 from .models import COUNTED, Verdict
 
 # What the writer reads of a recipient, loaded as plain values (the
@@ -183,13 +183,14 @@ def _events(
 
 def _verdict(o: Open, recipient: RecipientFacts, last_counted: dict) -> str:
     """tracking.classify's verdict, from facts already loaded: O(1), no query."""
-    if o.pre_verdict is None and o.signals is None:
+    kept = kept_signals(o)
+    if kept is None:
         return Verdict.HUMAN  # no signals: recorded as before verdicts
-    pre = o.pre_verdict or classify.signal_verdict(o.signals)
+    pre, member = kept
     last = last_counted.get(recipient.pk, recipient.last_opened_at)
     verdict = classify.verdict(
         pre_verdict=pre,
-        member_organization=o.signals.member_organization if o.signals else None,
+        member_organization=member,
         organization_id=recipient.email.organization_id,
         opened_at=o.opened_at,
         handed_at=recipient.attempted_at,

@@ -11,6 +11,7 @@ import time
 from datetime import datetime
 
 import redis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from . import ratelimit, recent, spool, stream
@@ -51,24 +52,74 @@ def record_open(
     is recorded. Returns "limited", "stream", "direct", "spool" or "lost".
     Never raises: the pixel must be served whatever happens here."""
     hit = Open(recipient_id=recipient_id, opened_at=opened_at, key=key or new_hit_key(), signals=signals)
+    return record_hit(hit, limited=limited)
+
+
+def record_hit(hit: Open, *, limited: bool = False) -> str:
+    """record_open's chain for a hit already made (the pixel's)."""
     url = settings.REDIS_URL
+    appended: str | redis.RedisError | None = None
     if stream.usable(url):
-        limit_key = ratelimit.limit_key(recipient_id, opened_at.timestamp()) if limited else None
         try:
-            outcome = stream.append(url, hit, limit_key=limit_key)
+            appended = stream.append(url, hit, limit_key=_limit_key(hit, limited))
         except redis.RedisError as exc:
-            # A timeout may still be run by Redis later: the key makes that
-            # entry and the direct write one open.
-            stream.pause(url, exc)
-        else:
-            if outcome == "stream":
-                _recording_again()
-            if outcome != "full":
-                return outcome
-            # Within the limit (counted by the script); the stream is full.
-            _warn_over_limit()
-            return write_directly(hit)
-    if limited and not ratelimit.may_count_open(recipient_id=recipient_id, now=opened_at.timestamp()):
+            appended = exc
+    return after_append(url, hit, appended, limited=limited)
+
+
+async def record_hit_async(hit: Open, *, limited: bool = False, after_database=None) -> str:
+    """record_hit in an event loop (the ASGI lane): the append awaited, sent
+    with the loop's other appends of the moment (stream.append_async); when
+    the open must go to the database (Redis failed or paused, the stream
+    full), the rest of the chain runs in a thread of its own, then
+    `after_database()` in that thread (the lane hands its connection back)."""
+    url = settings.REDIS_URL
+    appended: str | redis.RedisError | None = None
+    if stream.usable(url):
+        try:
+            appended = await stream.append_async(url, hit, limit_key=_limit_key(hit, limited))
+        except redis.RedisError as exc:
+            appended = exc
+    if appended in _NO_DATABASE:
+        return after_append(url, hit, appended, limited=limited)
+
+    def in_a_thread() -> str:
+        try:
+            return after_append(url, hit, appended, limited=limited)
+        finally:
+            if after_database is not None:
+                after_database()
+
+    # The request's thread (onepage.lanes gives each ASGI lane request one,
+    # as Django's ASGI handler gives each view).
+    return await sync_to_async(in_a_thread)()
+
+
+# The append's outcomes that leave nothing for the database to do.
+_NO_DATABASE = ("stream", "limited")
+
+
+def _limit_key(hit: Open, limited: bool) -> str | None:
+    return ratelimit.limit_key(hit.recipient_id, hit.opened_at.timestamp()) if limited else None
+
+
+def after_append(url: str, hit: Open, appended: "str | redis.RedisError | None", *, limited: bool) -> str:
+    """The rest of the chain, after the stream append's outcome (`appended`:
+    its reply, the Redis error it raised, or None when Redis was not tried).
+    Never raises."""
+    if isinstance(appended, redis.RedisError):
+        # A timeout may still be run by Redis later: the key makes that
+        # entry and the direct write one open.
+        stream.pause(url, appended)
+    elif appended is not None:
+        if appended == "stream":
+            _recording_again()
+        if appended != "full":
+            return appended
+        # Within the limit (counted by the script); the stream is full.
+        _warn_over_limit()
+        return write_directly(hit)
+    if limited and not ratelimit.may_count_open(recipient_id=hit.recipient_id, now=hit.opened_at.timestamp()):
         return "limited"
     return write_directly(hit)
 

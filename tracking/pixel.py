@@ -19,12 +19,13 @@ from django.db import connections
 from django.utils import timezone
 
 from emails.pixels import read_token
+from onepage import lanes
 from onepage.clientaddress import client_address_of
 from onepage.membercookie import member_organization_of
 
 from .classify import Signals, prefetch_header
-from .hits import balancer_hit_key, new_hit_key
-from .intake import record_open
+from .hits import Open, balancer_hit_key, new_hit_key
+from .intake import record_hit, record_hit_async
 
 # A 1x1 transparent GIF89a.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
@@ -65,26 +66,42 @@ def answer_pixel(*, method: str, token: str, meta: Mapping[str, str]) -> PixelAn
     agent, prefetch headers, the member cookie's organization): they travel
     with the open to the writer, which keeps only its verdict. Past the
     per-recipient limit the GIF is served and nothing recorded."""
-    outcome = None
+    hit = _hit_of(method=method, token=token, meta=meta)
+    return _answer(method, None if hit is None else record_hit(hit, limited=True))
+
+
+async def answer_pixel_async(*, method: str, token: str, meta: Mapping[str, str]) -> PixelAnswer:
+    """answer_pixel in an event loop (the ASGI lane): the same hit, its
+    append awaited (tracking.intake.record_hit_async)."""
+    hit = _hit_of(method=method, token=token, meta=meta)
+    if hit is None:
+        return _answer(method, None)
+    return _answer(method, await record_hit_async(hit, limited=True, after_database=release_connections))
+
+
+def _hit_of(*, method: str, token: str, meta: Mapping[str, str]) -> Open | None:
+    """The open a request records: a GET with a valid token, or None."""
     recipient_id = read_token(token)
-    if recipient_id is not None and method == "GET":
-        signals = (
-            None
-            if not settings.OPEN_VERDICTS
-            else Signals(
-                address=client_address_of(meta),
-                user_agent=meta.get("HTTP_USER_AGENT", "")[:512],
-                prefetch=prefetch_header(meta),
-                member_organization=member_organization_of(meta),
-            )
+    if recipient_id is None or method != "GET":
+        return None
+    signals = (
+        None
+        if not settings.OPEN_VERDICTS
+        else Signals(
+            address=client_address_of(meta),
+            user_agent=meta.get("HTTP_USER_AGENT", "")[:512],
+            prefetch=prefetch_header(meta),
+            member_organization=member_organization_of(meta),
         )
-        # One key per hit, made here (or by the balancer, the same on its
-        # retry on another node): whichever paths write it, and however
-        # often, it counts once. The limit and the append: one round trip.
-        key = balancer_hit_key(meta) or new_hit_key()
-        outcome = record_open(
-            recipient_id=recipient_id, opened_at=timezone.now(), key=key, signals=signals, limited=True
-        )
+    )
+    # One key per hit, made here (or by the balancer, the same on its
+    # retry on another node): whichever paths write it, and however
+    # often, it counts once. The limit and the append: one round trip.
+    key = balancer_hit_key(meta) or new_hit_key()
+    return Open(recipient_id=recipient_id, opened_at=timezone.now(), key=key, signals=signals)
+
+
+def _answer(method: str, outcome: str | None) -> PixelAnswer:
     # A HEAD's answer has the GET's headers and no body.
     return PixelAnswer(200, HEADERS, PIXEL_GIF if method == "GET" else b"", outcome)
 
@@ -101,6 +118,20 @@ def lane(environ: dict) -> tuple[str, list[tuple[str, str]], bytes] | None:
     answer = answer_pixel(method=method, token=match[1], meta=environ)
     if answer.outcome in _USED_THE_DATABASE:
         release_connections()
+    return f"{answer.status} OK", list(answer.headers), answer.body
+
+
+async def asgi_lane(request: lanes.AsgiRequest) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    """The pixel answered in an event loop (onepage.lanes' ASGI lanes, the
+    live process): what `lane` answers, the append sent with the loop's
+    other appends of the moment; a database write, when one is needed,
+    runs in a thread and hands its connection back there."""
+    if request.method not in METHODS:
+        return None
+    match = PIXEL_PATH.fullmatch(request.path)
+    if match is None:
+        return None
+    answer = await answer_pixel_async(method=request.method, token=match[1], meta=request.meta)
     return f"{answer.status} OK", list(answer.headers), answer.body
 
 

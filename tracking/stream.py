@@ -18,7 +18,7 @@ from django.conf import settings
 
 from onepage import redis_url
 
-from . import kept
+from . import kept, pipelined
 from .classify import Signals
 from .hits import Open, kept_signals, with_kept_signals
 
@@ -115,20 +115,43 @@ def append(url: str, hit: Open, *, limit_key: str | None = None) -> str:
     once a replica has it too: a second round trip, WAIT. Raises
     redis.RedisError; NotReplicated when no replica acknowledged it in time
     (the entry stays: its key makes it and a direct write one open)."""
-    args = [settings.OPEN_STREAM_LIMIT, *entry_fields(hit)]
-    keys = [settings.OPEN_STREAM]
-    if limit_key is not None:
-        keys.append(limit_key)
-        args.append(settings.OPENS_PER_RECIPIENT_PER_MINUTE)
+    keys, args = _append_call(hit, limit_key)
     # On this thread's kept connection, not through the client's pool. One
     # client for both calls: threads that start at once may each make one
     # before the cache keeps one, and WAIT must go to the script's connection.
     redis_client = client(url)
     outcome = kept.run_script(redis_client, _append_script(url), keys, args)
     wait_ms = settings.OPEN_REPLICA_WAIT_MS
-    if outcome == "stream" and wait_ms and kept.wait_for_replicas(redis_client, 1, wait_ms) < 1:
-        raise NotReplicated(f"no replica acknowledged the open within {wait_ms} ms")
+    if outcome == "stream" and wait_ms:
+        _replicated(kept.wait_for_replicas(redis_client, 1, wait_ms), wait_ms)
     return outcome
+
+
+async def append_async(url: str, hit: Open, *, limit_key: str | None = None) -> str:
+    """`append` in an event loop (the ASGI lane): the same script and the
+    same outcomes, sent with the loop's other appends of the moment in one
+    round trip (tracking.pipelined), WAIT included. Raises redis.RedisError."""
+    keys, args = _append_call(hit, limit_key)
+    wait_ms = settings.OPEN_REPLICA_WAIT_MS
+    outcome, replicas = await pipelined.run_script(url, _APPEND, keys, args, timeout=REDIS_TIMEOUT, wait_ms=wait_ms)
+    if outcome == "stream" and wait_ms:
+        _replicated(replicas, wait_ms)
+    return outcome
+
+
+def _append_call(hit: Open, limit_key: str | None) -> tuple[list, list]:
+    """_APPEND's keys and arguments for `hit`."""
+    args = [settings.OPEN_STREAM_LIMIT, *entry_fields(hit)]
+    keys = [settings.OPEN_STREAM]
+    if limit_key is not None:
+        keys.append(limit_key)
+        args.append(settings.OPENS_PER_RECIPIENT_PER_MINUTE)
+    return keys, args
+
+
+def _replicated(replicas: int, wait_ms: int) -> None:
+    if replicas < 1:
+        raise NotReplicated(f"no replica acknowledged the open within {wait_ms} ms")
 
 
 def opens_from_entries(entries: list[tuple[str, dict[str, str] | None]]) -> list[Open]:

@@ -10,20 +10,24 @@ from tracking import stream as open_stream
 from tracking.models import OpenEvent
 
 
-@pytest.fixture(params=["view", "lane"])
+@pytest.fixture(params=["view", "lane", "asgi lane"])
 def mail_client(request):
     """A recipient's mail client (nobody signed in, a mail client's user
-    agent), once through Django's handler (the test Client: the pixel view)
-    and once through the web process's WSGI application, whose lane answers
-    the pixel before Django (tracking.pixel.lane): the same tests, both ways."""
+    agent), through Django's handler (the test Client: the pixel view),
+    through the web process's WSGI application, whose lane answers the pixel
+    before Django (tracking.pixel.lane), and through the live process's ASGI
+    application, whose lane nginx sends the pixel to (tracking.pixel.asgi_lane):
+    the same tests, three ways."""
     from django.test import Client
 
     from conftest import MAIL_CLIENT_AGENT
 
-    from .wsgi_client import WsgiClient
+    from .wsgi_client import AsgiClient, WsgiClient
 
     if request.param == "view":
         return Client(HTTP_USER_AGENT=MAIL_CLIENT_AGENT)
+    if request.param == "asgi lane":
+        return AsgiClient(HTTP_USER_AGENT=MAIL_CLIENT_AGENT)
     return WsgiClient(HTTP_USER_AGENT=MAIL_CLIENT_AGENT)
 
 

@@ -1,5 +1,5 @@
-"""The pixel's connection to Redis (tracking.kept): one per thread, kept
-open across pixels, and replaced without a fallback to the database when
+"""The pixel's connection to Redis (tracking.kept; tracking.pipelined for
+the ASGI lane): one per thread, or per event loop, kept open across pixels, and replaced without a fallback to the database when
 Redis closed it while it sat idle (Redis's `timeout`, a restart)."""
 
 import logging
@@ -24,6 +24,10 @@ def pixel_connections(client) -> list[dict]:
 def test_pixels_share_one_kept_connection(mail_client, redis_stream):
     client, stream_name = redis_stream
     recipients = EmailRecipientFactory.create_batch(3)
+    # Earlier tests' connections (this thread's, the ASGI lane loop's) closed:
+    # the pixels below make theirs again.
+    for connection in pixel_connections(client):
+        client.client_kill_filter(_id=connection["id"])
 
     for _ in range(5):
         for recipient in recipients:

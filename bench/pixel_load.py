@@ -13,9 +13,14 @@ recipient email), in rounds whose order rotates:
 
   A    nginx (Debian's) serving a static 43-byte GIF
   P    the peers' pixel: bench/peer_view.py, INSERT + UPDATE per hit (granian)
-  B    OnePage's pixel, valid tokens, stream mode (granian, as production)
-  D    the same server, forged tokens; Dk with a session cookie
-  C0   OnePage's pixel in direct mode (no Redis), an email with no opens
+  B    OnePage's pixel, valid tokens, stream mode, where production's nginx
+       sends it: the live process's ASGI lane (granian --interface asgi,
+       onepage.asgi, as deploy/systemd/onepage-live.service)
+  Bw   the same through the web process's WSGI lane (granian --interface
+       wsgi, onepage.wsgi, as onepage-web.service): the lane B replaced
+  D    B's server, forged tokens; Dk with a session cookie
+  C0   OnePage's pixel in direct mode (no Redis; the live process), an
+       email with no opens
   C1M  the same, an email with 1,000,000 opens already
 
 then B again at half its median rate, at a fixed rate (wrk's delay() on a
@@ -49,6 +54,13 @@ def granian(app: str, port: int, threads: int) -> list[str]:
     return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--workers", "2", "--no-ws",
             "--blocking-threads", str(threads),
             "--host", LOCAL, "--port", str(port), "--log-level", "warning", app]  # fmt: skip
+
+
+def granian_live(port: int) -> list[str]:
+    """The live process as deploy/systemd/onepage-live.service runs it, with
+    2 workers (LIVE_WORKERS = the machine's cores)."""
+    return [str(VENV_BIN / "granian"), "--interface", "asgi", "--workers", "2",
+            "--host", LOCAL, "--port", str(port), "--log-level", "warning", "onepage.asgi:application"]  # fmt: skip
 
 
 def nginx_argv(workdir: Path, port: int) -> list[str]:
@@ -186,20 +198,22 @@ def main() -> None:
 
 
 def load(env: dict, data: dict, workdir: Path, processes: list, args) -> dict:
-    ports = {name: free_port() for name in ("nginx", "peer", "stream", "direct")}
-    direct_env = {**env, "REDIS_URL": ""}
+    ports = {name: free_port() for name in ("nginx", "peer", "stream", "web", "direct")}
+    # The live unit's CONN_MAX_AGE (deploy/systemd/onepage-live.service).
+    live_env = {**env, "CONN_MAX_AGE": "0"}
+    direct_env = {**live_env, "REDIS_URL": ""}
     processes.append(start(nginx_argv(workdir, ports["nginx"]), env, ports["nginx"]))
     processes.append(start(granian("bench.peer_view:application", ports["peer"], args.threads), env, ports["peer"]))
-    processes.append(start(granian("onepage.wsgi:application", ports["stream"], args.threads), env, ports["stream"]))
-    processes.append(
-        start(granian("onepage.wsgi:application", ports["direct"], args.threads), direct_env, ports["direct"])
-    )
+    processes.append(start(granian_live(ports["stream"]), live_env, ports["stream"]))
+    processes.append(start(granian("onepage.wsgi:application", ports["web"], args.threads), env, ports["web"]))
+    processes.append(start(granian_live(ports["direct"]), direct_env, ports["direct"]))
     pixel = [f"/o/{t}.gif" for t in data["fresh"]["tokens"]]
     forged = [f"/o/{t[:-4]}AAAA.gif" for t in data["fresh"]["tokens"]]
     contenders = {
         "A nginx static GIF": ("nginx", wrk_script(workdir, "a", pixel)),
         "P peer INSERT+UPDATE": ("peer", wrk_script(workdir, "p", [f"/p/{i}.gif" for i in data["peer"]["ids"]])),
         "B stream, valid": ("stream", wrk_script(workdir, "b", pixel)),
+        "Bw stream, WSGI lane": ("web", wrk_script(workdir, "bw", pixel)),
         "D stream, forged": ("stream", wrk_script(workdir, "d", forged)),
         "Dk forged + session cookie": ("stream", wrk_script(workdir, "dk", forged, "sessionid=abcdefghijklmnop")),
         "C0 direct, 0 opens": ("direct", wrk_script(workdir, "c0", pixel)),
@@ -255,6 +269,7 @@ def report(results: dict, drains: list[dict], args) -> None:
     fresh_before = next(d["rate"] for d in drains[:4] if d["batch"] == drains[5]["batch"])
     goals = [
         ("B / A nginx static", b / rate["A nginx static GIF"], ">= 0.15"),
+        ("B / Bw (the ASGI lane / the WSGI lane)", b / rate["Bw stream, WSGI lane"], "> 1"),
         ("B / P naive peer", b / p, ">= 10 (issue 23: >= 5)"),
         ("B p99 at half its max rate, ms (paced)", med[HALF]["p99"], "< 10"),
         ("D forged / B valid (cost: lower is more)", rate["D stream, forged"] / b, ">= 1"),

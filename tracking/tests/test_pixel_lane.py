@@ -1,23 +1,38 @@
-"""The pixel's lane (tracking.pixel.lane, onepage.lanes): in the web process,
-GET and HEAD of /o/<token>.gif are answered in front of Django's handler,
-with the same function as the view. The pixel tests of test_pixel.py and
-test_pixel_rate_limit.py run both ways (the `mail_client` fixture); here:
-that the lane never enters Django's request cycle, that it answers what
-the view answers for the same request, and that it hands its database
-connection back as Django's request cycle would."""
+"""The pixel's lanes (onepage.lanes): GET and HEAD of /o/<token>.gif are
+answered in front of Django's handler, with the same function as the
+view: in the web process (tracking.pixel.lane, WSGI) and in the live
+process (tracking.pixel.asgi_lane, ASGI, where nginx sends the pixel). The
+pixel tests of test_pixel.py and test_pixel_rate_limit.py run every way
+(the `mail_client` fixture); here, for both lanes: that the lane never
+enters Django's request cycle, that it answers what the view answers for
+the same request, and that it hands its database connection back as
+Django's request cycle would; and that the ASGI lane sends the appends of
+requests it serves at once in one round trip."""
+
+import asyncio
+import logging
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.signals import request_started
 from django.db import connection
 from django.test import Client
 
 from emails.tests.factories import EmailRecipientFactory
 from onepage.membercookie import COOKIE
+from tracking import pipelined
 from tracking.models import OpenEvent
 from tracking.tests.test_pixel import assert_is_the_gif, pixel
-from tracking.tests.wsgi_client import WsgiClient
+from tracking.tests.wsgi_client import AsgiClient, WsgiClient, asgi_application, asgi_scope, on_the_lane_loop
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(params=[WsgiClient, AsgiClient], ids=["wsgi lane", "asgi lane"])
+def lane_client(request):
+    """A client of one lane's application (onepage.wsgi, onepage.asgi)."""
+    return request.param
+
 
 AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0"
 
@@ -28,18 +43,20 @@ def handler_entries():
     before the middleware chain)."""
     entered = []
 
-    def receiver(sender, environ, **kwargs):
-        entered.append(environ["PATH_INFO"])
+    def receiver(sender, environ=None, scope=None, **kwargs):
+        entered.append(environ["PATH_INFO"] if environ is not None else scope["path"])
 
     request_started.connect(receiver)
     yield entered
     request_started.disconnect(receiver)
 
 
-def test_pixel_requests_never_reach_djangos_handler_nor_its_middleware(handler_entries, redis_stream, rep_client):
+def test_pixel_requests_never_reach_djangos_handler_nor_its_middleware(
+    handler_entries, redis_stream, rep_client, lane_client
+):
     redis, stream = redis_stream
     recipient = EmailRecipientFactory()
-    lane = WsgiClient(HTTP_USER_AGENT=AGENT)
+    lane = lane_client(HTTP_USER_AGENT=AGENT)
     # A signed-in browser's session cookie too: nothing would read it.
     lane.cookies.update(rep_client.cookies)
 
@@ -72,7 +89,9 @@ def _cases(recipient_id: int, member_cookie: str) -> dict[str, tuple[str, str, d
 
 
 @pytest.mark.parametrize("verdicts", [True, False], ids=["verdicts on", "verdicts off"])
-def test_the_lane_answers_and_records_what_the_view_does(redis_stream, settings, org, rep_client, verdicts):
+def test_the_lane_answers_and_records_what_the_view_does(
+    redis_stream, settings, org, rep_client, verdicts, lane_client
+):
     """The same requests, once to the view (test Client) and once to the
     lane: the same status, headers and body, and the same stream entries
     (the limit counted alike: the last request is past it both ways)."""
@@ -82,13 +101,14 @@ def test_the_lane_answers_and_records_what_the_view_does(redis_stream, settings,
     settings.OPENS_PER_RECIPIENT_PER_MINUTE = 4
     rep_client.get("/settings/")  # the member cookie
     seen = {}
-    for way, client in (("view", Client(HTTP_USER_AGENT=AGENT)), ("lane", WsgiClient(HTTP_USER_AGENT=AGENT))):
+    for way, client in (("view", Client(HTTP_USER_AGENT=AGENT)), ("lane", lane_client(HTTP_USER_AGENT=AGENT))):
         recipient = EmailRecipientFactory()
         redis.delete(stream)
         answers = {}
         for case, (method, path, extra) in _cases(recipient.pk, rep_client.cookies[COOKIE].value).items():
             response = client.generic(method, path, **extra) if way == "view" else client.request(method, path, **extra)
-            headers = sorted(response.headers.items())
+            # Header names in any case (ASGI sends them in lower case).
+            headers = sorted((name.lower(), value) for name, value in response.headers.items())
             answers[case] = (response.status_code, headers, response.content)
         entries = [
             {k: v for k, v in fields.items() if k not in ("at", "key", "recipient")}
@@ -111,11 +131,11 @@ def test_the_lane_answers_and_records_what_the_view_does(redis_stream, settings,
         assert entries == [{"v": "", "m": ""}] * 4
 
 
-def test_past_the_limit_the_lane_serves_the_gif_and_records_nothing(redis_stream, settings):
+def test_past_the_limit_the_lane_serves_the_gif_and_records_nothing(redis_stream, settings, lane_client):
     redis, stream = redis_stream
     settings.OPENS_PER_RECIPIENT_PER_MINUTE = 2
     recipient = EmailRecipientFactory()
-    lane = WsgiClient(HTTP_USER_AGENT=AGENT)
+    lane = lane_client(HTTP_USER_AGENT=AGENT)
 
     for _ in range(4):
         assert_is_the_gif(lane.get(pixel(recipient.pk)))
@@ -123,11 +143,13 @@ def test_past_the_limit_the_lane_serves_the_gif_and_records_nothing(redis_stream
     assert redis.xlen(stream) == 2
 
 
-def test_a_signed_in_browser_through_the_lane_costs_no_query(redis_stream, rep_client, org, django_assert_num_queries):
+def test_a_signed_in_browser_through_the_lane_costs_no_query(
+    redis_stream, rep_client, org, django_assert_num_queries, lane_client
+):
     redis, stream = redis_stream
     recipient = EmailRecipientFactory()
     rep_client.get("/settings/")
-    lane = WsgiClient(HTTP_USER_AGENT=AGENT)
+    lane = lane_client(HTTP_USER_AGENT=AGENT)
     lane.cookies.update(rep_client.cookies)
 
     with django_assert_num_queries(0):
@@ -151,7 +173,7 @@ def connections_not_kept():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_direct_write_through_the_lane_hands_its_connection_back(settings, connections_not_kept):
+def test_a_direct_write_through_the_lane_hands_its_connection_back(settings, connections_not_kept, lane_client):
     """Without Redis the lane writes the open to the database. After a
     Django request, request_finished closes a connection past CONN_MAX_AGE:
     the lane does the same, so no worker thread keeps one open."""
@@ -159,7 +181,69 @@ def test_a_direct_write_through_the_lane_hands_its_connection_back(settings, con
     recipient = EmailRecipientFactory()
     assert connection.connection is not None
 
-    assert_is_the_gif(WsgiClient(HTTP_USER_AGENT=AGENT).get(pixel(recipient.pk)))
+    assert_is_the_gif(lane_client(HTTP_USER_AGENT=AGENT).get(pixel(recipient.pk)))
 
     assert connection.connection is None
     assert OpenEvent.objects.filter(recipient=recipient).count() == 1
+
+
+def test_the_asgi_lane_sends_the_appends_of_requests_served_at_once_in_one_round_trip(redis_stream, monkeypatch):
+    """40 pixels fetched at once from one worker's event loop: each is
+    appended once, under its own key, in a handful of round trips (one
+    write and one read each) rather than 40."""
+    redis, stream = redis_stream
+    recipients = EmailRecipientFactory.create_batch(40)
+    round_trips = []
+    real_round_trip = pipelined.Pipeline._round_trip
+
+    async def counted(self, batch):
+        round_trips.append(len(batch))
+        return await real_round_trip(self, batch)
+
+    monkeypatch.setattr(pipelined.Pipeline, "_round_trip", counted)
+    client = AsgiClient(HTTP_USER_AGENT=AGENT)
+    scopes = [asgi_scope(client.factory.get(pixel(r.pk)).environ) for r in recipients]
+    answers = []
+
+    async def fetch(scope):
+        started = {}
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                started["status"] = message["status"]
+
+        await asgi_application(scope, receive, send)
+        answers.append(started["status"])
+
+    async def all_at_once():
+        await asyncio.gather(*(fetch(scope) for scope in scopes))
+
+    async_to_sync(on_the_lane_loop)(all_at_once())
+
+    assert answers == [200] * 40
+    entries = [fields for _, fields in redis.xrange(stream)]
+    assert sorted(int(e["recipient"]) for e in entries) == sorted(r.pk for r in recipients)
+    assert len({e["key"] for e in entries}) == 40
+    assert sum(round_trips) == 40
+    assert len(round_trips) <= 3
+
+
+def test_a_script_redis_lost_is_loaded_again_and_the_open_still_goes_to_the_stream(redis_stream, lane_client, caplog):
+    """After SCRIPT FLUSH (a Redis restarted without its data, a replica
+    just promoted), the lane loads its script again: the open goes to the
+    stream, with no warning and no direct write."""
+    redis, stream = redis_stream
+    recipient = EmailRecipientFactory()
+    lane = lane_client(HTTP_USER_AGENT=AGENT)
+    assert_is_the_gif(lane.get(pixel(recipient.pk)))
+    redis.script_flush()
+
+    with caplog.at_level(logging.WARNING, logger="tracking"):
+        assert_is_the_gif(lane.get(pixel(recipient.pk)))
+
+    assert redis.xlen(stream) == 2
+    assert not [r for r in caplog.records if "unavailable" in r.getMessage()]
+    assert not OpenEvent.objects.filter(recipient=recipient).exists()

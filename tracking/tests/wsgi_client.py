@@ -103,8 +103,15 @@ class AsgiClient(WsgiClient):
         started: list = []
         body: list[bytes] = []
 
+        received: list = []
+
         async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
+            # The request (no body), then nothing until the response is
+            # sent: Django's handler listens for a disconnect meanwhile.
+            if not received:
+                received.append(True)
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()
 
         async def send(message):
             if message["type"] == "http.response.start":

@@ -53,8 +53,13 @@ def usable(url: str) -> bool:
 
 
 def pause(url: str, exc: Exception) -> None:
-    """Leave Redis alone for REDIS_RETRY_AFTER seconds: one warning per outage."""
-    _down_until[url] = time.monotonic() + REDIS_RETRY_AFTER
+    """Leave Redis alone for REDIS_RETRY_AFTER seconds: one warning per pause
+    (not one per hit of the pause: the appends of a batch the ASGI lane sent
+    together fail together, and threads of one process at once)."""
+    now = time.monotonic()
+    if now < _down_until.get(url, 0):
+        return
+    _down_until[url] = now + REDIS_RETRY_AFTER
     logger.warning("Open stream unavailable (%s): writing opens directly for %gs", exc, REDIS_RETRY_AFTER)
 
 

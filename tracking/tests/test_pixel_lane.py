@@ -187,6 +187,31 @@ def test_a_direct_write_through_the_lane_hands_its_connection_back(settings, con
     assert OpenEvent.objects.filter(recipient=recipient).count() == 1
 
 
+def fetched_at_once(paths: list[str]) -> list[int]:
+    """GET every path at once from the ASGI lane's event loop (as a granian
+    worker serving that many connections): their statuses."""
+    client = AsgiClient(HTTP_USER_AGENT=AGENT)
+    scopes = [asgi_scope(client.factory.get(path).environ) for path in paths]
+
+    async def fetch(scope) -> int:
+        started = {}
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                started["status"] = message["status"]
+
+        await asgi_application(scope, receive, send)
+        return started["status"]
+
+    async def all_at_once():
+        return await asyncio.gather(*(fetch(scope) for scope in scopes))
+
+    return list(async_to_sync(on_the_lane_loop)(all_at_once()))
+
+
 def test_the_asgi_lane_sends_the_appends_of_requests_served_at_once_in_one_round_trip(redis_stream, monkeypatch):
     """40 pixels fetched at once from one worker's event loop: each is
     appended once, under its own key, in a handful of round trips (one
@@ -201,29 +226,8 @@ def test_the_asgi_lane_sends_the_appends_of_requests_served_at_once_in_one_round
         return await real_round_trip(self, batch)
 
     monkeypatch.setattr(pipelined.Pipeline, "_round_trip", counted)
-    client = AsgiClient(HTTP_USER_AGENT=AGENT)
-    scopes = [asgi_scope(client.factory.get(pixel(r.pk)).environ) for r in recipients]
-    answers = []
 
-    async def fetch(scope):
-        started = {}
-
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message):
-            if message["type"] == "http.response.start":
-                started["status"] = message["status"]
-
-        await asgi_application(scope, receive, send)
-        answers.append(started["status"])
-
-    async def all_at_once():
-        await asyncio.gather(*(fetch(scope) for scope in scopes))
-
-    async_to_sync(on_the_lane_loop)(all_at_once())
-
-    assert answers == [200] * 40
+    assert fetched_at_once([pixel(r.pk) for r in recipients]) == [200] * 40
     entries = [fields for _, fields in redis.xrange(stream)]
     assert sorted(int(e["recipient"]) for e in entries) == sorted(r.pk for r in recipients)
     assert len({e["key"] for e in entries}) == 40
@@ -247,3 +251,17 @@ def test_a_script_redis_lost_is_loaded_again_and_the_open_still_goes_to_the_stre
     assert redis.xlen(stream) == 2
     assert not [r for r in caplog.records if "unavailable" in r.getMessage()]
     assert not OpenEvent.objects.filter(recipient=recipient).exists()
+
+
+def test_when_redis_fails_a_batch_the_asgi_lane_writes_each_of_its_opens_directly_once(settings, caplog):
+    """The appends of 10 pixels sent together to a Redis that does not
+    answer fail together: each open is written directly, once, and the
+    outage is told once, not once per pixel."""
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    recipients = EmailRecipientFactory.create_batch(10)
+
+    with caplog.at_level(logging.WARNING, logger="tracking"):
+        assert fetched_at_once([pixel(r.pk) for r in recipients]) == [200] * 10
+
+    assert sorted(OpenEvent.objects.values_list("recipient_id", flat=True)) == sorted(r.pk for r in recipients)
+    assert caplog.text.count("Open stream unavailable") == 1

@@ -4,6 +4,7 @@ Debian 12: the nginx example under nginx itself, every systemd unit under
 test skips where its tool is missing; scripts/test.sh installs nginx."""
 
 import configparser
+import contextlib
 import os
 import pwd
 import re
@@ -12,12 +13,15 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -31,6 +35,7 @@ from onepage.tests.tls_proxy import self_signed_certificate
 BASE_DIR = Path(settings.BASE_DIR)
 DEPLOY = BASE_DIR / "deploy"
 README = BASE_DIR / "README.md"
+GRANIAN = Path(sys.executable).with_name("granian")
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
@@ -151,17 +156,131 @@ def test_nginx_keeps_no_access_log_line_of_a_pixel_fetch(tmp_path, live_server, 
         # Pages are logged as before: the log is written at all.
         assert _get(f"https://127.0.0.1:{https_port}/accounts/login/", user_agent=BROWSER)[0] == 200
     finally:
-        process.send_signal(signal.SIGQUIT)  # graceful: logs flushed
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop_nginx(process)
     access_log = (tmp_path / "access.log").read_text()
     assert "/accounts/login/" in access_log
     assert "/o/" not in access_log
     assert token not in access_log
     assert "Thunderbird" not in access_log
+
+
+def _stop_nginx(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGQUIT)  # graceful: logs flushed
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL to a process started in a session of its own, and its children."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def _live_process(tmp_path: Path) -> tuple[subprocess.Popen, int, str]:
+    """The live process as deploy/systemd/onepage-live.service runs it
+    (granian's ASGI interface, CONN_MAX_AGE=0) against the test database and
+    Redis, appending opens to a stream of its own; its port and that stream,
+    once it answers the pixel."""
+    database = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE")}
+    stream = f"deploy-test:{uuid4().hex}"
+    env.update(
+        DATABASE_URL=(
+            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        ),
+        REDIS_URL=settings.REDIS_URL,
+        OPEN_STREAM=stream,  # only the live process appends here
+        OPEN_SPOOL_DIR=str(tmp_path / "live-spool"),
+        SECRET_KEY=settings.SECRET_KEY,  # the pixel tokens verify
+        DEBUG="true",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        CONN_MAX_AGE="0",
+        MAILBOX_SYNC_ON_PAGE_LOADS="false",
+        LOG_LEVEL="WARNING",
+    )
+    port = free_port()
+    with (tmp_path / "granian.log").open("w") as log:
+        process = subprocess.Popen(
+            [GRANIAN, "--interface", "asgi", "--workers", "1", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning", "onepage.asgi:application"],
+            cwd=BASE_DIR, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"granian exited: {(tmp_path / 'granian.log').read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/o/x.gif", timeout=2) as response:
+                if response.status == 200:
+                    return process, port, stream
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            _kill_group(process)
+            pytest.fail(f"granian did not answer /o/x.gif within 30 s: {(tmp_path / 'granian.log').read_text()}")
+        time.sleep(0.2)
+
+
+@needs_nginx
+def test_nginx_sends_the_pixel_to_the_live_process_and_to_the_web_process_when_it_is_down(
+    tmp_path, live_server, transactional_db
+):
+    """The example as installed: a pixel goes to the live process (its ASGI
+    lane appends the open to Redis); with that process killed, nginx's
+    error_page hands the same pixel to the web process (@pixel_on_web), and
+    the recipient's mail client still gets the GIF."""
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.skip("needs a database and a Redis another process can reach: runs in the PostgreSQL + Redis run")
+    recipient = EmailRecipientFactory()
+    token = make_token(recipient.pk)
+    streams = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    live, live_port, live_stream = _live_process(tmp_path)
+    nginx = None
+    try:
+        https_port = free_port()
+        upstream = f"127.0.0.1:{live_server.url.rsplit(':', 1)[1]}"
+        config = _nginx_config(tmp_path, http_port=free_port(), https_port=https_port, upstream=upstream)
+        config.with_name("onepage.conf").write_text(
+            _substitute(config.with_name("onepage.conf").read_text(), r"127\.0\.0\.1:8001", f"127.0.0.1:{live_port}")
+        )
+        nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(config)], stderr=subprocess.PIPE, text=True)
+        _wait_for_port(https_port, nginx)
+        pixel = f"https://127.0.0.1:{https_port}/o/{token}.gif"
+
+        # The live process answers: its lane appended the open to its stream.
+        status, content_type, body = _get(pixel)
+        assert (status, content_type, len(body)) == (200, "image/gif", 43)
+        entries = streams.xrange(live_stream)
+        assert [fields["recipient"] for _, fields in entries] == [str(recipient.pk)]
+        assert streams.xlen(settings.OPEN_STREAM) == 0  # not the web process
+
+        # The live process dies: nginx gets no answer from it (502) and
+        # passes the pixel to the web process.
+        _kill_group(live)
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", live_port)) != 0:
+                    break
+            assert time.monotonic() < deadline, f"port {live_port} still accepts connections after the kill"
+            time.sleep(0.1)
+        status, content_type, body = _get(pixel)
+        assert (status, content_type, len(body)) == (200, "image/gif", 43), (tmp_path / "error.log").read_text()
+        assert streams.xlen(live_stream) == 1
+        web_entries = streams.xrange(settings.OPEN_STREAM)
+        assert [fields["recipient"] for _, fields in web_entries] == [str(recipient.pk)]
+    finally:
+        if nginx is not None:
+            _stop_nginx(nginx)
+        if live.returncode is None:  # not killed and reaped above
+            _kill_group(live)
+        streams.delete(live_stream, *streams.scan_iter(f"{live_stream}:*"))  # and its per-minute limit counters
+        streams.close()
 
 
 def test_the_web_and_live_ports_are_named_once_in_nginx_and_match_the_env_example():

@@ -112,6 +112,13 @@ def asgi_in_front_of(application: Callable) -> Callable:
                     )
                     await send({"type": "http.response.body", "body": body})
                     return
+        elif scope["type"] == "lifespan":
+            # Django's handler refuses lifespan events, which granian logs as
+            # an error at every worker's start: nothing to start or stop here.
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
         await application(scope, receive, send)
 
     return lanes_then_django

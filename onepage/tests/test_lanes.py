@@ -39,3 +39,24 @@ def test_a_lane_answers_its_prefix_and_leaves_the_rest_to_django(own_lanes):
     assert WsgiClient().get("/lane-test/x").content == b"lane"
     # Not its prefix: Django's handler (the health check page).
     assert WsgiClient().get("/healthz").status_code in (200, 503)
+
+
+def test_the_asgi_application_answers_the_servers_lifespan_events():
+    """Django's ASGI handler refuses them (granian then logs an error at
+    every worker's start): startup and shutdown are acknowledged."""
+    from asgiref.sync import async_to_sync
+
+    from onepage.asgi import application
+
+    events = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent = []
+
+    async def receive():
+        return next(events)
+
+    async def send(message):
+        sent.append(message["type"])
+
+    async_to_sync(application)({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]

@@ -14,6 +14,8 @@ from .processes import Services, available
 RESULTS: list[tuple[str, int, int, int, int]] = []
 SENDS: list[tuple[str, int, int, int, int, int]] = []
 SUMMARY = Path(settings.BASE_DIR) / "var" / "faults-summary.txt"
+# The scenario column: the longest name, "... (ASGI lane)" included.
+WIDTH = 60
 
 
 def pytest_collection_modifyitems(items):
@@ -53,14 +55,14 @@ def record_send(scenario: str, recipients: int, received: int, uncertain: int, l
 def table() -> str:
     lines = []
     if RESULTS:
-        lines += [f"{'opens: scenario':50} {'hits':>6} {'recorded':>9} {'lost':>5} {'doubled':>8}"]
-        lines += [f"{s:50} {h:>6} {r:>9} {lo:>5} {d:>8}" for s, h, r, lo, d in RESULTS]
+        lines += [f"{'opens: scenario':{WIDTH}} {'hits':>6} {'recorded':>9} {'lost':>5} {'doubled':>8}"]
+        lines += [f"{s:{WIDTH}} {h:>6} {r:>9} {lo:>5} {d:>8}" for s, h, r, lo, d in RESULTS]
     if SENDS:
         lines += [
             "",
-            f"{'sending: scenario':50} {'recipients':>10} {'copies':>7} {'uncertain':>9} {'lost':>5} {'doubled':>8}",
+            f"{'sending: scenario':{WIDTH}} {'recipients':>10} {'copies':>7} {'uncertain':>9} {'lost':>5} {'doubled':>8}",
         ]
-        lines += [f"{s:50} {n:>10} {c:>7} {u:>9} {lo:>5} {d:>8}" for s, n, c, u, lo, d in SENDS]
+        lines += [f"{s:{WIDTH}} {n:>10} {c:>7} {u:>9} {lo:>5} {d:>8}" for s, n, c, u, lo, d in SENDS]
     return "\n".join(lines)
 
 

@@ -15,28 +15,38 @@ from collections import Counter
 from pathlib import Path
 from urllib.request import urlopen
 
-from .processes import Process, Services, free_port, wait_for
+from .processes import GRANIAN, Process, Services, free_port, wait_for
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-GRANIAN = Path(sys.executable).with_name("granian")
 HEALTHZ_TOKEN = "faults-healthz-" + "t" * 32
 
 
-class Node:
-    """One web node: granian (WSGI, 2 workers of 4 threads, as deploy/env.example)
-    and its recorder, both on the node's spool."""
+# The pixel's server per interface (its process's name, its own options and
+# environment): the web process (WSGI, 2 workers of 4 threads, as
+# deploy/env.example), or the live process, where nginx sends /o/ in
+# production (ASGI, 2 workers, no persistent database connection, as
+# deploy/systemd/onepage-live.service).
+SERVERS = {
+    "wsgi": ("web", ["--interface", "wsgi", "--blocking-threads", "4", "onepage.wsgi:application"], {}),
+    "asgi": ("live", ["--interface", "asgi", "onepage.asgi:application"], {"CONN_MAX_AGE": "0"}),
+}
 
-    def __init__(self, services: Services, name: str) -> None:
+
+class Node:
+    """One web node: granian (`interface`: SERVERS) and its recorder, both on
+    the node's spool. `web` is the process that answers the pixel."""
+
+    def __init__(self, services: Services, name: str, *, interface: str = "wsgi") -> None:
         self.name = name
         self.port = free_port()
         self.spool = services.folder / f"spool-{name}"
         # nginx, on 127.0.0.1, is the nodes' trusted proxy: its request ids key the hits.
         env = {"OPEN_SPOOL_DIR": str(self.spool), "HEALTHZ_TOKEN": HEALTHZ_TOKEN, "TRUSTED_PROXIES": "127.0.0.1/32"}
-        self.web: Process = services.spawn(f"web-{name}", [
-            str(GRANIAN), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(self.port),
-            "--workers", "2", "--blocking-threads", "4", "--respawn-failed-workers", "--log-level", "warning",
-            "onepage.wsgi:application",
-        ], **env)  # fmt: skip
+        kind, options, server_env = SERVERS[interface]
+        self.web: Process = services.spawn(f"{kind}-{name}", [
+            str(GRANIAN), "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2",
+            "--respawn-failed-workers", "--log-level", "warning", *options,
+        ], **env, **server_env)  # fmt: skip
         self.recorder: Process = services.spawn(
             f"recorder-{name}", [sys.executable, "manage.py", "record_opens", "--block-ms", "500"], **env
         )

@@ -1,5 +1,6 @@
 """The fault suite's own services, as real processes on 127.0.0.1: a Redis
-with AOF, a PostgreSQL cluster, the web server (runserver), the recorder and
+with AOF, a PostgreSQL cluster, the web server (runserver), the live process
+(granian ASGI, whose lane answers the pixel in production), the recorder and
 a Celery worker. Each can be killed, frozen, stopped and started again; every
 process started here is stopped by `Services.close`."""
 
@@ -18,6 +19,7 @@ import psycopg2
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
+GRANIAN = Path(sys.executable).with_name("granian")
 
 
 def _postgres_bin() -> Path:
@@ -200,6 +202,7 @@ class Services:
         self.postgres = Postgres()
         self.redis = Redis(folder / "redis")
         self.web_port = free_port()
+        self.live_port = free_port()
         self.spool = folder / "spool"
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -264,6 +267,20 @@ class Services:
                                      "--noreload"], **env)  # fmt: skip
         wait_for(lambda: urlopen(f"http://127.0.0.1:{self.web_port}/o/x.gif", timeout=2).status == 200,
                  timeout=30, what="the web server")  # fmt: skip
+        return process
+
+    def live(self, **env: str) -> Process:
+        """The live process as deploy/systemd/onepage-live.service runs it:
+        granian's ASGI interface, two workers, no persistent database
+        connection (CONN_MAX_AGE=0, as there). nginx sends it /o/ in
+        production; its lane answers the pixel in an event loop, the Redis
+        appends of concurrent hits sent in one round trip."""
+        env.setdefault("CONN_MAX_AGE", "0")
+        process = self.spawn("live", [str(GRANIAN), "--interface", "asgi", "--workers", "2", "--host", "127.0.0.1",
+                                      "--port", str(self.live_port), "--log-level", "warning",
+                                      "onepage.asgi:application"], **env)  # fmt: skip
+        wait_for(lambda: urlopen(f"http://127.0.0.1:{self.live_port}/o/x.gif", timeout=2).status == 200,
+                 timeout=30, what="the live process")  # fmt: skip
         return process
 
     def recorder(self) -> Process:

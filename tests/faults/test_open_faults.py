@@ -1,7 +1,15 @@
 """Opens under faults: thousands of real pixel hits against the web server,
 recorded by the recorder process, while Redis, PostgreSQL or the recorder
 fail. Every hit answered 200 must be recorded exactly once, and the counters
-must equal the events, recipient by recipient."""
+must equal the events, recipient by recipient.
+
+The pixel has two lanes, and each fault is run through both: the web
+process's (WSGI: a thread per request, each with its own Redis round trip)
+and the live process's (granian ASGI, where nginx sends /o/ in production:
+the appends of concurrent hits pipelined in one round trip, the database
+fallback in a thread). A batch that fails fails every hit in it at once, and
+a batch Redis may have run is sent again: what the second lane must not turn
+into a lost or a doubled open."""
 
 import signal
 import threading
@@ -17,29 +25,50 @@ import redis
 from emails.pixels import make_token
 
 from .conftest import record_result
-from .processes import Services, wait_for
+from .processes import Process, Services, wait_for
 
 HITS = 2000
 RECIPIENTS = 100  # 10 emails of 10 recipients per scenario
 STREAM = "onepage:opens"
 
 
+# The pixel's lanes: the web process (WSGI) and the live process (ASGI).
+LANES = ["web", "asgi"]
+PROCESS = {"web": "web", "asgi": "live"}
+# Appended to the scenario's name in the fault table.
+SUFFIX = {"web": "", "asgi": " (ASGI lane)"}
+
+
 @pytest.fixture(scope="module")
 def world(fault_world: Services):
     fault_world.web()
+    fault_world.live()
     fault_world.recorder()
     yield fault_world
-    # The send scenarios share this PostgreSQL: leave them no web or recorder.
+    # The send scenarios share this PostgreSQL: leave them no web, live or recorder.
     for process in fault_world.processes:
-        if process.name in {"web", "recorder"}:
+        if process.name in {"web", "live", "recorder"}:
             process.stop()
 
 
-def send_hits(world: Services, recipients: list[int], *, seconds: float, fault: Callable[[], None]) -> Counter:
+def latest(world: Services, name: str) -> Process:
+    """The process of that name started last (a scenario may restart one)."""
+    return next(p for p in reversed(world.processes) if p.name == name)
+
+
+def port_of(world: Services, lane: str) -> int:
+    return world.web_port if lane == "web" else world.live_port
+
+
+def send_hits(
+    world: Services, recipients: list[int], *, seconds: float, fault: Callable[[], None], port: int | None = None
+) -> Counter:
     """HITS pixel hits spread over `seconds`, 8 at a time, while `fault` runs
-    in a thread. Returns, per recipient, the hits answered 200."""
+    in a thread, to the process on `port` (the web process's by default).
+    Returns, per recipient, the hits answered 200."""
     plan = [recipients[n % len(recipients)] for n in range(HITS)]
-    urls = {r: f"http://127.0.0.1:{world.web_port}/o/{make_token(r)}.gif" for r in recipients}
+    port = port or world.web_port
+    urls = {r: f"http://127.0.0.1:{port}/o/{make_token(r)}.gif" for r in recipients}
     start = time.monotonic()
 
     def hit(numbered: tuple[int, int]) -> tuple[int, int | None]:
@@ -168,7 +197,8 @@ def at(seconds: float, action: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
-def test_redis_sigkilled_and_restarted_with_aof_loses_no_open(world):
+@pytest.mark.parametrize("lane", LANES)
+def test_redis_sigkilled_and_restarted_with_aof_loses_no_open(world, lane):
     recipients = world.seed(10, 10)
 
     def fault() -> None:
@@ -177,15 +207,16 @@ def test_redis_sigkilled_and_restarted_with_aof_loses_no_open(world):
         time.sleep(1)
         world.redis.start()
 
-    web = next(p for p in world.processes if p.name == "web")
-    log_before = len(web.log())
-    answered = send_hits(world, recipients, seconds=6, fault=fault)
-    assert_counted_once(world, "Redis SIGKILL + restart (AOF everysec)", recipients, answered)
-    assert "Open stream unavailable" in web.log()[log_before:], "the fault reached the pixel"
-    assert world.processes[-1].alive(), "the recorder rides out a Redis restart"
+    pixel = latest(world, PROCESS[lane])
+    log_before = len(pixel.log())
+    answered = send_hits(world, recipients, seconds=6, fault=fault, port=port_of(world, lane))
+    assert_counted_once(world, "Redis SIGKILL + restart (AOF everysec)" + SUFFIX[lane], recipients, answered)
+    assert "Open stream unavailable" in pixel.log()[log_before:], "the fault reached the pixel"
+    assert latest(world, "recorder").alive(), "the recorder rides out a Redis restart"
 
 
-def test_redis_frozen_3s_doubles_no_open(world):
+@pytest.mark.parametrize("lane", LANES)
+def test_redis_frozen_3s_doubles_no_open(world, lane):
     recipients = world.seed(10, 10)
 
     def fault() -> None:
@@ -194,11 +225,11 @@ def test_redis_frozen_3s_doubles_no_open(world):
         time.sleep(3)
         world.redis.signal(signal.SIGCONT)
 
-    web = next(p for p in world.processes if p.name == "web")
-    log_before = len(web.log())
-    answered = send_hits(world, recipients, seconds=6, fault=fault)
-    assert_counted_once(world, "Redis SIGSTOP 3 s", recipients, answered)
-    assert "Timeout" in web.log()[log_before:], "the pixel's XADD timed out and wrote directly"
+    pixel = latest(world, PROCESS[lane])
+    log_before = len(pixel.log())
+    answered = send_hits(world, recipients, seconds=6, fault=fault, port=port_of(world, lane))
+    assert_counted_once(world, "Redis SIGSTOP 3 s" + SUFFIX[lane], recipients, answered)
+    assert "Timeout" in pixel.log()[log_before:], "the pixel's XADD timed out and wrote directly"
 
 
 def test_a_recorder_sigkilled_mid_batch_loses_and_doubles_nothing(world):
@@ -217,7 +248,8 @@ def test_a_recorder_sigkilled_mid_batch_loses_and_doubles_nothing(world):
     assert_counted_once(world, "recorder SIGKILL mid-batch (x3)", recipients, answered)
 
 
-def test_postgresql_stopped_10s_loses_no_open(world):
+@pytest.mark.parametrize("lane", LANES)
+def test_postgresql_stopped_10s_loses_no_open(world, lane):
     recipients = world.seed(10, 10)
 
     def fault() -> None:
@@ -228,14 +260,15 @@ def test_postgresql_stopped_10s_loses_no_open(world):
 
     recorder = next(p for p in reversed(world.processes) if p.name == "recorder" and p.alive())
     log_before = len(recorder.log())
-    answered = send_hits(world, recipients, seconds=13, fault=fault)
-    assert_counted_once(world, "PostgreSQL stopped 10 s", recipients, answered)
+    answered = send_hits(world, recipients, seconds=13, fault=fault, port=port_of(world, lane))
+    assert_counted_once(world, "PostgreSQL stopped 10 s" + SUFFIX[lane], recipients, answered)
     outage_log = recorder.log()[log_before:]
     assert "Recorder: the database unavailable" in outage_log and "Recorder: recording again" in outage_log
     assert "Traceback" not in outage_log
 
 
-def test_postgresql_and_redis_down_10s_spool_and_replay(world):
+@pytest.mark.parametrize("lane", LANES)
+def test_postgresql_and_redis_down_10s_spool_and_replay(world, lane):
     recipients = world.seed(10, 10)
 
     def fault() -> None:
@@ -246,29 +279,34 @@ def test_postgresql_and_redis_down_10s_spool_and_replay(world):
         world.postgres.start()
         world.redis.start()
 
-    web = next(p for p in world.processes if p.name == "web")
-    log_before = len(web.log())
-    answered = send_hits(world, recipients, seconds=13, fault=fault)
-    assert_counted_once(world, "PostgreSQL and Redis both down 10 s", recipients, answered)
-    outage_log = web.log()[log_before:]
-    # One warning per outage, not a traceback per open.
+    pixel = latest(world, PROCESS[lane])
+    log_before = len(pixel.log())
+    answered = send_hits(world, recipients, seconds=13, fault=fault, port=port_of(world, lane))
+    assert_counted_once(world, "PostgreSQL and Redis both down 10 s" + SUFFIX[lane], recipients, answered)
+    outage_log = pixel.log()[log_before:]
+    # One warning per outage (the live process: per worker, of which it has
+    # two), not a traceback per open.
     assert "Traceback" not in outage_log
     assert 1 <= outage_log.count("Neither Redis nor the database can record opens") <= 3
 
 
-def test_a_backlog_past_the_limit_goes_to_the_direct_write(world):
+@pytest.mark.parametrize("lane", LANES)
+def test_a_backlog_past_the_limit_goes_to_the_direct_write(world, lane):
     recipients = world.seed(10, 10)
+    name = PROCESS[lane]
     for process in world.processes:
-        if process.name in {"web", "recorder"} and process.alive():
-            assert process.stop() == 0 or process.name == "web"
-    web = world.web(OPEN_STREAM_LIMIT="500")
+        if process.name in {name, "recorder"} and process.alive():
+            assert process.stop() == 0 or process.name == name
+    # The pixel's process again, with the lower limit.
+    pixel = world.web(OPEN_STREAM_LIMIT="500") if lane == "web" else world.live(OPEN_STREAM_LIMIT="500")
     client = redis.Redis.from_url(world.redis.url)
     wait_for(lambda: client.xlen(STREAM) == 0 or None, timeout=5, what="an empty stream")
 
-    answered = send_hits(world, recipients, seconds=5, fault=lambda: None)
+    answered = send_hits(world, recipients, seconds=5, fault=lambda: None, port=port_of(world, lane))
 
     # Never trimmed: the 500 waiting are all there; the rest went to the database.
     assert client.xlen(STREAM) == 500
-    assert 1 <= web.log().count("undrained opens (OPEN_STREAM_LIMIT)") <= 3
+    assert 1 <= pixel.log().count("undrained opens (OPEN_STREAM_LIMIT)") <= 3
     world.recorder()
-    assert_counted_once(world, "backlog past OPEN_STREAM_LIMIT=500, no recorder", recipients, answered)
+    scenario = "backlog past OPEN_STREAM_LIMIT=500, no recorder" + SUFFIX[lane]
+    assert_counted_once(world, scenario, recipients, answered)

@@ -2,8 +2,9 @@
 and three Sentinels (tests/faults/sentinel.py); the web node (granian) with
 its recorder and the Celery worker with beat are given the Sentinels'
 address, redis+sentinel://.../onepage/0. The master is SIGKILLed during
-2,000 pixel hits, then during a send of 20 recipients; Sentinel promotes the
-replica and every process carries on with it, no restart. Every hit answered
+2,000 pixel hits (through a web node's WSGI lane, then again through a live
+process's ASGI lane), then during a send of 20 recipients; Sentinel promotes
+the replica and every process carries on with it, no restart. Every hit answered
 with the GIF is recorded once (the pixel answered only once the replica had
 it: WAIT), every recipient gets one copy."""
 
@@ -20,7 +21,7 @@ from emails.pixels import make_token
 from .nodes import GRANIAN, Node
 from .processes import available, free_port, wait_for
 from .sentinel import SentinelServices, SentinelSet
-from .test_open_faults import STREAM, assert_counted_once, at, send_hits
+from .test_open_faults import LANES, STREAM, SUFFIX, assert_counted_once, at, send_hits
 from .test_send_faults import FAST_SWEEP, Sink, assert_once_each, wait_sent
 
 KEY = "faults-" + "k" * 43 + "-not-secret"
@@ -58,10 +59,13 @@ def sink():
         controller.stop()
 
 
-def test_the_master_sigkilled_during_hits_loses_and_doubles_no_open(world):
+@pytest.mark.parametrize("lane", LANES)
+def test_the_master_sigkilled_during_hits_loses_and_doubles_no_open(world, lane):
+    """Run once per lane, each its own node: the second kills the master the
+    first one's failover promoted (its old master back as its replica)."""
     began = time.monotonic()
     nodes: SentinelSet = world.redis
-    node = Node(world, "a")
+    node = Node(world, "a", interface="wsgi") if lane == "web" else Node(world, "b", interface="asgi")
     # The suite's helpers hit world.web_port and watch world.spool: this node's.
     world.web_port, world.spool = node.port, node.spool
     recipients = world.seed(10, 10)
@@ -75,7 +79,8 @@ def test_the_master_sigkilled_during_hits_loses_and_doubles_no_open(world):
 
     answered = send_hits(world, recipients, seconds=8, fault=at(2, kill_the_master))
 
-    assert_counted_once(world, f"Redis master SIGKILL, Sentinel ({failover['took']:.1f} s)", recipients, answered)
+    scenario = f"Redis master SIGKILL, Sentinel ({failover['took']:.1f} s)" + SUFFIX[lane]
+    assert_counted_once(world, scenario, recipients, answered)
     web, recorder = node.web.log(), node.recorder.log()
     assert "Open stream unavailable" in web, "the fault reached the pixel"
     assert "Traceback" not in web

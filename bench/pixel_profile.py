@@ -1,5 +1,6 @@
 """Where the pixel's time goes under load: OnePage's pixel under granian (as
-bench/pixel_load.py serves it), driven by wrk, sampled by py-spy, with the CPU
+bench/pixel_load.py serves it: the live process's ASGI lane, then the web
+process's WSGI lane), driven by wrk, sampled by py-spy, with the CPU
 time of every process on the machine's side of the request counted.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
@@ -35,13 +36,16 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pixel_load import _drop_stream, child, drop_environment, granian, own_environment, start, wrk_script
+from pixel_load import _drop_stream, child, drop_environment, granian, granian_live, own_environment, start, wrk_script
 from servers import LOCAL, ROOT, free_port, stop
 
 # What each share of the samples is: a frame of the stack that marks it, in order
 # (the first that matches names the sample).
 PARTS = [
-    ("redis round trip (socket wait)", re.compile(r"redis/connection\.py|redis/client\.py|redis/commands")),
+    (
+        "redis round trip (socket wait)",
+        re.compile(r"redis/connection\.py|redis/client\.py|redis/commands|redis/asyncio/|tracking/pipelined\.py"),
+    ),
     ("database: execute + commit", re.compile(r"psycopg2|backends/utils\.py|backends/base/base\.py.*commit")),
     ("django ORM / SQL compile", re.compile(r"django/db/")),
     ("token check (signing)", re.compile(r"signing\.py|emails/pixels\.py|onepage/signed_ids\.py")),
@@ -50,6 +54,7 @@ PARTS = [
     ("response (HttpResponse, headers)", re.compile(r"django/http/response\.py")),
     ("request (WSGIRequest, path)", re.compile(r"django/core/handlers/wsgi\.py.*__init__|django/http/request\.py")),
     ("handler, signals, middleware", re.compile(r"django/core/handlers/|django/dispatch/|tracking/middleware\.py")),
+    ("the event loop (asyncio; the ASGI lane)", re.compile(r"asyncio/|onepage/lanes\.py")),
 ]
 
 OURS = re.compile(r"\((tracking|emails|contacts|onepage|privacy)/")
@@ -98,7 +103,10 @@ def tree(pid: int) -> list[int]:
 
 def profile(mode: str, env: dict, paths: list[str], workdir: Path, args, app: str = "onepage.wsgi:application") -> None:
     port = free_port()
-    server = start(granian(app, port, args.threads), env, port)
+    if app == "onepage.asgi:application":
+        server = start(granian_live(port), {**env, "CONN_MAX_AGE": "0"}, port)
+    else:
+        server = start(granian(app, port, args.threads), env, port)
     try:
         script = wrk_script(workdir, mode.split()[0], paths)
         wrk_argv = ["wrk", "-t2", "-c16", f"-d{args.seconds}s", "-s", str(script), f"http://{LOCAL}:{port}/"]
@@ -195,7 +203,9 @@ def main() -> None:
         timing = child({**env, "REDIS_URL": ""}, "direct", 400, *data["fresh"]["ids"])
         print("one direct write, one thread, medians (ms):", json.dumps(timing))
         paths = [f"/o/{t}.gif" for t in data["fresh"]["tokens"]]
-        profile("stream", env, paths, workdir, args)
+        profile("stream (the live process's ASGI lane)", env, paths, workdir, args, app="onepage.asgi:application")
+        _drop_stream(env)
+        profile("stream (the web process's WSGI lane)", env, paths, workdir, args)
         _drop_stream(env)
         if args.stream_only:
             return

@@ -59,7 +59,7 @@ def granian(app: str, port: int, threads: int) -> list[str]:
 def granian_live(port: int) -> list[str]:
     """The live process as deploy/systemd/onepage-live.service runs it, with
     2 workers (LIVE_WORKERS = the machine's cores)."""
-    return [str(VENV_BIN / "granian"), "--interface", "asgi", "--workers", "2",
+    return [str(VENV_BIN / "granian"), "--interface", "asgi", "--loop", "uvloop", "--workers", "2",
             "--host", LOCAL, "--port", str(port), "--log-level", "warning", "onepage.asgi:application"]  # fmt: skip
 
 

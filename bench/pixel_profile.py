@@ -54,7 +54,8 @@ PARTS = [
     ("response (HttpResponse, headers)", re.compile(r"django/http/response\.py")),
     ("request (WSGIRequest, path)", re.compile(r"django/core/handlers/wsgi\.py.*__init__|django/http/request\.py")),
     ("handler, signals, middleware", re.compile(r"django/core/handlers/|django/dispatch/|tracking/middleware\.py")),
-    ("the event loop (asyncio; the ASGI lane)", re.compile(r"asyncio/|onepage/lanes\.py")),
+    # The ASGI lane's loop, and its sends to granian (asgi_in_front_of's awaits).
+    ("the event loop (asyncio; the ASGI lane's sends)", re.compile(r"asyncio/|uvloop|asgi_in_front_of")),
 ]
 
 OURS = re.compile(r"\((tracking|emails|contacts|onepage|privacy)/")
@@ -168,7 +169,7 @@ def summarize(raw: Path) -> None:
                     callers[ours[-1] if ours else "(no OnePage frame)"] += n
                 break
         else:
-            parts["other Python (granian's WSGI glue, GC...)"] += n
+            parts["other Python (granian's glue, GC...)"] += n
         leaves[frames[-1]] += n
     if not total:
         print("  no samples")

@@ -23,8 +23,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from asgiref.sync import ThreadSensitiveContext
-
 # Where Django logs a request that failed, with the same message.
 logger = logging.getLogger("django.request")
 
@@ -83,14 +81,9 @@ def in_front_of(application: Callable) -> Callable:
 
 def asgi_in_front_of(application: Callable) -> Callable:
     """The ASGI application: the lanes that answer in an event loop first,
-    then Django's `application` (and anything that is not HTTP).
-
-    Each lane's request runs in a ThreadSensitiveContext, as Django's ASGI
-    handler runs each of its requests: what the lane runs with
-    sync_to_async (a database write) runs in a thread of that request's
-    own, not queued behind every other request's in one thread (under a
-    caller's async_to_sync, the tests', in the caller's thread: asgiref's
-    rule)."""
+    then Django's `application` (and anything that is not HTTP). A lane
+    that runs sync code (a database write) gives it a thread of its own
+    (tracking.intake.record_hit_async), as Django's handler gives a view."""
 
     async def lanes_then_django(scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "http":
@@ -100,8 +93,7 @@ def asgi_in_front_of(application: Callable) -> Callable:
                     continue
                 try:
                     request = AsgiRequest(scope["method"], path, meta_of(scope))
-                    async with ThreadSensitiveContext():
-                        answered = await answer(request)
+                    answered = await answer(request)
                 except Exception:
                     logger.exception("Internal Server Error: %s", path)
                     answered = ("500 Internal Server Error", [("Content-Type", "text/plain; charset=utf-8")], b"")

@@ -13,7 +13,6 @@ import asyncio
 import logging
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core.signals import request_started
 from django.db import connection
 from django.test import Client
@@ -23,7 +22,7 @@ from onepage.membercookie import COOKIE
 from tracking import pipelined
 from tracking.models import OpenEvent
 from tracking.tests.test_pixel import assert_is_the_gif, pixel
-from tracking.tests.wsgi_client import AsgiClient, WsgiClient, asgi_application, asgi_scope, on_the_lane_loop
+from tracking.tests.wsgi_client import AsgiClient, WsgiClient, asgi_application, asgi_scope, run_on_the_lane_loop
 
 pytestmark = pytest.mark.django_db
 
@@ -172,6 +171,21 @@ def connections_not_kept():
     connection.settings_dict["CONN_MAX_AGE"] = kept
 
 
+def backends() -> int:
+    """The test database's server connections, counted from outside."""
+    import psycopg2
+
+    settings_dict = connection.settings_dict
+    with psycopg2.connect(
+        dbname=settings_dict["NAME"], user=settings_dict["USER"], password=settings_dict["PASSWORD"],
+        host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432,
+    ) as outside, outside.cursor() as cursor:  # fmt: skip
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_direct_write_through_the_lane_hands_its_connection_back(settings, connections_not_kept, lane_client):
     """Without Redis the lane writes the open to the database. After a
@@ -180,10 +194,15 @@ def test_a_direct_write_through_the_lane_hands_its_connection_back(settings, con
     settings.REDIS_URL = ""
     recipient = EmailRecipientFactory()
     assert connection.connection is not None
+    before = backends()
 
     assert_is_the_gif(lane_client(HTTP_USER_AGENT=AGENT).get(pixel(recipient.pk)))
 
-    assert connection.connection is None
+    # The connection the write used (this thread's, or under Playwright's
+    # loop in the browser tests' part of the run, one of its own) is closed.
+    assert backends() < before + 1
+    if lane_client is WsgiClient:
+        assert connection.connection is None
     assert OpenEvent.objects.filter(recipient=recipient).count() == 1
 
 
@@ -209,7 +228,7 @@ def fetched_at_once(paths: list[str]) -> list[int]:
     async def all_at_once():
         return await asyncio.gather(*(fetch(scope) for scope in scopes))
 
-    return list(async_to_sync(on_the_lane_loop)(all_at_once()))
+    return list(run_on_the_lane_loop(all_at_once()))
 
 
 def test_the_asgi_lane_sends_the_appends_of_requests_served_at_once_in_one_round_trip(redis_stream, monkeypatch):

@@ -125,7 +125,7 @@ class AsgiClient(WsgiClient):
         request_started.disconnect(close_old_connections)
         request_finished.disconnect(close_old_connections)
         try:
-            async_to_sync(on_the_lane_loop)(asgi_application(scope, receive, send))
+            run_on_the_lane_loop(asgi_application(scope, receive, send))
         finally:
             request_started.connect(close_old_connections)
             request_finished.connect(close_old_connections)
@@ -142,6 +142,20 @@ def lane_loop() -> asyncio.AbstractEventLoop:
         threading.Thread(target=loop.run_forever, name="asgi-lane-loop", daemon=True).start()
         _lane_loop.append(loop)
     return _lane_loop[0]
+
+
+def run_on_the_lane_loop(coroutine):
+    """Run `coroutine` on lane_loop() from this (sync) thread, which runs
+    what it hands to sync_to_async meanwhile: its result."""
+    # Playwright's sync API (the browser tests' session-wide browser) leaves
+    # its event loop set as this thread's running loop between its calls,
+    # which async_to_sync refuses; that loop is not running now.
+    playwrights = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    try:
+        return async_to_sync(on_the_lane_loop)(coroutine)
+    finally:
+        asyncio.events._set_running_loop(playwrights)
 
 
 async def on_the_lane_loop(coroutine):

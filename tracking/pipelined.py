@@ -57,17 +57,13 @@ def run_script(url: str, script: str, keys: list, args: list, *, timeout: float,
     return pipeline.run(script, keys, args, wait_ms)
 
 
-async def close_loop_pipelines() -> None:
-    """Close this loop's connections (a loop about to end: the tests')."""
-    for pipeline in _pipelines.pop(asyncio.get_running_loop(), {}).values():
-        await pipeline.connection.disconnect()
-
-
 class Pipeline:
     def __init__(self, url: str, timeout: float) -> None:
         client = redis_url.async_client(
             url, socket_connect_timeout=timeout, socket_timeout=timeout, decode_responses=True
         )
+        # Kept with the connection made from its pool (under Sentinel, the
+        # pool asks the Sentinels where the master is).
         self.client = client
         pool = client.connection_pool
         self.connection = pool.connection_class(**pool.connection_kwargs)

@@ -1,7 +1,8 @@
 """The pixel's Redis connection in the WSGI lane: one per thread, kept open,
 used for the pixel's one command (tracking.stream.append's script) without
 redis-py's pool (the ASGI lane's, one per event loop with its appends sent
-together: tracking.pipelined, which handles the same events for a batch). Through the pool, each command also took the pool's lock, a poll of
+together: tracking.pipelined, which handles the same events for a batch).
+Through the pool, each command also took the pool's lock, a poll of
 the socket, the retry wrapper and the client's metrics: more Python than
 the command itself (issue 23, bench/README.md "The pixel lane").
 

@@ -80,7 +80,7 @@ async def record_hit_async(hit: Open, *, limited: bool = False, after_database=N
             appended = await stream.append_async(url, hit, limit_key=_limit_key(hit, limited))
         except redis.RedisError as exc:
             appended = exc
-    if appended in _NO_DATABASE:
+    if appended in NO_DATABASE:
         return after_append(url, hit, appended, limited=limited)
 
     def in_a_thread() -> str:
@@ -99,8 +99,9 @@ async def record_hit_async(hit: Open, *, limited: bool = False, after_database=N
         return await sync_to_async(in_a_thread)()
 
 
-# The append's outcomes that leave nothing for the database to do.
-_NO_DATABASE = ("stream", "limited")
+# The outcomes that leave nothing for the database to do (the stream's);
+# every other ("direct", "spool", "lost") went to the database.
+NO_DATABASE = frozenset({"stream", "limited"})
 
 
 def _limit_key(hit: Open, limited: bool) -> str | None:

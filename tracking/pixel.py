@@ -25,7 +25,7 @@ from onepage.membercookie import member_organization_of
 
 from .classify import Signals, prefetch_header
 from .hits import Open, balancer_hit_key, new_hit_key
-from .intake import record_hit, record_hit_async
+from .intake import NO_DATABASE, record_hit, record_hit_async
 
 # A 1x1 transparent GIF89a.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
@@ -43,8 +43,6 @@ HEADERS = (
     # CommonMiddleware and SecurityMiddleware, which would add them.
     ("X-Content-Type-Options", "nosniff"),
 )
-# What record_open returns when it used the database (tracking.intake).
-_USED_THE_DATABASE = frozenset({"direct", "spool", "lost"})
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class PixelAnswer:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
-    # record_open's outcome ("stream", "limited", "direct", "spool",
+    # record_hit's outcome ("stream", "limited", "direct", "spool",
     # "lost"), or None when nothing was to be recorded.
     outcome: str | None = None
 
@@ -116,7 +114,7 @@ def lane(environ: dict) -> tuple[str, list[tuple[str, str]], bytes] | None:
     if match is None:
         return None
     answer = answer_pixel(method=method, token=match[1], meta=environ)
-    if answer.outcome in _USED_THE_DATABASE:
+    if answer.outcome is not None and answer.outcome not in NO_DATABASE:
         release_connections()
     return f"{answer.status} OK", list(answer.headers), answer.body
 

@@ -12,6 +12,8 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import Model
 
+from onepage import pgarrays
+
 from . import rollup
 from .models import Email, EmailRecipient
 
@@ -54,13 +56,15 @@ def _add(model: type[Model], tallies: dict[int, Tally]) -> None:
     quote, table = connection.ops.quote_name, model._meta.db_table
     if connection.vendor == "postgresql":
         # One array per column: six parameters whatever the batch's size, no
-        # VALUES list to parse (issue 23).
+        # VALUES list to parse (issue 23), each one literal (onepage.pgarrays).
         rows, least, greatest = (
             "SELECT * FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[])",
             "LEAST",
             "GREATEST",
         )
-        params = [list(tallies), *map(list, zip(*tallies.values(), strict=True))]
+        opens, firsts, lasts, automatic, kinds = zip(*tallies.values(), strict=True)
+        params = [*map(pgarrays.ints, (tallies, opens)), *map(pgarrays.times, (firsts, lasts))]
+        params += map(pgarrays.ints, (automatic, kinds))
     else:
         # SQLite's two-argument min/max are NULL when either side is NULL
         # (never opened, or no person's open in this batch), hence the

@@ -22,6 +22,7 @@ from django.db.models import Count, Max, Min
 from emails import rollup
 from emails.counters import Tally, add_opens, reset_opens
 from emails.models import Email, EmailRecipient
+from onepage import pgarrays
 
 from .models import AUTOMATIC_BITS, COUNTED, OpenEvent, Verdict
 
@@ -59,10 +60,14 @@ def _insert(events: Sequence[Event], fields: list) -> list[Event]:
     columns = ", ".join(quote(f.column) for f in fields)
     if connection.vendor == "postgresql":
         # One array per column, whatever the batch's size: five parameters
-        # instead of five per event, and no VALUES list to parse (issue 23).
+        # instead of five per event, and no VALUES list to parse (issue 23),
+        # each one literal (onepage.pgarrays).
         rows = "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::text[], %s::text[])"
-        params = [list(column) for column in zip(*((e.recipient_id, e.email_id, e.opened_at, e.key, e.verdict)
-                                                   for e in events), strict=True)]  # fmt: skip
+        recipients, emails, times, keys, verdicts = zip(
+            *((e.recipient_id, e.email_id, e.opened_at, e.key, e.verdict) for e in events), strict=True
+        )
+        params = [pgarrays.ints(recipients), pgarrays.ints(emails), pgarrays.times(times)]
+        params += [pgarrays.texts(keys), pgarrays.texts(verdicts)]
     else:
         prep = fields[2].get_db_prep_value
         rows = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(events))

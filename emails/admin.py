@@ -19,6 +19,10 @@ class EmailConfigurationAdmin(admin.ModelAdmin):
 class EmailRecipientInline(admin.TabularInline):
     model = EmailRecipient
     extra = 0
+    # A recipient goes only with its email: removed alone, its opens would go
+    # without the email's counters knowing, and nothing would stop a writer
+    # recording an open for it at that moment (tracking.models.OpenEvent).
+    can_delete = False
     raw_id_fields = ("contact",)
     readonly_fields = ("open_count", "first_opened_at", "last_opened_at")
 

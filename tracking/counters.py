@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Exists, Max, Min, OuterRef
 
 from emails import rollup
 from emails.counters import Tally, add_opens, reset_opens
@@ -139,8 +139,9 @@ def recount(*, email_ids: Sequence[int]) -> None:
 
 
 def disagreeing(*, email_ids: Sequence[int] | None = None) -> list[tuple[str, object]]:
-    """(table, id) of every counter that differs from its events; over the
-    whole database (no email_ids), also ("outreach week", (organization,
+    """(table, id) of every counter that differs from its events, and
+    ("open without its recipient", id) of every open `without_recipient`;
+    over the whole database (no email_ids), also ("outreach week", (organization,
     sender, week)) of every row of the team's rollup that differs from the
     emails (emails.rollup)."""
     emails = Email.objects.order_by("pk")
@@ -154,6 +155,16 @@ def disagreeing(*, email_ids: Sequence[int] | None = None) -> list[tuple[str, ob
         for pk, *counters in rows.values_list("pk", *COUNTER_FIELDS):
             if Tally(*counters) != expected.get(pk, Tally()):
                 wrong.append((label, pk))
+    wrong += [("open without its recipient", pk) for pk in without_recipient(scope)]
     if email_ids is None:
         wrong += [("outreach week", key) for key in rollup.disagreeing()]
     return wrong
+
+
+def without_recipient(email_ids) -> list[int]:
+    """The opens of these emails (ids, or a query of them) whose recipient
+    row is gone: none, as long as recipients go only with their emails
+    (OpenEvent.recipient has no database constraint to say so)."""
+    gone = ~Exists(EmailRecipient.objects.filter(pk=OuterRef("recipient_id")))
+    opens = OpenEvent.objects.filter(email_id__in=email_ids, recipient_id__isnull=False).filter(gone)
+    return list(opens.order_by("pk").values_list("pk", flat=True))

@@ -9,10 +9,13 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from contacts.consent import consent_change
 from contacts.models import ConsentRecord, Contact
+from emails.models import EmailRecipient
 from emails.tests.factories import EmailConfigurationFactory, EmailFactory, EmailRecipientFactory
 from privacy.erasure import contact_erase
 from tracking.models import AUTOMATIC_BITS, OpenEvent, Verdict
@@ -89,3 +92,48 @@ def test_an_erasure_takes_the_machines_fetch_with_the_persons_open(email_with_a_
     assert counters_of(carl) == (1, 0, 0)
     assert set(OpenEvent.objects.values_list("verdict", flat=True)) == {Verdict.HUMAN}
     assert recount_check().startswith("0 counters differ")
+
+
+def test_deleting_an_email_in_the_admin_takes_its_opens_and_its_recipients(client, email_with_a_reader_and_a_scanner):
+    from onepage.models import User
+
+    email, bea, carl = email_with_a_reader_and_a_scanner
+    client.force_login(User.objects.create_superuser("root", "root@example.net", "secret-pass-123"))
+
+    response = client.post(reverse("admin:emails_email_delete", args=[email.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not OpenEvent.objects.exists()
+    assert not EmailRecipient.objects.filter(pk__in=[bea.pk, carl.pk]).exists()
+    assert "0 counters differ" in recount_check()
+
+
+def test_the_admin_cannot_remove_one_recipient_of_an_email(client, email_with_a_reader_and_a_scanner):
+    """Removed alone, a recipient would take its opens without its email's
+    counters knowing: the email's form offers no way to do it."""
+    from onepage.models import User
+
+    email, _, _ = email_with_a_reader_and_a_scanner
+    client.force_login(User.objects.create_superuser("root", "root@example.net", "secret-pass-123"))
+
+    page = client.get(reverse("admin:emails_email_change", args=[email.pk]))
+
+    assert page.status_code == 200
+    assert "recipients-0-DELETE" not in page.content.decode()
+
+
+def test_recount_opens_finds_an_open_whose_recipient_is_gone_and_removes_it(email_with_a_reader_and_a_scanner):
+    """OpenEvent.recipient has no database constraint: a recipient row
+    removed behind Django's back (raw SQL) leaves its opens, which the check
+    names and the repair deletes, the email's counters recounted."""
+    email, bea, carl = email_with_a_reader_and_a_scanner
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {EmailRecipient._meta.db_table} WHERE id = %s", [bea.pk])
+
+    assert "2 counters differ" in recount_check()  # Bea's open and her scanner's fetch
+
+    call_command("recount_opens", stdout=StringIO())
+
+    assert list(OpenEvent.objects.values_list("recipient_id", flat=True)) == [carl.pk]
+    assert counters_of(email) == (1, 0, 0)
+    assert "0 counters differ" in recount_check()

@@ -3,7 +3,7 @@ from django.db import transaction
 
 from emails import rollup
 from emails.models import Email
-from tracking import counters
+from tracking import counters, erasure
 
 
 class Command(BaseCommand):
@@ -35,6 +35,9 @@ class Command(BaseCommand):
                         .values_list("pk", flat=True)
                     )
                     counters.recount(email_ids=locked)
+                    # An open whose recipient is gone goes too (it counted
+                    # nowhere: no recipient row, and the recount above).
+                    erasure.delete_opens(counters.without_recipient(locked))
         verb = "differ" if check else "were repaired"
         self.stdout.write(f"{differing} counters {verb} ({len(ids)} emails checked).")
         # The team's rollup (Reports) from the emails, their counters now true.

@@ -13,8 +13,8 @@ the counters that differ from the events.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Exists, Max, Min, OuterRef
@@ -30,8 +30,9 @@ from .models import AUTOMATIC_BITS, COUNTED, OpenEvent, Verdict
 COUNTER_FIELDS = ("open_count", "first_opened_at", "last_opened_at", "automatic_count", "automatic_kinds")
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
+    """An open as the writer inserts it (a named tuple, as Recorded)."""
+
     # None for an aggregate open: the email's total only.
     recipient_id: int | None
     email_id: int

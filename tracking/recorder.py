@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connections
 
 from onepage import redis_url
 
@@ -53,8 +53,7 @@ def write_batch(entries: list, opens: list[Open] | None = None) -> int:
     entries, once this returned, is the caller's."""
     if opens is None:
         opens = stream.opens_from_entries(entries)
-    with transaction.atomic(durable=True):
-        return write_opens(opens=opens)
+    return write_opens(opens=opens, durable=True)
 
 
 def record_batch(reader: stream.Reader, entries: list) -> int:

@@ -80,12 +80,14 @@ class RecipientFacts:
         self.organization = organizations[self.email.organization_id]
 
 
-def write_opens(*, opens: Sequence[Open]) -> int:
+def write_opens(*, opens: Sequence[Open], durable: bool = False) -> int:
     """Insert the opens the policy allows and add them to the counters of
     their recipients and emails. Opens of unknown recipients, and keys
     already written (by any path, or twice in this batch), are skipped.
-    Returns how many opens were newly recorded."""
-    with transaction.atomic():
+    Returns how many opens were newly recorded. `durable`: in a transaction
+    of its own, never inside a caller's (the recorder's batch, acknowledged
+    once this returned)."""
+    with transaction.atomic(durable=durable):
         recipients = _lock_recipients({o.recipient_id for o in opens})
         # Each recipient's mode now: identified, aggregate (the email's
         # total only), or None: not recorded.

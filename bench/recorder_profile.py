@@ -3,13 +3,14 @@ on the same hits as bench/pixel_load.py's recorder measurement.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/onepage_bench \\
     REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/recorder_profile.py \\
-    [--hits 30000] [--batch 2000] [--signals]
+    [--hits 30000] [--batch 2000] [--signals] [--top N]
 
 In a throwaway database and stream (as pixel_load.py), HITS opens of a
 1,000-recipient email are put on the stream as pixel_child.py's drain does
 (with --signals, as the pixel appends them: their verdict, hits.kept_signals), then a Recorder in a
 child process records them: first timed alone (opens/s), then again on as
-many new hits under cProfile, with every SQL statement timed by its kind.
+many new hits under cProfile, with every SQL statement timed by its kind
+(and with --top, the N functions with the most time of their own).
 It prints, per batch: the wall time of each part (reading the stream,
 parsing, the writer's statements, the commit, the listeners after it, the
 acknowledgement) and the statements' count and time, the team's rollup
@@ -73,14 +74,14 @@ def parent(args) -> None:
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         ids = child(env, "seed")["fresh"]["ids"]
-        options = [args.hits, args.batch, int(args.signals), *ids]
+        options = [args.hits, args.batch, int(args.signals), args.top, *ids]
         argv = [sys.executable, __file__, "--child", *map(str, options)]
         subprocess.run(argv, cwd=ROOT, env=env, check=True)
     finally:
         drop_environment(env, workdir)
 
 
-def run_child(hits: int, batch: int, signals: bool, ids: list[int]) -> None:
+def run_child(hits: int, batch: int, signals: bool, top_functions: int, ids: list[int]) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onepage.settings")
     import django
@@ -142,6 +143,11 @@ def run_child(hits: int, batch: int, signals: bool, ids: list[int]) -> None:
     for label, path, name in PARTS:
         total = sum(v[3] for (file, _, func), v in stats.items() if func == name and file.endswith(path))
         print(f"  {label:46} {total * 1000 / batches:8.1f}  {total / seconds:6.1%}")
+    if top_functions:
+        print("functions by their own time (cProfile's tottime), per batch:")
+        top = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top_functions]
+        for (file, line, func), v in top:
+            print(f"  {v[2] * 1000 / batches:6.2f} ms {v[1] / batches:7.0f} calls  {func} ({file[-40:]}:{line})")
     print("SQL statements per batch (count, ms):")
     for kind, times in sorted(statements.items(), key=lambda kv: -sum(kv[1])):
         print(f"  {kind:46} {len(times) / batches:5.1f} {sum(times) * 1000 / batches:8.1f}")
@@ -227,10 +233,12 @@ def _kind(sql: str) -> str:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        run_child(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", [int(a) for a in sys.argv[5:]])
+        hits, batch, signals, top, *ids = map(int, sys.argv[2:])
+        run_child(hits, batch, signals == 1, top, ids)
     else:
         parser = argparse.ArgumentParser()
         parser.add_argument("--hits", type=int, default=30_000)
         parser.add_argument("--batch", type=int, default=2000)
         parser.add_argument("--signals", action="store_true", help="entries with the signals the pixel appends")
+        parser.add_argument("--top", type=int, default=0, help="also list the N functions with the most own time")
         parent(parser.parse_args())

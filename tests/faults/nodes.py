@@ -37,7 +37,7 @@ class Node:
     the node's spool. `web` is the process that answers the pixel."""
 
     def __init__(self, services: Services, name: str, *, interface: str = "wsgi") -> None:
-        self.name = name
+        self.name, self.interface = name, interface
         self.port = free_port()
         self.spool = services.folder / f"spool-{name}"
         # nginx, on 127.0.0.1, is the nodes' trusted proxy: its request ids key the hits.

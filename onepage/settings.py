@@ -299,7 +299,8 @@ OPEN_STREAM = env.str("OPEN_STREAM", default="onepage:opens")
 OPEN_BATCH_SIZE = envint("OPEN_BATCH_SIZE", 500)
 # The recorder's batches: 2,000 recorded 2.4x as fast as 500 (bench/pixel_load.py),
 # 4,000 1.2x as fast as 2,000 (bench/recorders.py, on one email and on a
-# team's 500; issue 23). A batch holds its emails' locks ~130 ms.
+# team's 500; issue 23). Under sustained load a batch holds its emails' locks for
+# up to ~130 ms (a direct write to one of them waits that long).
 OPEN_RECORDER_BATCH_SIZE = envint("OPEN_RECORDER_BATCH_SIZE", 4000)
 # The stream is never trimmed. Past this many undrained opens (no recorder
 # running, or far behind) the pixel writes directly and says so in the log and

@@ -14,13 +14,16 @@ bench/README.md "The ASGI lane").
 It does for a batch what tracking.kept does for one command: a connection
 Redis closed while it sat idle is replaced and the batch sent once more; a
 script Redis does not know (a restart without its data, a promoted replica)
-is loaded and the commands that met NOSCRIPT sent again; any other failure
-closes the connection and fails every append of the batch with a
-redis.RedisError, for each caller's fallback (tracking.intake). Under
-Sentinel the connection is redis-py's asyncio SentinelManagedConnection, as
-in the live stream. With `wait_ms` (OPEN_REPLICA_WAIT_MS), one WAIT follows
-the batch in the same write, and its count of replicas applies to every
-command of it."""
+is loaded and the commands that met NOSCRIPT sent again; a master demoted
+to a replica (READONLY) closes the connection and the batch is sent once
+more on a new one; any other failure closes the connection and fails every
+append of the batch with a redis.RedisError, for each caller's fallback
+(tracking.intake). redis-py makes the connection (under Sentinel its
+asyncio SentinelManagedConnection, which asks the Sentinels where the
+master is, as in the live stream); the batch's replies are read here, with
+hiredis, in one go (Pipeline._exchange). With `wait_ms`
+(OPEN_REPLICA_WAIT_MS), one WAIT follows the batch in the same write, and
+its count of replicas applies to every command of it."""
 
 import asyncio
 import hashlib
@@ -67,6 +70,9 @@ class Pipeline:
         self.client = client
         pool = client.connection_pool
         self.connection = pool.connection_class(**pool.connection_kwargs)
+        self.timeout = timeout
+        # The connection's replies as they are read (one reader per connection).
+        self.replies = hiredis.Reader(replyError=_error, encoding="utf-8")
         self.script = ""
         self.sha = ""
         self.pending: list[_Call] = []
@@ -136,33 +142,83 @@ class Pipeline:
         return await self._round_trip(batch)
 
     async def _round_trip(self, batch: list[_Call]) -> tuple[list, int | None]:
-        connection = self.connection
-        if not connection.is_connected:
-            # connect(), which asks the Sentinels where the master is.
-            await connection.connect()
         commands = [("EVALSHA", self.sha, len(call.keys), *call.keys, *call.args) for call in batch]
         wait_ms = max(call.wait_ms for call in batch)
         if wait_ms:
             commands.append(("WAIT", 1, wait_ms))
-        # hiredis's packer (C): redis-py's asyncio connection packs in Python,
-        # a third of the lane's time per append (bench/README.md, "The ASGI lane").
-        packed = b"".join([hiredis.pack_command(command) for command in commands])
-        await connection.send_packed_command(packed, check_health=False)
-        replies = []
-        for _ in commands:
-            try:
-                replies.append(await connection.read_response())
-            except redis.ResponseError as exc:
-                # An error reply answers its own command only.
-                replies.append(exc)
+        replies = await self._exchange(commands)
         replicas = replies.pop() if wait_ms else None
         if isinstance(replicas, Exception):
             raise replicas
         return replies, replicas
 
+    async def _exchange(self, commands: list[tuple]) -> list:
+        """Send `commands` in one write and read their replies, an error
+        reply as its exception (it answers its own command only).
+
+        redis-py makes the connection (under Sentinel, asking where the
+        master is; its password, database and TLS) and keeps its streams
+        (`_reader`, `_writer`: redis-py is pinned, and the lane's tests
+        fail without them). The replies are read here, all at once, under
+        one timeout, instead of with redis-py's read_response per reply,
+        each under a timeout of its own: the lane serves 1.06x the pixels
+        (issue 23, bench/README.md "The ASGI lane"). A timeout, a reset or
+        a reply that cannot be read closes the connection, and the next
+        batch makes a new one. A READONLY reply means the master was
+        demoted (a failover): as redis-py's Sentinel connection does, the
+        connection is closed and the batch fails with ConnectionError, sent
+        once more on a new connection (_once_more_if_closed), to the
+        promoted replica under Sentinel."""
+        connection = self.connection
+        if not connection.is_connected or connection._reader.at_eof():
+            # Closed by Redis while it sat idle: a new one, with no retry.
+            await connection.disconnect()
+            await connection.connect()
+            self.replies = hiredis.Reader(replyError=_error, encoding="utf-8")
+        reader, writer, replies = connection._reader, connection._writer, self.replies
+        try:
+            async with asyncio.timeout(self.timeout):
+                # hiredis's packer (C): redis-py's asyncio connection packs in
+                # Python, a third of the lane's time per append.
+                writer.write(b"".join([hiredis.pack_command(command) for command in commands]))
+                out = []
+                while len(out) < len(commands):
+                    reply = replies.gets()
+                    if reply is False:
+                        data = await reader.read(65536)
+                        if not data:
+                            raise redis.ConnectionError("Redis closed the connection")
+                        replies.feed(data)
+                    else:
+                        out.append(reply)
+        except BaseException as exc:
+            await connection.disconnect()
+            if isinstance(exc, TimeoutError):
+                raise redis.TimeoutError(f"Timeout: Redis did not answer within {self.timeout}s") from exc
+            if isinstance(exc, (OSError, hiredis.ProtocolError)):
+                raise redis.ConnectionError(f"the open stream's connection failed: {exc}") from exc
+            raise
+        if any(isinstance(reply, redis.ReadOnlyError) for reply in out):
+            await connection.disconnect()
+            raise redis.ConnectionError("the master Redis is now a replica")
+        return out
+
     async def _load_script(self) -> None:
-        await self.connection.send_command("SCRIPT", "LOAD", self.script)
-        self.sha = await self.connection.read_response()
+        (sha,) = await self._exchange([("SCRIPT", "LOAD", self.script)])
+        if isinstance(sha, Exception):
+            raise sha
+        self.sha = sha
+
+
+def _error(message: str) -> redis.ResponseError:
+    """An error reply as redis-py would raise it, for the errors the lane
+    tells apart: a script Redis does not know, a master demoted."""
+    code, _, rest = message.partition(" ")
+    if code == "NOSCRIPT":
+        return redis.exceptions.NoScriptError(rest)
+    if code == "READONLY":
+        return redis.ReadOnlyError(rest)
+    return redis.ResponseError(message)
 
 
 def _no_script(reply) -> bool:

@@ -11,15 +11,18 @@ requests it serves at once in one round trip."""
 
 import asyncio
 import logging
+import shutil
 
 import pytest
+import redis
 from django.core.signals import request_started
 from django.db import connection
 from django.test import Client
 
 from emails.tests.factories import EmailRecipientFactory
 from onepage.membercookie import COOKIE
-from tracking import pipelined
+from tests.faults import processes
+from tracking import intake, pipelined
 from tracking.models import OpenEvent
 from tracking.tests.test_pixel import assert_is_the_gif, pixel
 from tracking.tests.wsgi_client import AsgiClient, WsgiClient, asgi_application, asgi_scope, run_on_the_lane_loop
@@ -284,3 +287,43 @@ def test_when_redis_fails_a_batch_the_asgi_lane_writes_each_of_its_opens_directl
 
     assert sorted(OpenEvent.objects.values_list("recipient_id", flat=True)) == sorted(r.pk for r in recipients)
     assert caplog.text.count("Open stream unavailable") == 1
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of this test's own (it is turned into a replica)."""
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    server = processes.Redis(tmp_path)
+    server.start()
+    yield server, redis.Redis(port=server.port, decode_responses=True)
+    server.close()
+
+
+def test_a_master_turned_replica_sends_the_asgi_lanes_opens_to_the_database_once_each(own_redis, settings, caplog):
+    """The Redis the lane appends to becomes a replica (a failover without
+    Sentinel in front, or before the lane asked it): its appends meet
+    READONLY. The lane closes its connection, tries once more on a new one,
+    then writes each open directly, once; the outage is told once. When the
+    Redis is a master again, the lane appends to it again."""
+    server, client = own_redis
+    settings.REDIS_URL = server.url
+    first, *others = EmailRecipientFactory.create_batch(4)
+    assert fetched_at_once([pixel(first.pk)]) == [200]
+    assert client.xlen(settings.OPEN_STREAM) == 1
+
+    client.replicaof("127.0.0.1", processes.free_port())  # a master nobody runs
+    with caplog.at_level(logging.WARNING, logger="tracking"):
+        assert fetched_at_once([pixel(r.pk) for r in others]) == [200] * 3
+
+    assert sorted(OpenEvent.objects.values_list("recipient_id", flat=True)) == sorted(r.pk for r in others)
+    assert caplog.text.count("Open stream unavailable") == 1
+    assert "now a replica" in caplog.text
+    pixel_clients = [c for c in client.client_list() if c["cmd"] in ("evalsha", "script|load")]
+    assert len(pixel_clients) <= 1, "the connection that met READONLY is closed"
+
+    client.replicaof("NO", "ONE")
+    intake.forget_outages()
+    assert fetched_at_once([pixel(first.pk)]) == [200]
+    assert client.xlen(settings.OPEN_STREAM) == 2
+    assert OpenEvent.objects.filter(recipient=first).count() == 0

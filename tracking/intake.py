@@ -5,9 +5,13 @@ the open is written directly; when the database fails too, it goes to the
 local spool, which the recorder replays. The hit's key makes any overlap
 (an append that timed out but ran, then a direct write) one open."""
 
+import asyncio
 import logging
 import threading
 import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import redis
@@ -71,7 +75,8 @@ async def record_hit_async(hit: Open, *, limited: bool = False, after_database=N
     """record_hit in an event loop (the ASGI lane): the append awaited, sent
     with the loop's other appends of the moment (stream.append_async); when
     the open must go to the database (Redis failed or paused, the stream
-    full), the rest of the chain runs in a thread of its own, then
+    full), the rest of the chain runs in a thread, with the loop's other
+    opens of the moment that must go there too (_DirectWrites), then
     `after_database()` in that thread (the lane hands its connection back)."""
     url = settings.REDIS_URL
     appended: str | redis.RedisError | None = None
@@ -82,21 +87,90 @@ async def record_hit_async(hit: Open, *, limited: bool = False, after_database=N
             appended = exc
     if appended in NO_DATABASE:
         return after_append(url, hit, appended, limited=limited)
+    loop = asyncio.get_running_loop()
+    writes = _direct_writes.get(loop)
+    if writes is None:
+        writes = _direct_writes[loop] = _DirectWrites()
+    return await writes.add(_Pending(url, hit, appended, limited, after_database, loop.create_future()))
 
-    def in_a_thread() -> str:
+
+@dataclass
+class _Pending:
+    url: str
+    hit: Open
+    appended: "str | redis.RedisError | None"
+    limited: bool
+    after_database: Callable[[], object] | None
+    future: asyncio.Future = field(repr=False)
+
+
+class _DirectWrites:
+    """The opens an event loop must write to the database (Redis failed or
+    paused, the stream full), written together: the pixels of the moment in
+    one transaction (write_directly_together), as the recorder writes a
+    batch, instead of a transaction and a thread each, which queued on the
+    email's lock one by one. One batch at a time per loop: while it is
+    written, the next gathers (on one email, batches side by side only
+    split the batch and wait on its lock: 1 at a time wrote 345-377 opens/s
+    on 2 workers, 2 at a time 234-247, 4 at a time 136, one per pixel
+    62-96; bench/README.md, "The direct write in the live process"). The
+    batch runs in a thread of its own, as Django's ASGI handler gives each
+    view (under a caller's async_to_sync, the tests', the caller's thread,
+    asgiref's rule)."""
+
+    def __init__(self) -> None:
+        self.pending: list[_Pending] = []
+        self.writing: asyncio.Task | None = None
+
+    def add(self, pending: _Pending) -> asyncio.Future:
+        self.pending.append(pending)
+        if self.writing is None:
+            # Kept: the loop holds its tasks weakly.
+            self.writing = asyncio.get_running_loop().create_task(self._write())
+        return pending.future
+
+    async def _write(self) -> None:
         try:
-            return after_append(url, hit, appended, limited=limited)
+            while self.pending:
+                # Taken when the task runs: the other opens of this turn too.
+                batch, self.pending = self.pending, []
+                try:
+                    async with ThreadSensitiveContext():
+                        outcomes = await sync_to_async(_after_appends)(batch)
+                except BaseException as exc:
+                    # Each request answers as it would have: logged, a 500.
+                    for pending in batch:
+                        if not pending.future.done():
+                            pending.future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        # The task itself was cancelled (the loop ends):
+                        # nothing waits forever.
+                        for pending in self.pending:
+                            pending.future.cancel()
+                        raise
+                    continue
+                for pending, outcome in zip(batch, outcomes, strict=True):
+                    if not pending.future.done():  # its request was cancelled
+                        pending.future.set_result(outcome)
         finally:
-            if after_database is not None:
-                after_database()
+            self.writing = None
 
-    # A thread of this request's own, as Django's ASGI handler gives each
-    # view: a Redis outage must not queue every pixel behind one database
-    # thread. Entered here, not per request: a pixel the stream took pays
-    # nothing for it (3-4 us). Under a caller's async_to_sync (the tests'),
-    # the caller's thread, asgiref's rule.
-    async with ThreadSensitiveContext():
-        return await sync_to_async(in_a_thread)()
+
+# Each event loop's direct writes.
+_direct_writes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _DirectWrites]" = weakref.WeakKeyDictionary()
+
+
+def _after_appends(batch: list[_Pending]) -> list[str]:
+    """after_append for each of a batch, the opens to be written written
+    together; then each distinct `after_database()`, once."""
+    try:
+        outcomes = [_without_writing(p.url, p.hit, p.appended, limited=p.limited) for p in batch]
+        to_write = [p.hit for p, outcome in zip(batch, outcomes, strict=True) if outcome is None]
+        written = iter(write_directly_together(to_write))
+        return [next(written) if outcome is None else outcome for outcome in outcomes]
+    finally:
+        for after_database in {p.after_database for p in batch if p.after_database is not None}:
+            after_database()
 
 
 # The outcomes that leave nothing for the database to do (the stream's);
@@ -112,6 +186,13 @@ def after_append(url: str, hit: Open, appended: "str | redis.RedisError | None",
     """The rest of the chain, after the stream append's outcome (`appended`:
     its reply, the Redis error it raised, or None when Redis was not tried).
     Never raises."""
+    outcome = _without_writing(url, hit, appended, limited=limited)
+    return write_directly(hit) if outcome is None else outcome
+
+
+def _without_writing(url: str, hit: Open, appended: "str | redis.RedisError | None", *, limited: bool) -> str | None:
+    """after_append's outcome when the open needs no direct write, or None
+    when it must be written directly."""
     if isinstance(appended, redis.RedisError):
         # A timeout may still be run by Redis later: the key makes that
         # entry and the direct write one open.
@@ -123,21 +204,30 @@ def after_append(url: str, hit: Open, appended: "str | redis.RedisError | None",
             return appended
         # Within the limit (counted by the script); the stream is full.
         _warn_over_limit()
-        return write_directly(hit)
+        return None
     if limited and not ratelimit.may_count_open(recipient_id=hit.recipient_id, now=hit.opened_at.timestamp()):
         return "limited"
-    return write_directly(hit)
+    return None
 
 
 def write_directly(hit: Open) -> str:
     """Write one open to the database now ("direct"), or to the spool when
     the database fails too. Never raises."""
+    return write_directly_together([hit])[0]
+
+
+def write_directly_together(hits: list[Open]) -> list[str]:
+    """write_directly for several opens, in one transaction: each "direct",
+    or, when the database fails, each spooled ("spool", or "lost" when the
+    spool cannot take it). Never raises."""
+    if not hits:
+        return []
     try:
-        write_opens(opens=[hit])
+        write_opens(opens=hits)
     except Exception as exc:
-        return _spool(hit, exc)
+        return [_spool(hit, exc) for hit in hits]
     _recording_again()
-    return "direct"
+    return ["direct"] * len(hits)
 
 
 def _warn_over_limit() -> None:

@@ -327,3 +327,28 @@ def test_a_master_turned_replica_sends_the_asgi_lanes_opens_to_the_database_once
     assert fetched_at_once([pixel(first.pk)]) == [200]
     assert client.xlen(settings.OPEN_STREAM) == 2
     assert OpenEvent.objects.filter(recipient=first).count() == 0
+
+
+def test_with_redis_down_the_asgi_lane_writes_the_opens_of_the_moment_together(settings, monkeypatch):
+    """40 pixels at once while Redis does not answer: each open is written
+    once, in a few transactions (the loop's direct writes of the moment go
+    together), not one transaction each queued on the email's lock."""
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    recipients = EmailRecipientFactory.create_batch(40, email=EmailRecipientFactory().email)
+    transactions = []
+    real_write_opens = intake.write_opens
+
+    def counted(*, opens, **options):
+        transactions.append(len(opens))
+        return real_write_opens(opens=opens, **options)
+
+    monkeypatch.setattr(intake, "write_opens", counted)
+
+    assert fetched_at_once([pixel(r.pk) for r in recipients]) == [200] * 40
+
+    assert sorted(OpenEvent.objects.values_list("recipient_id", flat=True)) == sorted(r.pk for r in recipients)
+    assert sum(transactions) == 40
+    assert len(transactions) <= 2, transactions
+    email = recipients[0].email
+    email.refresh_from_db()
+    assert email.open_count == 40

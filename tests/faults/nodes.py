@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from urllib.request import urlopen
@@ -169,7 +170,7 @@ class RecordThenDie:
                     return
                 request += chunk
             # nginx asks its upstreams in HTTP/1.0: the node closes after its answer.
-            with socket.create_connection(("127.0.0.1", self.node.port), timeout=10) as upstream:
+            with self._connect() as upstream:
                 upstream.sendall(request)
                 answer = b""
                 while chunk := upstream.recv(65536):
@@ -178,6 +179,20 @@ class RecordThenDie:
             if answer.split(b" ", 2)[1:2] == [b"200"]:
                 self.recorded += 1
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close: reset
+
+    def _connect(self) -> socket.socket:
+        """A connection to the node, tried again for up to 2 s when refused.
+        Once in some 7 runs of this module, on 5 December 2026, one of the
+        20 connections was refused by a node that had answered before (the
+        cause not found: granian's workers share their main process's
+        listening socket); nginx retried that hit on the other node, which
+        recorded it once, but the test then counted 19 answers of 20."""
+        for _ in range(20):
+            try:
+                return socket.create_connection(("127.0.0.1", self.node.port), timeout=10)
+            except ConnectionRefusedError:
+                time.sleep(0.1)
+        return socket.create_connection(("127.0.0.1", self.node.port), timeout=10)
 
     def close(self) -> None:
         self.listener.close()

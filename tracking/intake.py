@@ -113,7 +113,7 @@ class _DirectWrites:
     written, the next gathers (on one email, batches side by side only
     split the batch and wait on its lock: 1 at a time wrote 345-377 opens/s
     on 2 workers, 2 at a time 234-247, 4 at a time 136, one per pixel
-    62-96; bench/README.md, "The direct write in the live process"). The
+    62-96; bench/README.md, "The ASGI lane, second pass"). The
     batch runs in a thread of its own, as Django's ASGI handler gives each
     view (under a caller's async_to_sync, the tests', the caller's thread,
     asgiref's rule)."""

@@ -162,7 +162,7 @@ class Pipeline:
         fail without them). The replies are read here, all at once, under
         one timeout, instead of with redis-py's read_response per reply,
         each under a timeout of its own: the lane serves 1.06x the pixels
-        (issue 23, bench/README.md "The ASGI lane"). A timeout, a reset or
+        (bench/README.md, "The ASGI lane, second pass"). A timeout, a reset or
         a reply that cannot be read closes the connection, and the next
         batch makes a new one. A READONLY reply means the master was
         demoted (a failover): as redis-py's Sentinel connection does, the

@@ -71,8 +71,9 @@ class Pipeline:
         pool = client.connection_pool
         self.connection = pool.connection_class(**pool.connection_kwargs)
         self.timeout = timeout
-        # The connection's replies as they are read (one reader per connection).
-        self.replies = hiredis.Reader(replyError=_error, encoding="utf-8")
+        # The connection's replies as they are read: a reader made with each
+        # connection (_exchange).
+        self.replies: hiredis.Reader | None = None
         self.script = ""
         self.sha = ""
         self.pending: list[_Call] = []
